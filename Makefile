@@ -1,0 +1,44 @@
+# Everything installs itself: a fresh machine needs only Python 3.11, make and git.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint demo bench soak crash-test diagrams clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check fsm_executor tests benchmarks examples
+	$(BIN)/mypy --strict fsm_executor
+
+test: lint
+	$(BIN)/pytest
+
+demo: install
+	rm -f out/demo.db out/demo.db-wal out/demo.db-shm
+	mkdir -p out
+	$(BIN)/fsm-executor demo --journal out/demo.db
+
+bench: install
+	$(BIN)/python benchmarks/bench_journal.py
+	$(BIN)/python benchmarks/bench_replay.py
+	$(BIN)/python benchmarks/bench_orders.py
+
+# A longer hypothesis run than CI's default profile.
+soak: install
+	HYPOTHESIS_PROFILE=soak $(BIN)/pytest
+
+diagrams: install
+	$(BIN)/fsm-executor diagram --out diagrams
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,95 @@
+"""fsm-executor: the order layer of a trading bot.
+
+Every order is an explicit state machine; every transition is journaled before its effect.
+"""
+
+from ._audit import AuditReport, audit
+from ._book import OrderBook
+from ._clock import Clock, FakeClock, SystemClock
+from ._events import (
+    Abandon,
+    Acknowledge,
+    Cancel,
+    CancelRejected,
+    Event,
+    Expire,
+    LoseAnswer,
+    Note,
+    Refuse,
+    Reject,
+    RequestCancel,
+    Resubmit,
+    Submit,
+    Withdraw,
+)
+from ._exceptions import (
+    ConflictingFill,
+    CorruptJournal,
+    DuplicateOrder,
+    ExchangeFailure,
+    FsmExecutorError,
+    InvalidInput,
+    InvalidTransition,
+    JournalError,
+    NotAJournal,
+    OrderError,
+    Overfill,
+    UnknownOrder,
+    UnknownTrigger,
+    UnsupportedSchema,
+)
+from ._journal import Entry, Journal, JournalReader
+from ._model import Fill, Order, OrderSpec, OrderType, Side
+from ._replay import replay
+from ._states import IN_FLIGHT, TERMINAL, TRANSITIONS, State, Transition
+
+__all__ = [
+    "IN_FLIGHT",
+    "TERMINAL",
+    "TRANSITIONS",
+    "Abandon",
+    "Acknowledge",
+    "AuditReport",
+    "Cancel",
+    "CancelRejected",
+    "Clock",
+    "ConflictingFill",
+    "CorruptJournal",
+    "DuplicateOrder",
+    "Entry",
+    "Event",
+    "ExchangeFailure",
+    "Expire",
+    "FakeClock",
+    "Fill",
+    "FsmExecutorError",
+    "InvalidInput",
+    "InvalidTransition",
+    "Journal",
+    "JournalError",
+    "JournalReader",
+    "LoseAnswer",
+    "NotAJournal",
+    "Note",
+    "Order",
+    "OrderBook",
+    "OrderError",
+    "OrderSpec",
+    "OrderType",
+    "Overfill",
+    "Refuse",
+    "Reject",
+    "RequestCancel",
+    "Resubmit",
+    "Side",
+    "State",
+    "Submit",
+    "SystemClock",
+    "Transition",
+    "UnknownOrder",
+    "UnknownTrigger",
+    "UnsupportedSchema",
+    "Withdraw",
+    "audit",
+    "replay",
+]

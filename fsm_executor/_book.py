@@ -1,0 +1,135 @@
+"""The order book: the only way to change an order, and it journals first.
+
+``apply`` plans the transition (pure, may raise), commits its journal row, and only then
+changes the order and hands back a snapshot. There is no other public way to move an order,
+so a state change without its committed row cannot be written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+
+from ._clock import Clock, SystemClock
+from ._events import Event
+from ._exceptions import DuplicateOrder, UnknownOrder
+from ._journal import Durability, Journal
+from ._lifecycle import Step, apply, plan
+from ._model import Order, OrderSpec
+from ._replay import rebuild
+from ._states import CREATE, State
+
+
+class OrderBook:
+    """Every order of one journal, kept in step with it."""
+
+    def __init__(self, journal: Journal, clock: Clock | None = None) -> None:
+        self.journal = journal
+        self.clock: Clock = clock or SystemClock()
+        self._orders: dict[str, Order] = rebuild(journal.raw_rows(), str(journal.path))
+        self._by_signal: dict[str, str] = {
+            o.signal_id: o.client_order_id for o in self._orders.values() if o.signal_id
+        }
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, durability: Durability = "normal",
+             clock: Clock | None = None) -> OrderBook:
+        """Open (or create) the journal at ``path`` and rebuild every order from it."""
+        clock = clock or SystemClock()
+        return cls(Journal.open(path, durability=durability, now=clock.now()), clock)
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def __enter__(self) -> OrderBook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, client_order_id: str) -> Order:
+        return self._live(client_order_id).snapshot()
+
+    def __contains__(self, client_order_id: object) -> bool:
+        return client_order_id in self._orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def by_signal(self, signal_id: str) -> Order | None:
+        order_id = self._by_signal.get(signal_id)
+        return None if order_id is None else self.get(order_id)
+
+    def orders(self) -> Iterator[Order]:
+        return (o.snapshot() for o in list(self._orders.values()))
+
+    def unfinished(self) -> list[Order]:
+        """Orders not yet terminal, oldest first."""
+        return [o.snapshot() for o in self._orders.values() if not o.is_terminal]
+
+    def state_of(self, client_order_id: str) -> State:
+        return self._live(client_order_id).state
+
+    # -- changing --------------------------------------------------------------------------
+
+    def create(self, spec: OrderSpec, origin: str = "live") -> Order:
+        """Journal a new order in state ``created``; nothing is sent anywhere."""
+        if spec.client_order_id in self._orders:
+            raise DuplicateOrder(spec.client_order_id)
+        now = self.clock.now()
+        self.journal.append(
+            [(spec.client_order_id, CREATE, "", State.CREATED.value, spec.to_payload(), origin)],
+            now,
+        )
+        order = Order.from_spec(spec, now)
+        self._orders[order.client_order_id] = order
+        if spec.signal_id:
+            self._by_signal[spec.signal_id] = order.client_order_id
+        return order.snapshot()
+
+    def apply(self, client_order_id: str, event: Event, origin: str = "live") -> Order:
+        """Journal ``event``'s transition, then apply it; returns the order after it.
+
+        A fill already applied (same trade id, same figures) changes and journals nothing.
+        """
+        order = self._live(client_order_id)
+        step = plan(order, event)
+        if step is not None:
+            self._commit(order, [step], origin)
+        return order.snapshot()
+
+    def apply_all(self, client_order_id: str, events: Iterable[Event],
+                  origin: str = "live") -> Order:
+        """Several events in one commit (an answer that acknowledges and fills at once).
+
+        All are planned before anything is committed: if one is refused, none is journaled.
+        """
+        order = self._live(client_order_id)
+        shadow = order.snapshot()
+        steps: list[Step] = []
+        for event in events:
+            step = plan(shadow, event)
+            if step is not None:
+                apply(shadow, step, 0.0)
+                steps.append(step)
+        if steps:
+            self._commit(order, steps, origin)
+        return order.snapshot()
+
+    def _commit(self, order: Order, steps: Sequence[Step], origin: str) -> None:
+        now = self.clock.now()
+        self.journal.append(
+            [(s.order_id, s.trigger, s.source.value, s.dest.value, s.payload(), origin)
+             for s in steps],
+            now,
+        )
+        for step in steps:
+            apply(order, step, now)
+
+    def _live(self, client_order_id: str) -> Order:
+        try:
+            return self._orders[client_order_id]
+        except KeyError:
+            raise UnknownOrder(client_order_id) from None

@@ -1,0 +1,108 @@
+"""The ``fsm-executor`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ._audit import audit, timeline
+from ._exceptions import FsmExecutorError
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    report = audit(args.journal, expected_head=args.expect_head)
+    if args.order is not None:
+        entries = timeline(args.journal, args.order)
+        if not entries:
+            print(f"fsm-executor: no order {args.order!r} in {args.journal}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps({
+                "order": report.orders[args.order].to_json() if args.order in report.orders
+                else None,
+                "timeline": [
+                    {"seq": e.seq, "ts": e.ts, "trigger": e.trigger, "source": e.source,
+                     "dest": e.dest, "origin": e.origin, "payload": e.data()}
+                    for e in entries
+                ],
+                "violations": [str(v) for v in report.violations],
+            }, indent=2))
+        else:
+            for e in entries:
+                origin = "" if e.origin == "live" else f"  [{e.origin}]"
+                move = e.dest if not e.source else f"{e.source} -> {e.dest}"
+                print(f"{e.seq:>8}  {_iso(e.ts)}  {e.trigger:<16}{move:<40}"
+                      f"{e.payload}{origin}")
+    elif args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.render())
+    return 0 if report.ok else 1
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from ._diagram import expected_files, write
+
+    out = Path(args.out)
+    if args.check:
+        stale = [name for name, text in expected_files().items()
+                 if not (out / name).is_file() or (out / name).read_text() != text]
+        for name in stale:
+            print(f"{out / name} differs from the transition table", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write(out):
+        print(path)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import demo
+
+    return demo(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fsm-executor", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("audit", help="verify a journal: hash chain, transitions, invariants")
+    a.add_argument("journal")
+    a.add_argument("--order", metavar="ID", help="print one order's timeline")
+    a.add_argument("--json", action="store_true", help="machine-readable output")
+    a.add_argument("--expect-head", metavar="SEQ:HASH",
+                   help="a head recorded earlier: detects rows cut off the end")
+    a.set_defaults(func=cmd_audit)
+
+    d = sub.add_parser("diagram", help="regenerate diagrams/ from the transition table")
+    d.add_argument("--out", default="diagrams")
+    d.add_argument("--check", action="store_true", help="fail if the files are stale")
+    d.set_defaults(func=cmd_diagram)
+
+    m = sub.add_parser("demo", help="run the demo on the embedded paper venue")
+    m.add_argument("--journal", default="demo.db")
+    m.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except FsmExecutorError as exc:
+        print(f"fsm-executor: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""What can happen to an order: one event class per trigger of the table.
+
+Each event knows its trigger and converts to and from the JSON payload of its journal row.
+``Fill`` (from _model) is the event of the ``fill`` trigger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from ._model import Fill, id_converter
+
+
+@attrs.frozen
+class _Bare:
+    trigger: ClassVar[str]
+
+    def to_payload(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> _Bare:
+        return cls()
+
+
+@attrs.frozen
+class Reasoned:
+    """An event whose only data is why it happened (in the exchange's words if any)."""
+
+    trigger: ClassVar[str]
+    reason: str = ""
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"reason": self.reason}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Reasoned:
+        return cls(str(payload.get("reason", "")))
+
+
+@attrs.frozen
+class Submit(_Bare):
+    """The placement request is about to leave (journaled first)."""
+
+    trigger = "submit"
+
+
+@attrs.frozen
+class Resubmit(_Bare):
+    """A re-send, with the same client order id, after a definitive not-found."""
+
+    trigger = "resubmit"
+
+
+@attrs.frozen
+class Refuse(Reasoned):
+    trigger = "refuse"
+
+
+@attrs.frozen
+class Withdraw(Reasoned):
+    trigger = "withdraw"
+
+
+@attrs.frozen
+class Reject(Reasoned):
+    trigger = "reject"
+
+
+@attrs.frozen
+class LoseAnswer(Reasoned):
+    trigger = "lose_answer"
+
+
+@attrs.frozen
+class Abandon(Reasoned):
+    trigger = "abandon"
+
+
+@attrs.frozen
+class RequestCancel(Reasoned):
+    trigger = "request_cancel"
+
+
+@attrs.frozen
+class CancelRejected(Reasoned):
+    trigger = "cancel_rejected"
+
+
+@attrs.frozen
+class Cancel(Reasoned):
+    trigger = "cancel"
+
+
+@attrs.frozen
+class Expire(Reasoned):
+    trigger = "expire"
+
+
+@attrs.frozen
+class Acknowledge:
+    """The exchange has the order under ``exchange_order_id``."""
+
+    trigger: ClassVar[str] = "acknowledge"
+    exchange_order_id: str = attrs.field(converter=id_converter)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"exchange_order_id": self.exchange_order_id}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Acknowledge:
+        return cls(payload["exchange_order_id"])
+
+
+@attrs.frozen
+class Note:
+    """An observation that changes nothing but the record: an odd answer, a refused overfill."""
+
+    trigger: ClassVar[str] = "note"
+    kind: str = attrs.field(converter=id_converter)
+    detail: str = ""
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"kind": self.kind, "detail": self.detail}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Note:
+        return cls(payload["kind"], str(payload.get("detail", "")))
+
+
+Event = (
+    Submit | Resubmit | Refuse | Withdraw | Reject | LoseAnswer | Abandon | RequestCancel
+    | CancelRejected | Cancel | Expire | Acknowledge | Note | Fill
+)
+
+EVENT_TYPES: dict[str, Any] = {
+    cls.trigger: cls
+    for cls in (Submit, Resubmit, Refuse, Withdraw, Reject, LoseAnswer, Abandon, RequestCancel,
+                CancelRejected, Cancel, Expire, Acknowledge, Note, Fill)
+}
+
+#: Triggers whose reason becomes the order's ``reason``.
+REASON_TRIGGERS = frozenset(
+    {"refuse", "withdraw", "reject", "abandon", "request_cancel", "cancel", "expire"}
+)
+
+
+def trigger_of(event: Event) -> str:
+    return event.trigger
+
+
+def payload_of(event: Event) -> dict[str, Any]:
+    return event.to_payload()
+
+
+def event_from_payload(trigger: str, payload: Mapping[str, Any]) -> Event:
+    """Rebuild an event from its journal row; raises KeyError for an unknown trigger."""
+    result: Event = EVENT_TYPES[trigger].from_payload(payload)
+    return result

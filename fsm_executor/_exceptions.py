@@ -1,0 +1,127 @@
+"""The project's one exception tree.
+
+    FsmExecutorError
+    ├── InvalidInput (also a ValueError)      a bad signal, spec, amount, price or config
+    ├── InvalidTransition                     the table does not allow this trigger here
+    │   └── UnknownTrigger                    no such trigger at all
+    ├── OrderError
+    │   ├── UnknownOrder                      no order with this client order id
+    │   ├── DuplicateOrder                    an order with this client order id exists
+    │   ├── Overfill                          a fill would make filled exceed amount
+    │   └── ConflictingFill                   a trade id seen before, with other figures
+    ├── JournalError
+    │   ├── NotAJournal                       the file is not an fsm-executor journal
+    │   ├── UnsupportedSchema                 a journal of a schema version we do not know
+    │   └── CorruptJournal                    a journal that cannot be read or replayed
+    └── ExchangeFailure                       a ccxt error, translated in _errors.py
+
+Every error that names an order carries it as ``order_id``; nothing here is raised from
+inside a half-finished change, so catching one means nothing was journaled.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+class FsmExecutorError(Exception):
+    """Root of every error this library raises on purpose."""
+
+
+class InvalidInput(FsmExecutorError, ValueError):
+    """A value from outside (a signal, an order spec, a config) is not acceptable."""
+
+
+class InvalidTransition(FsmExecutorError):
+    """The transition table does not allow ``trigger`` from ``state``."""
+
+    def __init__(self, order_id: str, state: str, trigger: str) -> None:
+        self.order_id = order_id
+        self.state = state
+        self.trigger = trigger
+        super().__init__(
+            f"order {order_id!r}: trigger {trigger!r} is not allowed in state {state!r}"
+        )
+
+
+class UnknownTrigger(InvalidTransition):
+    """The trigger is not in the transition table at all."""
+
+    def __init__(self, order_id: str, state: str, trigger: str) -> None:
+        super().__init__(order_id, state, trigger)
+        self.args = (f"order {order_id!r}: unknown trigger {trigger!r}",)
+
+
+class OrderError(FsmExecutorError):
+    """Something is wrong with the order named by ``order_id``."""
+
+    def __init__(self, order_id: str, message: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"order {order_id!r}: {message}")
+
+
+class UnknownOrder(OrderError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id, "no such order")
+
+
+class DuplicateOrder(OrderError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id, "an order with this client order id already exists")
+
+
+class Overfill(OrderError):
+    """Exchanges do overfill in races; the totals are never silently corrupted."""
+
+    def __init__(self, order_id: str, filled: Decimal, amount: Decimal, trade_id: str,
+                 fill_amount: Decimal) -> None:
+        self.filled = filled
+        self.amount = amount
+        self.trade_id = trade_id
+        self.fill_amount = fill_amount
+        super().__init__(
+            order_id,
+            f"fill {trade_id!r} of {fill_amount} would take filled from {filled} "
+            f"past the order amount {amount}",
+        )
+
+
+class ConflictingFill(OrderError):
+    """The same trade id arrived twice with different figures."""
+
+    def __init__(self, order_id: str, trade_id: str) -> None:
+        self.trade_id = trade_id
+        super().__init__(order_id, f"trade {trade_id!r} was already applied with other figures")
+
+
+class JournalError(FsmExecutorError):
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class NotAJournal(JournalError):
+    """The file exists but is not an fsm-executor journal; it was not modified."""
+
+
+class UnsupportedSchema(JournalError):
+    def __init__(self, path: str, version: int) -> None:
+        self.version = version
+        super().__init__(path, f"journal schema version {version} is not supported by this version")
+
+
+class CorruptJournal(JournalError):
+    """The journal cannot be read or replayed; ``seq`` names the first bad row if known."""
+
+    def __init__(self, path: str, message: str, seq: int | None = None) -> None:
+        self.seq = seq
+        where = f" (row {seq})" if seq is not None else ""
+        super().__init__(path, f"{message}{where}")
+
+
+class ExchangeFailure(FsmExecutorError):
+    """An exchange error after translation; ``kind`` says how the executor treats it."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)

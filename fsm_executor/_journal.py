@@ -1,0 +1,314 @@
+"""The write-ahead journal: one SQLite file, append-only, one row per transition.
+
+Each row's ``hash`` is sha256 over the previous row's hash and the row's own content, so an
+edited, inserted, deleted or reordered row breaks the chain, and ``seq`` has no gaps. Rows cut
+off the *end* leave a valid shorter chain: only a head recorded elsewhere (``Journal.head``,
+printed by ``fsm-executor run``) shows them, with ``audit(path, expected_head=...)``. Keeping
+the head inside the file would cost every append a second page write (about +50% of the raw
+INSERT; benchmarks/bench_journal.py), and whoever can delete rows can edit it as well.
+
+sqlite-utils creates the schema and records the migrations; the append path is a prepared
+INSERT on the raw connection, because ``Table.insert`` introspects the table on every call
+(about 400 µs against 30 µs; benchmarks/bench_journal.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import quote
+
+import attrs
+import sqlite_utils
+
+from ._exceptions import CorruptJournal, InvalidInput, NotAJournal, UnsupportedSchema
+
+FORMAT: Final = "fsm-executor-journal"
+SCHEMA_VERSION: Final = 1
+#: PRAGMA application_id: "FSMX".
+APPLICATION_ID: Final = 0x46534D58
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
+
+Durability = Literal["normal", "full"]
+_SYNCHRONOUS: Final = {"normal": "NORMAL", "full": "FULL"}
+
+_COLUMNS: Final = "seq, order_id, trigger, source, dest, payload, origin, ts, hash"
+_INSERT: Final = f"INSERT INTO journal ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+#: The hash covers the stored text itself, so the encoding need not be canonical, only compact.
+dumps: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def chain_hash(prev: str, seq: int, order_id: str, trigger: str, source: str, dest: str,
+               payload: str, origin: str, ts: float) -> str:
+    content = "\x1f".join((prev, str(seq), order_id, trigger, source, dest, payload, origin,
+                           repr(ts)))
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def genesis_hash(journal_id: str) -> str:
+    """The chain starts from the journal's own id, so rows cannot move between journals."""
+    return hashlib.sha256(f"{FORMAT}:{journal_id}".encode()).hexdigest()
+
+
+@attrs.frozen
+class Entry:
+    """One committed journal row."""
+
+    seq: int
+    order_id: str
+    trigger: str
+    #: "" for the ``create`` row, which has no source state.
+    source: str
+    dest: str
+    payload: str
+    #: "live" for the executor's own doing, "reconcile" for what recovery learned.
+    origin: str
+    ts: float
+    hash: str
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Entry:
+        return cls(*row)
+
+    def data(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.payload)
+        return result
+
+    def expected_hash(self, prev: str) -> str:
+        return chain_hash(prev, self.seq, self.order_id, self.trigger, self.source, self.dest,
+                          self.payload, self.origin, self.ts)
+
+
+#: A row to append: (order_id, trigger, source, dest, payload, origin); the journal assigns
+#: seq, ts and hash.
+NewRow = tuple[str, str, str, str, dict[str, Any], str]
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+
+
+def check_identity(path: Path) -> dict[str, str]:
+    """The journal's meta rows, or NotAJournal / UnsupportedSchema. Never writes to the file."""
+    name = str(path)
+    if not path.is_file():
+        raise NotAJournal(name, "no such file" if not path.exists() else "not a regular file")
+    with path.open("rb") as f:
+        header = f.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise NotAJournal(name, "not a SQLite file, so not an fsm-executor journal")
+    try:
+        conn = _read_only(path)
+    except sqlite3.Error as exc:
+        raise NotAJournal(name, f"cannot be opened: {exc}") from None
+    try:
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            if "no such table" in str(exc):
+                raise NotAJournal(name, "a SQLite file but not an fsm-executor journal") from None
+            raise CorruptJournal(name, f"unreadable: {exc}") from None
+    finally:
+        conn.close()
+    if meta.get("format") != FORMAT:
+        raise NotAJournal(name, "a SQLite file but not an fsm-executor journal")
+    try:
+        version = int(meta.get("schema_version", ""))
+    except ValueError:
+        raise CorruptJournal(name, "its schema version is missing or garbled") from None
+    if version != SCHEMA_VERSION:
+        raise UnsupportedSchema(name, version)
+    return meta
+
+
+def _create(path: Path, clock_now: float) -> None:
+    """Build the journal beside ``path``, then link it into place: a crash never leaves a
+    half-made journal, and a file that appeared meanwhile is never clobbered."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # 0o600: readable by its owner only (SQLite gives -wal and -shm the same permissions).
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db = sqlite_utils.Database(conn)
+            with db.conn:
+                db.table("meta").create({"key": str, "value": str}, pk="key")
+                db.table("migrations").create({"version": int, "applied_at": float}, pk="version")
+                conn.execute(
+                    "CREATE TABLE journal (seq INTEGER PRIMARY KEY,"
+                    " order_id TEXT NOT NULL, trigger TEXT NOT NULL, source TEXT NOT NULL,"
+                    " dest TEXT NOT NULL, payload TEXT NOT NULL, origin TEXT NOT NULL,"
+                    " ts REAL NOT NULL, hash TEXT NOT NULL)"
+                )
+                    # No index on order_id: it would cost each append about 9 us, and only the
+                # offline timeline query would use it.
+                db.table("meta").insert_all([
+                    {"key": "format", "value": FORMAT},
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                    {"key": "journal_id", "value": uuid.uuid4().hex},
+                    {"key": "created_at", "value": repr(clock_now)},
+                ])
+                db.table("migrations").insert({"version": SCHEMA_VERSION, "applied_at": clock_now})
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        os.link(tmp, path)  # fails if ``path`` exists: never clobbers
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+
+class Journal:
+    """An open journal file. Appends are atomic and durable when ``append`` returns.
+
+    Not thread-safe: one writer (one order book) per file.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, meta: dict[str, str],
+                 durability: Durability) -> None:
+        self.path = path
+        self.durability = durability
+        self.journal_id = meta["journal_id"]
+        self._conn = conn
+        last = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        self._seq: int = last[0] if last else 0
+        self._head: str = last[1] if last else genesis_hash(self.journal_id)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, durability: Durability = "normal",
+             now: float = 0.0) -> Journal:
+        """Open ``path`` for appending, creating it if it does not exist.
+
+        A file that is not a journal, or of an unknown schema version, is refused untouched.
+        """
+        if durability not in _SYNCHRONOUS:
+            raise InvalidInput(f"durability must be 'normal' or 'full', not {durability!r}")
+        p = Path(path)
+        if not p.exists():
+            # Another process may create it first; it is then checked like any other file.
+            with contextlib.suppress(FileExistsError):
+                _create(p, now)
+        meta = check_identity(p)
+        conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
+        try:
+            return cls(p, conn, meta, durability)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CorruptJournal(str(p), f"unreadable: {exc}") from None
+
+    @property
+    def head(self) -> str:
+        """``SEQ:HASH`` of the last row: record it to detect a journal cut short later."""
+        return f"{self._seq}:{self._head}"
+
+    def append(self, rows: Sequence[NewRow], ts: float) -> int:
+        """Append ``rows`` in one transaction; when this returns, they are committed.
+
+        Returns the seq of the last row.
+        """
+        seq, head = self._seq, self._head
+        values = []
+        for order_id, trigger, source, dest, payload_data, origin in rows:
+            seq += 1
+            payload = dumps(payload_data)
+            head = chain_hash(head, seq, order_id, trigger, source, dest, payload, origin, ts)
+            values.append((seq, order_id, trigger, source, dest, payload, origin, ts, head))
+        conn = self._conn
+        if len(values) == 1:
+            conn.execute(_INSERT, values[0])  # autocommit: one statement, one transaction
+        else:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_INSERT, values)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self._seq, self._head = seq, head
+        return seq
+
+    def entries(self) -> Iterator[Entry]:
+        return read_entries(self._conn, str(self.path))
+
+    def raw_rows(self) -> Iterator[tuple[Any, ...]]:
+        return read_raw_rows(self._conn, str(self.path))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_entries(conn: sqlite3.Connection, name: str) -> Iterator[Entry]:
+    """Every row in seq order; a damaged file is CorruptJournal, never a bare sqlite3 error."""
+    try:
+        cursor = conn.execute(f"SELECT {_COLUMNS} FROM journal ORDER BY seq")
+        while True:
+            rows = cursor.fetchmany(4096)
+            if not rows:
+                return
+            for row in rows:
+                yield Entry(*row)
+    except sqlite3.DatabaseError as exc:
+        raise CorruptJournal(name, f"unreadable: {exc}") from None
+
+
+RAW_COLUMNS: Final = "seq, order_id, trigger, source, dest, payload, ts"
+
+
+def read_raw_rows(conn: sqlite3.Connection, name: str) -> Iterator[tuple[Any, ...]]:
+    """(RAW_COLUMNS) tuples in seq order, without building Entry objects: replay's hot path."""
+    try:
+        cursor = conn.execute(f"SELECT {RAW_COLUMNS} FROM journal ORDER BY seq")
+        while True:
+            rows = cursor.fetchmany(4096)
+            if not rows:
+                return
+            yield from rows
+    except sqlite3.DatabaseError as exc:
+        raise CorruptJournal(name, f"unreadable: {exc}") from None
+
+
+class JournalReader:
+    """A read-only view of a journal file, for replay and audit."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.meta = check_identity(self.path)
+        self.journal_id = self.meta["journal_id"]
+        self._conn = _read_only(self.path)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return sqlite_utils.Database(self._conn)
+
+    def entries(self) -> Iterator[Entry]:
+        return read_entries(self._conn, str(self.path))
+
+    def raw_rows(self) -> Iterator[tuple[Any, ...]]:
+        return read_raw_rows(self._conn, str(self.path))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> JournalReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

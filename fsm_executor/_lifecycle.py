@@ -1,0 +1,78 @@
+"""The pure core: given an order and an event, what journal row, and what order after it.
+
+``plan`` validates and decides without touching anything; ``apply`` changes the order in
+place. The order book commits the planned row between the two, so no caller ever sees a
+state the journal does not hold. Replay runs the very same two functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ._events import REASON_TRIGGERS, Acknowledge, Event, Reasoned
+from ._exceptions import ConflictingFill, InvalidTransition, Overfill
+from ._machine import resolve
+from ._model import Fill, Order
+from ._states import OPEN, State
+
+
+@attrs.define(slots=True)  # not frozen: a frozen init costs twice as much on replay's path
+class Step:
+    """One planned transition: the content of its journal row."""
+
+    order_id: str
+    trigger: str
+    source: State
+    dest: State
+    event: Event
+
+    def payload(self) -> dict[str, Any]:
+        return self.event.to_payload()
+
+
+def plan(order: Order, event: Event) -> Step | None:
+    """The transition ``event`` causes, or None when it changes nothing (a fill seen before).
+
+    Raises InvalidTransition, Overfill or ConflictingFill; nothing is changed either way.
+    """
+    filled = order.filled
+    if isinstance(event, Fill):
+        seen = order.fills.get(event.trade_id)
+        if seen is not None:
+            if seen == event:
+                return None
+            raise ConflictingFill(order.client_order_id, event.trade_id)
+        if order.state in OPEN:
+            filled = filled + event.amount
+            if filled > order.amount:
+                raise Overfill(order.client_order_id, order.filled, order.amount,
+                               event.trade_id, event.amount)
+    dest = resolve(order.client_order_id, order.state, event.trigger, filled, order.amount)
+    if isinstance(event, Acknowledge) and order.exchange_order_id not in (
+        None, event.exchange_order_id
+    ):
+        # The exchange cannot give one order two ids; refusing keeps the record honest.
+        raise InvalidTransition(order.client_order_id, order.state.value, event.trigger)
+    return Step(order.client_order_id, event.trigger, order.state, dest, event)
+
+
+def apply(order: Order, step: Step, now: float) -> None:
+    """Change ``order`` as ``step`` says: call only once its journal row is committed."""
+    event = step.event
+    if isinstance(event, Fill):
+        # Replaced, not mutated: snapshots handed out earlier share the old dicts.
+        order.fills = {**order.fills, event.trade_id: event}
+        order.filled += event.amount
+        order.cost += event.amount * event.price
+        if event.fee_cost and event.fee_currency:
+            fees = dict(order.fees)
+            fees[event.fee_currency] = fees.get(event.fee_currency, 0) + event.fee_cost
+            order.fees = fees
+    elif isinstance(event, Acknowledge):
+        order.exchange_order_id = event.exchange_order_id
+    elif isinstance(event, Reasoned) and event.reason and step.trigger in REASON_TRIGGERS:
+        order.reason = event.reason
+    order.state = step.dest
+    order.updated_at = now

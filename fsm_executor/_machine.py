@@ -1,0 +1,116 @@
+"""The ``transitions`` machine built from the table in _states.py, and what is compiled from it.
+
+One machine is built for the whole process and holds no orders. Orders are not ``transitions``
+models: ``add_model`` costs about 5 KB and 90 µs per order, and a ``Machine`` per order about
+14 KB and 125 µs (benchmarks/bench_orders.py measures all three). Instead the machine's own
+events are compiled once into a lookup from (state, trigger) to its candidate transitions, with
+their conditions; ``resolve`` walks those candidates exactly as ``transitions`` does (first
+transition whose conditions hold wins). tests/test_machine.py checks, for every state, trigger
+and condition outcome, that ``resolve`` and firing the real machine agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Final
+
+from transitions import Machine
+
+from ._exceptions import InvalidTransition, UnknownTrigger
+from ._states import INITIAL, TERMINAL, TRANSITIONS, TRIGGERS, State
+
+#: Predicates that table conditions may name, evaluated on (filled after the event, amount).
+PREDICATES: Final[dict[str, Callable[[Decimal, Decimal], bool]]] = {
+    "is_complete": lambda filled, amount: filled == amount,
+    "has_fills": lambda filled, amount: filled > 0,
+}
+
+
+def machine_arguments() -> dict[str, Any]:
+    """The keyword arguments of a ``transitions`` machine for the order lifecycle."""
+    transitions = []
+    for t in TRANSITIONS:
+        transitions.append({
+            "trigger": t.trigger,
+            "source": [s.value for s in t.sources],
+            "dest": None if t.dest is None else t.dest.value,
+            "conditions": list(t.conditions),
+            "unless": list(t.unless),
+        })
+    return {
+        "states": [s.value for s in State],
+        "transitions": transitions,
+        "initial": INITIAL.value,
+        # Every trigger must be declared in the table; an illegal one raises.
+        "auto_transitions": False,
+        "ignore_invalid_triggers": False,
+    }
+
+
+def build_machine(model: Any = None) -> Machine:
+    """A plain ``transitions.Machine`` for ``model`` (or none)."""
+    return Machine(model=model, **machine_arguments())
+
+
+Candidate = tuple[State | None, tuple[tuple[str, bool], ...]]
+
+
+def _compile(machine: Machine) -> dict[tuple[State, str], tuple[Candidate, ...]]:
+    table: dict[tuple[State, str], tuple[Candidate, ...]] = {}
+    for trigger, event in machine.events.items():
+        for source, candidates in event.transitions.items():
+            table[(State(source), trigger)] = tuple(
+                (
+                    None if t.dest is None else State(t.dest),
+                    tuple((str(c.func), bool(c.target)) for c in t.conditions),
+                )
+                for t in candidates
+            )
+    return table
+
+
+MACHINE: Final = build_machine()
+_LOOKUP: Final = _compile(MACHINE)
+_KNOWN_TRIGGERS: Final = frozenset(TRIGGERS)
+
+
+def _unconditional(candidates: tuple[Candidate, ...]) -> State | None:
+    dest, conditions = candidates[0]
+    return dest if len(candidates) == 1 and not conditions and dest is not None else None
+
+
+#: The common case on the hot path: one transition without conditions.
+_DIRECT: Final = {
+    key: dest for key, candidates in _LOOKUP.items()
+    if (dest := _unconditional(candidates)) is not None
+}
+
+
+def resolve(order_id: str, state: State, trigger: str, filled: Decimal, amount: Decimal) -> State:
+    """The state ``trigger`` leads to from ``state``, or InvalidTransition.
+
+    ``filled`` is the order's filled amount with the event applied.
+    """
+    direct = _DIRECT.get((state, trigger))
+    if direct is not None:
+        return direct
+    candidates = _LOOKUP.get((state, trigger))
+    if candidates is not None:
+        for dest, conditions in candidates:
+            for name, target in conditions:
+                if PREDICATES[name](filled, amount) is not target:
+                    break
+            else:
+                return state if dest is None else dest
+    if trigger not in _KNOWN_TRIGGERS:
+        raise UnknownTrigger(order_id, state.value, trigger)
+    raise InvalidTransition(order_id, state.value, trigger)
+
+
+def allowed_triggers(state: State) -> frozenset[str]:
+    return frozenset(trigger for (source, trigger) in _LOOKUP if source is state)
+
+
+def is_terminal(state: State) -> bool:
+    return state in TERMINAL
