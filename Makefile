@@ -23,15 +23,18 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# The main job on the embedded paper venue, faults on, then an audit of its journal.
 demo: install
 	rm -f out/demo.db out/demo.db-wal out/demo.db-shm
 	mkdir -p out
-	$(BIN)/fsm-executor demo --journal out/demo.db
+	$(BIN)/fsm-executor run examples/signals.csv --journal out/demo.db --faults --seed 7
+	$(BIN)/fsm-executor audit out/demo.db
 
 bench: install
 	$(BIN)/python benchmarks/bench_journal.py
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_orders.py
+	$(BIN)/python benchmarks/bench_executor.py
 
 # A longer hypothesis run than CI's default profile.
 soak: install

@@ -6,6 +6,7 @@ Every order is an explicit state machine; every transition is journaled before i
 from ._audit import AuditReport, audit
 from ._book import OrderBook
 from ._clock import Clock, FakeClock, SystemClock
+from ._config import ExecutionConfig
 from ._events import (
     Abandon,
     Acknowledge,
@@ -13,6 +14,7 @@ from ._events import (
     CancelRejected,
     Event,
     Expire,
+    Failing,
     LoseAnswer,
     Note,
     Refuse,
@@ -33,14 +35,17 @@ from ._exceptions import (
     JournalError,
     NotAJournal,
     OrderError,
+    OrderInDoubt,
     Overfill,
     UnknownOrder,
     UnknownTrigger,
     UnsupportedSchema,
 )
+from ._executor import TradeExecutor
 from ._journal import Entry, Journal, JournalReader
 from ._model import Fill, Order, OrderSpec, OrderType, Side
 from ._replay import replay
+from ._signal import Signal
 from ._states import IN_FLIGHT, TERMINAL, TRANSITIONS, State, Transition
 
 __all__ = [
@@ -59,7 +64,9 @@ __all__ = [
     "Entry",
     "Event",
     "ExchangeFailure",
+    "ExecutionConfig",
     "Expire",
+    "Failing",
     "FakeClock",
     "Fill",
     "FsmExecutorError",
@@ -74,6 +81,7 @@ __all__ = [
     "Order",
     "OrderBook",
     "OrderError",
+    "OrderInDoubt",
     "OrderSpec",
     "OrderType",
     "Overfill",
@@ -82,9 +90,11 @@ __all__ = [
     "RequestCancel",
     "Resubmit",
     "Side",
+    "Signal",
     "State",
     "Submit",
     "SystemClock",
+    "TradeExecutor",
     "Transition",
     "UnknownOrder",
     "UnknownTrigger",

@@ -63,12 +63,6 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from ._demo import demo
-
-    return demo(args)
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fsm-executor", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -86,9 +80,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true", help="fail if the files are stale")
     d.set_defaults(func=cmd_diagram)
 
-    m = sub.add_parser("demo", help="run the demo on the embedded paper venue")
-    m.add_argument("--journal", default="demo.db")
-    m.set_defaults(func=cmd_demo)
+    from ._run import add_parser as add_run
+
+    add_run(sub)
     return p
 
 

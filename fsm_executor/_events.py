@@ -56,7 +56,26 @@ class Resubmit(_Bare):
 
 
 @attrs.frozen
-class Refuse(Reasoned):
+class Failing:
+    """An end in failure. ``fatal``: not a normal outcome for this order but a problem a
+    person must fix (keys, permissions, a bad symbol)."""
+
+    trigger: ClassVar[str]
+    reason: str = ""
+    fatal: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"reason": self.reason, "fatal": self.fatal}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Failing:
+        return cls(str(payload.get("reason", "")), bool(payload.get("fatal", False)))
+
+
+@attrs.frozen
+class Refuse(Failing):
+    """Local checks (precision, limits, slippage) said no: nothing was sent."""
+
     trigger = "refuse"
 
 
@@ -66,7 +85,9 @@ class Withdraw(Reasoned):
 
 
 @attrs.frozen
-class Reject(Reasoned):
+class Reject(Failing):
+    """The exchange's definitive no (InsufficientFunds, InvalidOrder, ...)."""
+
     trigger = "reject"
 
 
@@ -76,7 +97,9 @@ class LoseAnswer(Reasoned):
 
 
 @attrs.frozen
-class Abandon(Reasoned):
+class Abandon(Failing):
+    """Definitively never placed, after repeated not-found answers."""
+
     trigger = "abandon"
 
 

@@ -13,7 +13,8 @@
     │   ├── NotAJournal                       the file is not an fsm-executor journal
     │   ├── UnsupportedSchema                 a journal of a schema version we do not know
     │   └── CorruptJournal                    a journal that cannot be read or replayed
-    └── ExchangeFailure                       a ccxt error, translated in _errors.py
+    ├── ExchangeFailure                       a ccxt error, translated in _errors.py
+    └── OrderInDoubt                          the exchange stayed unreachable: outcome unknown
 
 Every error that names an order carries it as ``order_id``; nothing here is raised from
 inside a half-finished change, so catching one means nothing was journaled.
@@ -120,8 +121,25 @@ class CorruptJournal(JournalError):
 
 
 class ExchangeFailure(FsmExecutorError):
-    """An exchange error after translation; ``kind`` says how the executor treats it."""
+    """An exchange error after translation (_errors.py); ``kind`` says how it is treated
+    and ``ccxt_class`` names the ccxt exception it came from."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, ccxt_class: str = "") -> None:
         self.kind = kind
+        self.ccxt_class = ccxt_class
         super().__init__(message)
+
+
+class OrderInDoubt(FsmExecutorError):
+    """The exchange could not be reached long enough to learn an order's outcome.
+
+    The order stays in its in-flight state in the journal; ``recover()`` resolves it.
+    Nothing was assumed: a network error is never taken for "not placed".
+    """
+
+    def __init__(self, order_id: str, state: str, last_error: str) -> None:
+        self.order_id = order_id
+        self.state = state
+        self.last_error = last_error
+        super().__init__(f"order {order_id!r} left {state}: its outcome is unknown "
+                         f"({last_error}); run recovery when the exchange answers")

@@ -11,11 +11,13 @@ from typing import Any
 
 import attrs
 
-from ._events import REASON_TRIGGERS, Acknowledge, Event, Reasoned
+from ._events import REASON_TRIGGERS, Acknowledge, Event, Failing, Reasoned
 from ._exceptions import ConflictingFill, InvalidTransition, Overfill
 from ._machine import resolve
 from ._model import Fill, Order
 from ._states import OPEN, State
+
+_FAILURES = {"refuse": "refused", "reject": "rejected", "abandon": "abandoned"}
 
 
 @attrs.define(slots=True)  # not frozen: a frozen init costs twice as much on replay's path
@@ -72,6 +74,9 @@ def apply(order: Order, step: Step, now: float) -> None:
             order.fees = fees
     elif isinstance(event, Acknowledge):
         order.exchange_order_id = event.exchange_order_id
+    elif isinstance(event, Failing):
+        order.reason = event.reason or order.reason
+        order.failure = "fatal" if event.fatal else _FAILURES[event.trigger]
     elif isinstance(event, Reasoned) and event.reason and step.trigger in REASON_TRIGGERS:
         order.reason = event.reason
     order.state = step.dest

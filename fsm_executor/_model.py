@@ -153,13 +153,10 @@ class OrderSpec:
     side: Side = attrs.field(converter=side_converter)
     type: OrderType = attrs.field(converter=order_type_converter)
     amount: Decimal = attrs.field(converter=amount_converter)
-    #: The limit price, or for a market order the reference price (optional).
+    #: The limit price, or for a market order the reference price (optional). A limit order
+    #: without one can be journaled (refused for want of a price) but never sent.
     price: Decimal | None = attrs.field(default=None, converter=optional_price_converter)
     signal_id: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if self.type is OrderType.LIMIT and self.price is None:
-            raise InvalidInput("a limit order needs a price")
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> OrderSpec:
@@ -204,6 +201,9 @@ class Order:
     fills: dict[str, Fill] = attrs.Factory(dict)
     #: Why the order failed, was cancelled or expired, in the exchange's words if it gave any.
     reason: str | None = None
+    #: How a failed order failed: "refused" (local checks, nothing sent), "rejected" (the
+    #: exchange's normal no), "abandoned" (never placed), "fatal" (a person must look).
+    failure: str | None = None
 
     @classmethod
     def from_spec(cls, spec: OrderSpec, now: float) -> Order:
@@ -239,6 +239,7 @@ class Order:
             self.client_order_id, self.symbol, self.side, self.type, self.amount, self.price,
             self.signal_id, self.state, self.created_at, self.updated_at,
             self.exchange_order_id, self.filled, self.cost, self.fees, self.fills, self.reason,
+            self.failure,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -252,5 +253,6 @@ class Order:
             "average": decimal_payload(self.average),
             "fees": {k: str(v) for k, v in sorted(self.fees.items())},
             "fills": [f.to_payload() for f in self.fills.values()],
-            "reason": self.reason, "created_at": self.created_at, "updated_at": self.updated_at,
+            "reason": self.reason, "failure": self.failure, "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }

@@ -1,0 +1,239 @@
+"""Decisions without I/O: given an order and what the exchange said, what happens next.
+
+The drivers (the sync TradeExecutor now, an asyncio one later) do the I/O around these
+functions; tests drive them directly with generated exchange answers.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable, Sequence
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+import attrs
+
+from ._config import ExecutionConfig
+from ._errors import Kind
+from ._events import Acknowledge, Cancel, Event, Expire, LoseAnswer, Note, Reject
+from ._exceptions import ExchangeFailure, InvalidInput
+from ._exchange import ExchangeOrder, MarketRules
+from ._model import Fill, Order, OrderSpec, OrderType, Side
+from ._signal import Signal
+from ._states import OPEN, State
+
+_ALPHABET = string.digits + string.ascii_lowercase
+
+
+def _base36(n: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        n, r = divmod(n, 36)
+        out.append(_ALPHABET[r])
+    return "".join(reversed(out))
+
+
+def new_client_order_id(config: ExecutionConfig, now: float, rng: random.Random) -> str:
+    """Prefix + milliseconds (base 36) + random: unique across restarts and processes,
+    alphanumeric (every exchange accepts it), within the configured length."""
+    stamp = _base36(int(now * 1000), 9)
+    room = config.client_order_id_max_length - len(config.client_order_id_prefix) - len(stamp)
+    entropy = _base36(rng.getrandbits(128), max(room, 8))[: max(room, 8)]
+    return f"{config.client_order_id_prefix}{stamp}{entropy}"[: config.client_order_id_max_length]
+
+
+@attrs.frozen
+class Refusal:
+    """Why a signal cannot be placed; nothing is sent."""
+
+    reason: str
+
+
+def plan_order(
+    signal: Signal,
+    client_order_id: str,
+    config: ExecutionConfig,
+    rules: MarketRules,
+    best_price: Decimal | None,
+    to_amount: Callable[[Decimal], Decimal],
+    to_price: Callable[[Decimal], Decimal],
+) -> tuple[OrderSpec, Refusal | None]:
+    """The order to place for ``signal``, and the refusal if it must not be placed.
+
+    ``to_amount``/``to_price`` are the exchange's precision rules (ccxt's, no I/O).
+    """
+    order_type = signal.order_type or config.order_type
+    tolerance = config.slippage
+    reference = signal.price if signal.price is not None else best_price
+
+    def spec(amount: Decimal, price: Decimal | None) -> OrderSpec:
+        return OrderSpec(client_order_id, signal.symbol, signal.side, order_type,
+                         amount, price if price is not None else reference, signal.id)
+
+    def refuse(reason: str, amount: Decimal = signal.amount,
+               price: Decimal | None = None) -> tuple[OrderSpec, Refusal]:
+        return spec(amount, price), Refusal(reason)
+
+    if not rules.active:
+        return refuse(f"market {signal.symbol} is not active")
+    if reference is None:
+        return refuse("no reference price: the signal has none and the exchange gave no quote")
+    try:
+        amount = to_amount(signal.amount)
+    except (InvalidInput, ExchangeFailure) as exc:
+        return refuse(f"amount {signal.amount} is below the market's precision ({exc})")
+    if amount <= 0:
+        return refuse(f"amount {signal.amount} rounds to 0 at the market's precision")
+    if rules.min_amount is not None and amount < rules.min_amount:
+        return refuse(f"amount {amount} is below the minimum {rules.min_amount}", amount)
+    if rules.max_amount is not None and amount > rules.max_amount:
+        return refuse(f"amount {amount} is above the maximum {rules.max_amount}", amount)
+
+    price: Decimal | None = None
+    if order_type is OrderType.LIMIT:
+        price = limit_price(signal.side, reference, tolerance, rules.price_tick, to_price)
+        if price is None or price <= 0:
+            return refuse("no valid limit price within the slippage tolerance", amount)
+        if rules.min_price is not None and price < rules.min_price:
+            return refuse(f"price {price} is below the minimum {rules.min_price}", amount, price)
+        if rules.max_price is not None and price > rules.max_price:
+            return refuse(f"price {price} is above the maximum {rules.max_price}", amount, price)
+    else:
+        if best_price is None:
+            return refuse("no current price to check a market order's slippage against", amount)
+        drift = abs(best_price - reference) / reference
+        if drift > tolerance:
+            return refuse(
+                f"market {signal.side.value} refused: best price {best_price} is "
+                f"{drift * 100:.4f}% from the reference {reference}, over the "
+                f"{config.slippage_tolerance_pct}% tolerance", amount)
+    cost_price = price if price is not None else best_price
+    cost = None if cost_price is None else amount * cost_price
+    if rules.min_cost is not None and cost is not None and cost < rules.min_cost:
+        return refuse(f"cost {cost} is below the minimum {rules.min_cost}", amount, price)
+    return spec(amount, price), None
+
+
+def limit_price(side: Side, reference: Decimal, tolerance: Decimal, tick: Decimal | None,
+                to_price: Callable[[Decimal], Decimal]) -> Decimal | None:
+    """The most aggressive limit within the tolerance, on the exchange's price grid: a buy
+    pays at most reference * (1 + tolerance), a sell takes at least reference * (1 - tolerance)."""
+    bound = reference * (1 + tolerance) if side is Side.BUY else reference * (1 - tolerance)
+    if tick is not None and tick > 0:
+        rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
+        return (bound / tick).to_integral_value(rounding=rounding) * tick
+    price = to_price(bound)
+    return price if (price <= bound if side is Side.BUY else price >= bound) else None
+
+
+def backoff(attempt: int, kind: str, config: ExecutionConfig, rng: random.Random) -> float:
+    """Exponential, capped, jittered; rate limits wait at least the cool-down."""
+    delay = min(config.retry_delay_seconds * (2 ** attempt), config.backoff_cap_seconds)
+    if kind == Kind.RATE_LIMITED:
+        delay = max(delay, config.rate_limit_cooldown_seconds)
+    if config.jitter:
+        delay *= 1 + rng.uniform(-config.jitter, config.jitter)
+    return max(float(delay), 0.0)
+
+
+def is_retryable(failure: ExchangeFailure) -> bool:
+    return failure.kind in (Kind.TRANSIENT, Kind.RATE_LIMITED)
+
+
+def after_create_failure(failure: ExchangeFailure) -> Event:
+    """What a failed create means. A transient error or a duplicate id leaves the outcome
+    unknown (the order may be on the book); only a definitive no fails the order."""
+    if failure.kind in (Kind.TRANSIENT, Kind.RATE_LIMITED, Kind.DUPLICATE, Kind.NOT_FOUND):
+        return LoseAnswer(str(failure))
+    return Reject(str(failure), fatal=failure.kind == Kind.FATAL)
+
+
+_DONE_STATUSES = {"closed", "canceled", "cancelled", "expired", "rejected"}
+
+
+def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = None) -> list[Event]:
+    """The events that bring ``order`` in line with what the exchange reported.
+
+    Fills come from the exchange's trades when it lists them (keyed by the real trade id),
+    else are inferred from the change in its cumulative ``filled``. Odd answers (status
+    missing, filled going backwards, more filled than the amount) become notes: the journal
+    says what was seen, and nothing is assumed.
+    """
+    events: list[Event] = []
+    status = (seen.status or "").lower() or None
+    state = order.state
+    if state in (State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN):
+        if status == "rejected":
+            return [Reject(f"the exchange rejected the order (status {seen.status!r})")]
+        if seen.id is None:
+            return [Note("no_order_id", f"the exchange answered without an order id: {seen!r}")]
+        events.append(Acknowledge(seen.id))
+    elif seen.id is not None and order.exchange_order_id not in (None, seen.id):
+        return [Note("id_mismatch", f"exchange reports id {seen.id} for an order it "
+                     f"acknowledged as {order.exchange_order_id}")]
+
+    # The exchange's cumulative filled is the truth for how much; its trades, when they
+    # add up within it, say which trades at which prices. Whatever they do not account
+    # for is inferred, so a lagging trade list can neither hold fills back nor count twice.
+    filled = order.filled
+    if trades is None and seen.trades:
+        trades = seen.trades
+    new_trades = [t for t in (trades or ()) if t.trade_id not in order.fills]
+    target = seen.filled
+    if target is None and status == "closed":
+        # ccxt's unified "closed" means fully filled; say that it was inferred.
+        events.append(Note("filled_inferred", "status closed without a filled figure"))
+        target = seen.amount if seen.amount is not None else order.amount
+    if target is None:
+        target = filled + sum((t.amount for t in new_trades), Decimal(0))
+    if target > order.amount:
+        events.append(Note("overfill", f"exchange reports filled {target} of an order of "
+                           f"{order.amount}; recorded up to the amount"))
+        target = order.amount
+    if target < filled:
+        events.append(Note("filled_backwards", f"exchange reports filled {target}, below the "
+                           f"{filled} already recorded: kept {filled}"))
+    for fill in new_trades:
+        if filled + fill.amount <= target:
+            events.append(fill)
+            filled += fill.amount
+    if target > filled:
+        events.append(_inferred_fill(order, seen, target, target - filled, filled))
+        filled = target
+    if status is None:
+        events.append(Note("status_missing", "the exchange reported no status"))
+    elif status in ("canceled", "cancelled"):
+        how = f"filled {filled} of {order.amount}"
+        if state is State.PENDING_CANCEL and order.reason:
+            events.append(Cancel(f"{order.reason} (confirmed by the exchange, {how})"))
+        else:
+            events.append(Cancel(f"cancelled on the exchange ({how})"))
+    elif status == "expired":
+        events.append(Expire(f"expired on the exchange (filled {filled} of {order.amount})"))
+    elif status == "rejected":
+        events.append(Cancel("the exchange rejected the order after acknowledging it"))
+    elif status == "closed" and filled < order.amount:
+        events.append(Note("closed_short", f"status closed with filled {filled} of "
+                           f"{order.amount}; still watched"))
+    elif status not in _DONE_STATUSES | {"open", "canceling", "new", "partially_filled"}:
+        events.append(Note("unknown_status", f"status {seen.status!r}"))
+    return events
+
+
+def _inferred_fill(order: Order, seen: ExchangeOrder, reported: Decimal, delta: Decimal,
+                   filled_before: Decimal) -> Fill:
+    """A fill for ``delta`` when the exchange gives only cumulative figures. Its id is made
+    from the exchange order id and the cumulative filled, so seeing the same figure again
+    (after a restart, from reconciliation) applies nothing twice."""
+    price = None
+    if seen.cost is not None and filled_before == order.filled:
+        increment = seen.cost - order.cost
+        if increment > 0:
+            price = increment / delta
+    if price is None:
+        price = seen.average or order.price or Decimal(1)
+    return Fill(f"{seen.id or order.client_order_id}:cum:{reported}", delta, price)
+
+
+def needs_cancel(order: Order, now: float, deadline: float) -> bool:
+    return order.state in OPEN and order.state is not State.PENDING_CANCEL and now >= deadline

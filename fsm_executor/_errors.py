@@ -1,0 +1,101 @@
+"""The one place ccxt exceptions are translated into what the executor does about them.
+
+    transient     the request may not have been processed: retry with backoff. On a
+                  *create*, it means the outcome is unknown: look the order up first.
+    rate_limited  transient, with a longer cool-down (RateLimitExceeded, DDoSProtection).
+    not_found     the exchange's definitive "no such order" (OrderNotFound). Only this
+                  counts as not found; a network error never does.
+    duplicate     DuplicateOrderId: an order with this client order id exists already.
+    rejected      the exchange's definitive no to this order (InsufficientFunds,
+                  InvalidOrder, ...): the order fails, with the exchange's reason.
+    fatal         the order fails, and so does the run: keys, permissions, a bad symbol,
+                  an unsupported call. Not a normal exchange reject; a person must look.
+
+tests/test_errors.py fails when ccxt grows a class this table does not name, so a ccxt
+upgrade cannot slip an unclassified error through.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+import ccxt
+
+from ._exceptions import ExchangeFailure
+
+
+class Kind(StrEnum):
+    TRANSIENT = "transient"
+    RATE_LIMITED = "rate_limited"
+    NOT_FOUND = "not_found"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    FATAL = "fatal"
+
+
+K = Kind
+#: Every class of ccxt's exception tree, by name (ccxt moves them between releases).
+CCXT_KINDS: Final[dict[str, Kind]] = {
+    "BaseError": K.FATAL,
+    "ExchangeError": K.REJECTED,
+    "AuthenticationError": K.FATAL,
+    "PermissionDenied": K.FATAL,
+    "AccountNotEnabled": K.FATAL,
+    "AccountSuspended": K.FATAL,
+    "ArgumentsRequired": K.FATAL,
+    "BadRequest": K.REJECTED,
+    "BadSymbol": K.FATAL,
+    "OperationRejected": K.REJECTED,
+    "NoChange": K.REJECTED,
+    "MarginModeAlreadySet": K.REJECTED,
+    "MarketClosed": K.REJECTED,
+    "ManualInteractionNeeded": K.FATAL,
+    "RestrictedLocation": K.FATAL,
+    "InsufficientFunds": K.REJECTED,
+    "InvalidAddress": K.FATAL,
+    "AddressPending": K.FATAL,
+    "InvalidOrder": K.REJECTED,
+    "OrderNotFound": K.NOT_FOUND,
+    # "Not in ccxt's cache" says nothing about the exchange: not a definitive answer.
+    "OrderNotCached": K.TRANSIENT,
+    "OrderImmediatelyFillable": K.REJECTED,
+    "OrderNotFillable": K.REJECTED,
+    "DuplicateOrderId": K.DUPLICATE,
+    "ContractUnavailable": K.REJECTED,
+    "NotSupported": K.FATAL,
+    "InvalidProxySettings": K.FATAL,
+    "ExchangeClosedByUser": K.FATAL,
+    "OperationFailed": K.TRANSIENT,
+    "NetworkError": K.TRANSIENT,
+    "DDoSProtection": K.RATE_LIMITED,
+    "RateLimitExceeded": K.RATE_LIMITED,
+    "ExchangeNotAvailable": K.TRANSIENT,
+    "OnMaintenance": K.TRANSIENT,
+    "InvalidNonce": K.TRANSIENT,
+    "ChecksumError": K.TRANSIENT,
+    "RequestTimeout": K.TRANSIENT,
+    "BadResponse": K.TRANSIENT,
+    "NullResponse": K.TRANSIENT,
+    "CancelPending": K.TRANSIENT,
+    "UnsubscribeError": K.FATAL,
+}
+
+
+def kind_of(exc: BaseException) -> Kind:
+    """How to treat ``exc``: by its own class, else its nearest named ccxt ancestor
+    (exchange-specific subclasses), else fatal."""
+    for cls in type(exc).__mro__:
+        if cls.__module__.startswith("ccxt") and cls.__name__ in CCXT_KINDS:
+            return CCXT_KINDS[cls.__name__]
+    return Kind.FATAL
+
+
+def translate(exc: BaseException, action: str) -> ExchangeFailure:
+    """The project's exception for a ccxt one; raise it ``from exc``."""
+    name = type(exc).__name__
+    return ExchangeFailure(kind_of(exc).value, f"{action}: {name}: {exc}", name)
+
+
+#: What ccxt raises, for ``except`` clauses at the edge.
+CCXT_ERRORS: Final = (ccxt.BaseError,)

@@ -1,0 +1,248 @@
+"""The edge to ccxt: every exchange call goes through ``ExchangeAdapter``.
+
+ccxt's dicts become ``ExchangeOrder`` and ``MarketRules`` here, floats become Decimals
+(through ``str``), and ccxt exceptions become ``ExchangeFailure`` (_errors.py) ``from`` the
+original. Nothing past this module sees a ccxt shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+import ccxt
+
+from ._errors import Kind, translate
+from ._exceptions import ExchangeFailure, InvalidInput
+from ._model import Fill, Order, Side, to_decimal
+
+T = TypeVar("T")
+
+
+def _dec(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return to_decimal(value)
+    except InvalidInput:
+        return None
+
+
+@attrs.frozen
+class ExchangeOrder:
+    """What the exchange said about one order, in its own terms but our types."""
+
+    id: str | None
+    client_order_id: str | None
+    status: str | None
+    amount: Decimal | None
+    filled: Decimal | None
+    average: Decimal | None
+    cost: Decimal | None
+    fee_cost: Decimal | None
+    fee_currency: str | None
+    trades: tuple[Fill, ...] = ()
+    timestamp: float | None = None
+
+    @classmethod
+    def from_ccxt(cls, data: Mapping[str, Any]) -> ExchangeOrder:
+        fee = data.get("fee") or {}
+        trades = tuple(
+            t for t in (fill_from_ccxt(x) for x in (data.get("trades") or [])) if t is not None
+        )
+        ts = data.get("timestamp")
+        oid = data.get("id")
+        return cls(
+            None if oid in (None, "") else str(oid),
+            data.get("clientOrderId"),
+            data.get("status"),
+            _dec(data.get("amount")),
+            _dec(data.get("filled")),
+            _dec(data.get("average")),
+            _dec(data.get("cost")),
+            _dec(fee.get("cost")) if isinstance(fee, Mapping) else None,
+            fee.get("currency") if isinstance(fee, Mapping) else None,
+            trades,
+            ts / 1000 if isinstance(ts, int | float) else None,
+        )
+
+
+def fill_from_ccxt(data: Mapping[str, Any]) -> Fill | None:
+    """A ccxt trade as a Fill, or None when it lacks what a fill needs (an id, figures)."""
+    try:
+        fee = data.get("fee") or {}
+        ts = data.get("timestamp")
+        return Fill(
+            str(data["id"]), data["amount"], data["price"],
+            (fee.get("cost") if fee.get("cost") is not None else 0),
+            fee.get("currency"), ts / 1000 if isinstance(ts, int | float) else None,
+        )
+    except (KeyError, TypeError, AttributeError, InvalidInput):
+        return None
+
+
+@attrs.frozen
+class MarketRules:
+    """What the exchange allows on one market, from ccxt's market structure."""
+
+    symbol: str
+    base: str
+    quote: str
+    min_amount: Decimal | None
+    max_amount: Decimal | None
+    min_cost: Decimal | None
+    min_price: Decimal | None
+    max_price: Decimal | None
+    #: The price step; None when the exchange publishes no usable one.
+    price_tick: Decimal | None
+    active: bool = True
+
+    @classmethod
+    def from_ccxt(cls, market: Mapping[str, Any], price_tick: Decimal | None) -> MarketRules:
+        limits = market.get("limits") or {}
+
+        def limit(kind: str, end: str) -> Decimal | None:
+            return _dec((limits.get(kind) or {}).get(end))
+
+        return cls(
+            market["symbol"], market.get("base") or "", market.get("quote") or "",
+            limit("amount", "min"), limit("amount", "max"), limit("cost", "min"),
+            limit("price", "min"), limit("price", "max"), price_tick,
+            market.get("active") is not False,
+        )
+
+
+class ExchangeAdapter:
+    """A ccxt exchange (sync API) or the paper venue, seen through the executor's needs."""
+
+    def __init__(self, exchange: Any) -> None:
+        self.exchange = exchange
+        self._rules: dict[str, MarketRules] = {}
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.exchange, "id", type(self.exchange).__name__))
+
+    def _call(self, action: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except ccxt.BaseError as exc:
+            raise translate(exc, action) from exc
+
+    def _has(self, feature: str) -> bool:
+        return bool((getattr(self.exchange, "has", None) or {}).get(feature))
+
+    # -- markets (no I/O once loaded) -------------------------------------------------------
+
+    def rules(self, symbol: str) -> MarketRules:
+        if symbol not in self._rules:
+            markets = self._call("load_markets", self.exchange.load_markets)
+            if symbol not in markets:
+                raise ExchangeFailure(Kind.FATAL.value, f"{self.name} has no market {symbol!r}",
+                                      "BadSymbol")
+            market = markets[symbol]
+            self._rules[symbol] = MarketRules.from_ccxt(market, self._price_tick(symbol))
+        return self._rules[symbol]
+
+    def _price_tick(self, symbol: str) -> Decimal | None:
+        precision = _dec((self.exchange.markets[symbol].get("precision") or {}).get("price"))
+        mode = getattr(self.exchange, "precisionMode", ccxt.TICK_SIZE)
+        if precision is None:
+            return None
+        if mode == ccxt.TICK_SIZE:
+            return precision
+        if mode == ccxt.DECIMAL_PLACES:
+            return Decimal(1).scaleb(-int(precision))
+        return None  # significant digits: no fixed step
+
+    def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
+        """Truncated to the market's amount precision (ccxt's own rule)."""
+        text = self._call("amount_to_precision",
+                          lambda: self.exchange.amount_to_precision(symbol, str(amount)))
+        return to_decimal(text, "amount")
+
+    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
+        text = self._call("price_to_precision",
+                          lambda: self.exchange.price_to_precision(symbol, str(price)))
+        return to_decimal(text, "price")
+
+    # -- prices ----------------------------------------------------------------------------
+
+    def best_price(self, symbol: str, side: Side) -> Decimal | None:
+        """The price a taker would pay now: the ask to buy, the bid to sell."""
+        key = "ask" if side is Side.BUY else "bid"
+        if self._has("fetchTicker"):
+            ticker = self._call("fetch_ticker", lambda: self.exchange.fetch_ticker(symbol))
+            price = _dec(ticker.get(key))
+            if price is not None:
+                return price
+        book = self._call("fetch_order_book", lambda: self.exchange.fetch_order_book(symbol, 5))
+        levels = book.get("asks" if side is Side.BUY else "bids") or []
+        return _dec(levels[0][0]) if levels else None
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def create(self, order: Order, params: Mapping[str, Any] | None = None) -> ExchangeOrder:
+        """Place ``order`` under its client order id. ccxt's own retry stays off: a create
+        that failed in flight is looked up, never blindly sent again."""
+        request = {"clientOrderId": order.client_order_id, "maxRetriesOnFailure": 0,
+                   **(params or {})}
+        if order.type.value == "limit" and order.price is None:
+            raise InvalidInput(f"order {order.client_order_id!r}: a limit order needs a price")
+        price = None if order.type.value == "market" else float(order.price or 0)
+        answer = self._call("create_order", lambda: self.exchange.create_order(
+            order.symbol, order.type.value, order.side.value, float(order.amount), price,
+            request))
+        return ExchangeOrder.from_ccxt(answer)
+
+    def fetch(self, order: Order) -> ExchangeOrder:
+        answer = self._call("fetch_order", lambda: self.exchange.fetch_order(
+            order.exchange_order_id, order.symbol))
+        return ExchangeOrder.from_ccxt(answer)
+
+    def find(self, order: Order) -> ExchangeOrder | None:
+        """The exchange's order with ``order``'s client order id, or None only when the
+        exchange said definitively that it has none. Network errors raise."""
+        cid = order.client_order_id
+        if self._has("fetchOrderWithClientOrderId") or self._has("fetchOrder"):
+            try:
+                answer = self._call("fetch_order", lambda: self.exchange.fetch_order(
+                    "", order.symbol, {"clientOrderId": cid}))
+                return ExchangeOrder.from_ccxt(answer)
+            except ExchangeFailure as failure:
+                if failure.kind != Kind.NOT_FOUND:
+                    raise
+        # Not found by id (or no such call): the open and recent closed orders settle it.
+        for listing in (self.open_orders, self.closed_orders):
+            for seen in listing(order.symbol):
+                if seen.client_order_id == cid:
+                    return seen
+        return None
+
+    def open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
+        answer = self._call("fetch_open_orders", lambda: self.exchange.fetch_open_orders(symbol))
+        return [ExchangeOrder.from_ccxt(o) for o in answer]
+
+    def closed_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
+        if not self._has("fetchClosedOrders"):
+            return []
+        answer = self._call("fetch_closed_orders",
+                            lambda: self.exchange.fetch_closed_orders(symbol))
+        return [ExchangeOrder.from_ccxt(o) for o in answer]
+
+    def trades(self, order: Order) -> Sequence[Fill] | None:
+        """The order's trades, or None where the exchange cannot list them per order."""
+        if not self._has("fetchMyTrades") or order.exchange_order_id is None:
+            return None
+        answer = self._call("fetch_my_trades", lambda: self.exchange.fetch_my_trades(
+            order.symbol, None, None, {"orderId": order.exchange_order_id}))
+        fills = [fill_from_ccxt(t) for t in answer
+                 if str(t.get("order")) == order.exchange_order_id]
+        return [f for f in fills if f is not None]
+
+    def cancel(self, order: Order) -> ExchangeOrder | None:
+        answer = self._call("cancel_order", lambda: self.exchange.cancel_order(
+            order.exchange_order_id, order.symbol))
+        return ExchangeOrder.from_ccxt(answer) if isinstance(answer, Mapping) else None

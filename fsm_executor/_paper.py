@@ -1,0 +1,467 @@
+"""The paper venue: an exchange inside the process, for tests, demos and dry runs.
+
+``PaperExchange`` subclasses ccxt's own base ``Exchange``: ccxt's market helpers
+(``load_markets``, ``market()``, ``amount_to_precision``...) work on it and it fails with
+ccxt's real exception classes, yet every unified method is overridden, so it never touches
+the network. Randomness comes from two seeded generators only: ``Random(seed)`` moves prices
+and fills orders, ``Random(seed + 1)`` draws faults (_paper_faults.py), so faults never change
+which orders fill when.
+
+The market moves in steps of ``step_seconds`` on a grid fixed at the venue's creation: each
+call first catches up to ``clock.now()``, so how often a bot polls changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, Final
+
+import ccxt
+
+from ._clock import Clock, SystemClock
+from ._exceptions import InvalidInput
+from ._model import to_decimal
+from ._paper_faults import FAULTS, METHODS, FaultPlan, check_rates, raise_fault
+from ._paper_store import (
+    MarketSpec,
+    PaperOrder,
+    PaperTrade,
+    VenueFile,
+    VenueState,
+    to_tick,
+)
+
+__all__ = ["DEFAULT_BALANCES", "DEFAULT_MARKETS", "FAULTS", "METHODS", "MarketSpec",
+           "PaperExchange"]
+
+DEFAULT_MARKETS: Final = (
+    MarketSpec("BTC/USDT", "BTC", "USDT", "0.01", "0.00001", "0.00001", "5", "30000"),
+    MarketSpec("ETH/USDT", "ETH", "USDT", "0.01", "0.0001", "0.0001", "5", "2000"),
+    MarketSpec("SOL/USDT", "SOL", "USDT", "0.001", "0.01", "0.01", "5", "100"),
+)
+DEFAULT_BALANCES: Final[Mapping[str, Decimal]] = {
+    "USDT": Decimal(1_000_000), "BTC": Decimal(10), "ETH": Decimal(100), "SOL": Decimal(1000),
+}
+
+_BOOK_LEVELS: Final = 5
+#: Quote value of the first order-book level; level i holds (i + 1) times as much.
+_BOOK_LEVEL_VALUE: Final = Decimal(10_000)
+#: Faults that ``_call`` raises itself: nothing happens at the venue.
+_NOTHING_HAPPENED: Final = frozenset(FAULTS) - {"timeout_after", "cancel_race"}
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _binance(code: int, msg: str) -> str:
+    """Error text shaped like Binance's, which most bots have met."""
+    return f'paper {{"code":{code},"msg":"{msg}"}}'
+
+
+def _window(items: list[Any], stamp: str, since: int | None, limit: int | None) -> list[Any]:
+    """ccxt's since/limit: the first ``limit`` from ``since``, else the last ``limit``."""
+    if since is not None:
+        items = [i for i in items if i[stamp] >= since]
+    if limit is not None:
+        items = items[:limit] if since is not None else items[-limit:] if limit > 0 else []
+    return items
+
+
+class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
+    """A deterministic, seeded spot exchange with ccxt's interface and no network.
+
+    ``latency`` seconds are slept on ``clock`` at the start of every call. ``faults`` maps
+    fault names (``FAULTS``) to a probability per call; ``inject`` scripts one-shot faults.
+    A marketable limit order (a buy at or above the ask, a sell at or below the bid) fills
+    with ``fill_probability`` a seeded 25, 50 or 100% of what remains, at once and then once
+    per ``step_seconds``; ``volatility`` is the standard deviation of each step's relative
+    move of every mid price. With ``state_path`` the whole venue lives in that SQLite file,
+    saved after every call; a saved venue wins over the arguments, except ``clock``,
+    ``latency`` and the fault rates, which belong to the connection rather than the venue.
+    """
+
+    def describe(self) -> Any:
+        return self.deep_extend(super().describe(), {
+            "id": "paper", "name": "Paper venue", "countries": [], "rateLimit": 0,
+            "precisionMode": ccxt.TICK_SIZE,
+            "has": {
+                "spot": True, "fetchMarkets": True, "fetchCurrencies": False,
+                "createOrder": True, "createMarketOrder": True, "createLimitOrder": True,
+                "cancelOrder": True, "fetchOrder": True, "fetchOrders": False,
+                "fetchOpenOrders": True, "fetchClosedOrders": True, "fetchMyTrades": True,
+                "fetchTicker": True, "fetchOrderBook": True, "fetchBalance": True,
+                "fetchOrderWithClientOrderId": True,
+            },
+        })
+
+    def __init__(self, clock: Clock | None = None, *, seed: int = 0, latency: float = 0.0,
+                 faults: Mapping[str, float] | None = None,
+                 markets: Sequence[MarketSpec] | None = None,
+                 balances: Mapping[str, str | Decimal] | None = None,
+                 fee_rate: Decimal = Decimal("0.001"), fill_probability: float = 0.6,
+                 step_seconds: float = 1.0, volatility: float = 0.0,
+                 state_path: str | os.PathLike[str] | None = None) -> None:
+        self._file: VenueFile | None = None  # first: ccxt's __del__ calls close()
+        super().__init__({})
+        if latency < 0 or step_seconds <= 0 or volatility < 0:
+            raise ValueError("latency and volatility must be >= 0, step_seconds > 0")
+        if not 0.0 <= fill_probability <= 1.0:
+            raise ValueError(f"fill_probability must be within [0, 1], not {fill_probability}")
+        specs = list(DEFAULT_MARKETS if markets is None else markets)
+        if not specs or len({s.symbol for s in specs}) != len(specs):
+            raise ValueError("markets must be a non-empty sequence of distinct symbols")
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._latency = float(latency)
+        self._plan = FaultPlan(check_rates(faults), seed)
+        #: (method, fault) for every fault fired, in order.
+        self.fault_log: list[tuple[str, str]] = self._plan.log
+        start = DEFAULT_BALANCES if balances is None else balances
+        self._state = VenueState(
+            seed=seed, specs=specs,
+            balances={c: to_decimal(v, f"balance of {c}") for c, v in start.items()},
+            fee_rate=to_decimal(fee_rate, "fee_rate"), fill_probability=float(fill_probability),
+            step_seconds=float(step_seconds), volatility=float(volatility),
+            origin=self._clock.now(),
+        )
+        if state_path is not None:
+            self._file = VenueFile.open(state_path)
+            try:
+                saved = self._file.load()
+                if saved is not None:  # the saved venue wins over the arguments
+                    self._state = VenueState.from_saved(saved)
+                    self._plan.restore(saved.kv["faults"])
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                self.close()
+                raise ValueError(f"{state_path}: a damaged paper venue state ({exc})") from exc
+            self._save()
+
+    def _save(self) -> None:
+        if self._file is not None:
+            orders, trades = self._state.take_changes()
+            kv = self._state.to_kv()
+            kv["faults"] = self._plan.to_json()
+            self._file.save(kv, orders, trades)
+
+    # -- ccxt's market loading, offline ---------------------------------------------------
+
+    def fetch_markets(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return [self._market_dict(s) for s in self._state.specs.values()]
+
+    def fetch_currencies(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {}  # ccxt derives the currencies from the markets
+
+    def _market_dict(self, s: MarketSpec) -> dict[str, Any]:
+        fee = float(self._state.fee_rate)
+        return {
+            "id": s.base + s.quote, "symbol": s.symbol, "base": s.base, "quote": s.quote,
+            "baseId": s.base, "quoteId": s.quote, "active": True, "type": "spot", "spot": True,
+            "margin": False, "swap": False, "future": False, "option": False,
+            "contract": False, "taker": fee, "maker": fee, "percentage": True,
+            "tierBased": False,
+            "precision": {"amount": float(s.amount_tick), "price": float(s.price_tick)},
+            "limits": {
+                "amount": {"min": float(s.min_amount), "max": None},
+                "price": {"min": float(s.price_tick), "max": None},
+                "cost": {"min": float(s.min_cost), "max": None},
+                "leverage": {"min": None, "max": None},
+            },
+            "info": {"symbol": s.base + s.quote},
+        }
+
+    # -- the unified methods ---------------------------------------------------------------
+
+    def create_order(self, symbol: str, type: str, side: str, amount: Any, price: Any = None,
+                     params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``params``: ``clientOrderId`` (else one is made up), ``expireAfterSeconds``."""
+        params = params or {}
+        with self._call("create_order") as fault:
+            if fault == "timeout_after":
+                # The venue acts on the request; its answer, whatever it was, is lost.
+                with contextlib.suppress(ccxt.BaseError):
+                    self._create(symbol, type, side, amount, price, params)
+                raise_fault("create_order", fault)
+            return self._order_dict(self._create(symbol, type, side, amount, price, params))
+
+    def fetch_order(self, id: str | None, symbol: str | None = None,
+                    params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """By id, or with an empty id by ``params["clientOrderId"]``."""
+        with self._call("fetch_order"):
+            order = self._find(id, symbol, params, _binance(-2013, "Order does not exist."))
+            return self._order_dict(order)
+
+    def cancel_order(self, id: str | None, symbol: str | None = None,
+                     params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        unknown = _binance(-2011, "Unknown order sent.")
+        with self._call("cancel_order") as fault:
+            order = self._find(id, symbol, params, unknown)
+            if order.status != "open":
+                raise ccxt.OrderNotFound(unknown)  # what Binance answers for a filled order
+            now = _ms(self._clock.now())
+            if fault == "cancel_race":
+                # The order filled while the cancel was on its way.
+                assert order.price is not None  # only limit orders rest
+                self._state.trade(order, order.price, order.remaining, now, maker=True)
+                raise_fault("cancel_order", fault)
+            self._state.finish(order, "canceled", now)
+            return self._order_dict(order)
+
+    def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
+                          limit: int | None = None,
+                          params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._call("fetch_open_orders"):
+            return self._list_orders(symbol, since, limit, open_=True)
+
+    def fetch_closed_orders(self, symbol: str | None = None, since: int | None = None,
+                            limit: int | None = None,
+                            params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Closed, canceled, expired and rejected orders, oldest first."""
+        with self._call("fetch_closed_orders"):
+            return self._list_orders(symbol, since, limit, open_=False)
+
+    def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
+                        limit: int | None = None,
+                        params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Trades, oldest first; ``params["orderId"]`` keeps one order's."""
+        order_id = (params or {}).get("orderId")
+        with self._call("fetch_my_trades"):
+            if symbol is not None:
+                self._spec(symbol)
+            trades = [self._trade_dict(t) for t in self._state.trades.values()
+                      if (symbol is None or t.symbol == symbol)
+                      and (order_id is None or t.order_id == str(order_id))]
+            return _window(trades, "timestamp", since, limit)
+
+    def fetch_ticker(self, symbol: str,
+                     params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        with self._call("fetch_ticker"):
+            self._spec(symbol)
+            bid, ask = self._state.quotes(symbol)
+            mid, now = float(self._state.mids[symbol]), _ms(self._clock.now())
+            return {
+                "symbol": symbol, "timestamp": now, "datetime": self.iso8601(now),
+                "bid": float(bid), "bidVolume": None, "ask": float(ask), "askVolume": None,
+                "last": mid, "close": mid, "average": mid, "open": None, "high": None,
+                "low": None, "previousClose": None, "change": None, "percentage": None,
+                "vwap": None, "baseVolume": None, "quoteVolume": None, "info": {},
+            }
+
+    def fetch_order_book(self, symbol: str, limit: int | None = None,
+                         params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A few levels of made-up depth around the bid and ask (drawing nothing random)."""
+        with self._call("fetch_order_book"):
+            spec = self._spec(symbol)
+            bid, ask = self._state.quotes(symbol)
+            size = max(to_tick(_BOOK_LEVEL_VALUE / self._state.mids[symbol], spec.amount_tick,
+                               ROUND_FLOOR), spec.min_amount)
+            depth = _BOOK_LEVELS if limit is None else max(0, min(int(limit), 100))
+            tick = spec.price_tick
+            bids = [[float(bid - i * tick), float(size * (i + 1))]
+                    for i in range(depth) if bid - i * tick > 0]
+            asks = [[float(ask + i * tick), float(size * (i + 1))] for i in range(depth)]
+            now = _ms(self._clock.now())
+            return {"symbol": symbol, "bids": bids, "asks": asks, "timestamp": now,
+                    "datetime": self.iso8601(now), "nonce": None}
+
+    def fetch_balance(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        with self._call("fetch_balance"):
+            now = _ms(self._clock.now())
+            result: dict[str, Any] = {"info": {}, "timestamp": now,
+                                      "datetime": self.iso8601(now),
+                                      "free": {}, "used": {}, "total": {}}
+            state = self._state
+            for cur in sorted(state.free):
+                free, used = state.free[cur], state.used[cur]
+                entry = {"free": float(free), "used": float(used), "total": float(free + used)}
+                result[cur] = entry
+                for key, value in entry.items():
+                    result[key][cur] = value
+            return result
+
+    # -- scripting and ground truth, for tests ---------------------------------------------
+
+    def inject(self, method: str, fault: str, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` fail with ``fault`` (before any rate)."""
+        self._plan.inject(method, fault, times)
+        self._save()
+
+    def orders_for_client_id(self, client_order_id: str) -> list[dict[str, Any]]:
+        """Every order ever created with this client order id (ground truth)."""
+        with self._quiet():
+            oid = self._state.by_client.get(client_order_id)
+            return [] if oid is None else [self._order_dict(self._state.orders[oid])]
+
+    def all_orders(self) -> list[dict[str, Any]]:
+        """Every order the venue knows, oldest first (ground truth)."""
+        with self._quiet():
+            return [self._order_dict(o) for o in self._state.orders.values()]
+
+    def open_order_count(self) -> int:
+        with self._quiet():
+            return len(self._state.open)
+
+    def balance_of(self, currency: str) -> tuple[Decimal, Decimal]:
+        """(free, used) of ``currency``."""
+        with self._quiet():
+            return (self._state.free.get(currency, Decimal(0)),
+                    self._state.used.get(currency, Decimal(0)))
+
+    def mid(self, symbol: str) -> Decimal:
+        with self._quiet():
+            return self._state.mids[self._spec(symbol).symbol]
+
+    def set_mid(self, symbol: str, mid: Decimal | str) -> None:
+        """Move a market's mid price (to its tick): resting orders it makes marketable
+        may fill from the next step on."""
+        with self._quiet():
+            self._spec(symbol)
+            self._state.set_mid(symbol, to_decimal(mid, "mid"))
+
+    def close(self, clean_instance_data: bool = False) -> None:
+        """Close the state file: a persistent venue saves nothing afterwards."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        super().close(clean_instance_data)
+
+    # -- the call pipeline -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _call(self, method: str) -> Iterator[str | None]:
+        """Latency, catching up with the clock, faults; the caller's body; saving.
+
+        Yields the fault the body must act out ("timeout_after", "cancel_race") or None.
+        """
+        try:
+            self.load_markets()
+            if self._latency > 0:
+                self._clock.sleep(self._latency)
+            self._state.advance(self._clock.now())
+            fault = self._plan.draw(method)
+            if fault in _NOTHING_HAPPENED or (fault == "timeout_after"
+                                              and method != "create_order"):
+                raise_fault(method, fault)
+            yield fault
+        finally:
+            self._save()
+
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Catching up with the clock, without latency or faults."""
+        try:
+            self._state.advance(self._clock.now())
+            yield
+        finally:
+            self._save()
+
+    def _spec(self, symbol: str) -> MarketSpec:
+        spec = self._state.specs.get(symbol)
+        if spec is None:
+            raise ccxt.BadSymbol(f"paper does not have market symbol {symbol}")
+        return spec
+
+    def _create(self, symbol: str, type: str, side: str, amount: Any, price: Any,
+                params: Mapping[str, Any]) -> PaperOrder:
+        """Validate as a venue would, in its order, then place."""
+        spec = self._spec(symbol)
+        if type not in ("market", "limit"):
+            raise ccxt.InvalidOrder(_binance(-1116, "Invalid orderType."))
+        if side not in ("buy", "sell"):
+            raise ccxt.InvalidOrder(_binance(-1117, "Invalid side."))
+        qty = _order_number(amount, "quantity")
+        limit = None
+        if type == "limit":
+            if price is None:
+                raise ccxt.InvalidOrder(
+                    _binance(-1102, "Mandatory parameter 'price' was not sent."))
+            limit = _order_number(price, "price")
+            if limit % spec.price_tick:
+                raise ccxt.InvalidOrder(_binance(-1013, "Filter failure: PRICE_FILTER"))
+        if qty < spec.min_amount or qty % spec.amount_tick:
+            raise ccxt.InvalidOrder(_binance(-1013, "Filter failure: LOT_SIZE"))
+        bid, ask = self._state.quotes(symbol)
+        reference = limit if limit is not None else ask if side == "buy" else bid
+        if qty * reference < spec.min_cost:
+            raise ccxt.InvalidOrder(_binance(-1013, "Filter failure: NOTIONAL"))
+        expire_after = params.get("expireAfterSeconds")
+        if expire_after is not None:
+            expire_after = float(expire_after)
+            if not expire_after > 0:
+                raise ccxt.InvalidOrder(_binance(-1100, "Illegal expireAfterSeconds."))
+        cid = params.get("clientOrderId")
+        if cid is None:
+            cid = self._state.new_client_id()
+        elif str(cid) in self._state.by_client:
+            raise ccxt.DuplicateOrderId(_binance(-2010, "Duplicate order sent."))
+        currency, hold = self._state.hold_for(side, spec, qty, reference)
+        if self._state.free.get(currency, Decimal(0)) < hold:
+            raise ccxt.InsufficientFunds(
+                _binance(-2010, "Account has insufficient balance for requested action."))
+        return self._state.place(spec, str(cid), type, side, qty, limit, expire_after,
+                                 self._clock.now())
+
+    def _find(self, id: str | None, symbol: str | None, params: Mapping[str, Any] | None,
+              unknown: str) -> PaperOrder:
+        if symbol is not None:
+            self._spec(symbol)
+        order = None
+        if id:
+            order = self._state.orders.get(str(id))
+        elif (cid := (params or {}).get("clientOrderId")) is not None:
+            oid = self._state.by_client.get(str(cid))
+            order = None if oid is None else self._state.orders[oid]
+        if order is None or (symbol is not None and order.symbol != symbol):
+            raise ccxt.OrderNotFound(unknown)
+        return order
+
+    def _list_orders(self, symbol: str | None, since: int | None, limit: int | None,
+                     open_: bool) -> list[dict[str, Any]]:
+        if symbol is not None:
+            self._spec(symbol)
+        orders = [self._order_dict(o) for o in self._state.orders.values()
+                  if (o.status == "open") == open_ and (symbol is None or o.symbol == symbol)]
+        return _window(orders, "timestamp", since, limit)
+
+    # -- ccxt's shapes -----------------------------------------------------------------------
+
+    def _order_dict(self, o: PaperOrder) -> dict[str, Any]:
+        fee = {"cost": float(o.fee), "currency": self._state.specs[o.symbol].quote}
+        average = float(o.cost / o.filled) if o.filled else None
+        price = float(o.price) if o.price is not None else average
+        return {
+            "info": {"orderId": o.id, "clientOrderId": o.client_order_id, "status": o.status},
+            "id": o.id, "clientOrderId": o.client_order_id, "timestamp": o.created,
+            "datetime": self.iso8601(o.created), "lastTradeTimestamp": o.last_trade,
+            "lastUpdateTimestamp": o.updated, "symbol": o.symbol, "type": o.type,
+            "timeInForce": "GTC" if o.type == "limit" else "IOC", "postOnly": False,
+            "reduceOnly": None, "side": o.side, "price": price, "triggerPrice": None,
+            "stopPrice": None, "takeProfitPrice": None, "stopLossPrice": None,
+            "amount": float(o.amount), "filled": float(o.filled),
+            "remaining": float(o.remaining), "cost": float(o.cost), "average": average,
+            "status": o.status, "fee": fee, "fees": [fee],
+            "trades": [self._trade_dict(self._state.trades[t]) for t in o.trade_ids],
+        }
+
+    def _trade_dict(self, t: PaperTrade) -> dict[str, Any]:
+        fee = {"cost": float(t.fee), "currency": self._state.specs[t.symbol].quote}
+        return {
+            "info": {"id": t.id, "orderId": t.order_id}, "id": t.id, "order": t.order_id,
+            "timestamp": t.timestamp, "datetime": self.iso8601(t.timestamp),
+            "symbol": t.symbol, "type": self._state.orders[t.order_id].type, "side": t.side,
+            "takerOrMaker": "maker" if t.maker else "taker", "price": float(t.price),
+            "amount": float(t.amount), "cost": float(t.cost), "fee": fee, "fees": [fee],
+        }
+
+
+def _order_number(value: Any, what: str) -> Decimal:
+    try:
+        result = to_decimal(value, what)
+    except InvalidInput:
+        raise ccxt.InvalidOrder(
+            _binance(-1100, f"Illegal characters found in parameter '{what}'.")) from None
+    if result <= 0:
+        raise ccxt.InvalidOrder(_binance(-1013, f"Invalid {what}."))
+    return result

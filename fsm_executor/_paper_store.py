@@ -1,0 +1,490 @@
+"""The paper venue's state: its records (markets, orders, trades), the rules that change
+them (``VenueState``: holds, fills, price steps, expiry) and the SQLite file that keeps them.
+
+The file holds three tables of JSON text (Decimals as strings): ``kv`` for the venue-wide
+state (balances, counters, prices, clock grid, generator states, scripted faults), ``orders``
+and ``trades``, one row each. A save writes what changed in one transaction, so a process
+killed at any point leaves the venue as it was after some whole call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import sqlite3
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+import attrs
+
+from ._model import to_decimal
+from ._paper_faults import rng_state
+
+FORMAT: Final = "fsm-executor-paper-venue"
+SCHEMA_VERSION: Final = 1
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
+
+FIRST_ORDER_ID: Final = 1_000_001
+#: A jump in time longer than this many steps skips the earliest ones: it must not hang.
+MAX_STEPS: Final = 100_000
+_HALF_SPREAD: Final = Decimal("0.0001")
+_FRACTIONS: Final = (25, 50, 100)
+
+R = TypeVar("R", bound=attrs.AttrsInstance)
+
+dumps: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _serialize(_inst: Any, _field: Any, value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def to_json(record: Any) -> dict[str, Any]:
+    """An attrs record as plain JSON: Decimals as strings."""
+    result: dict[str, Any] = attrs.asdict(record, value_serializer=_serialize)
+    return result
+
+
+def from_json(cls: type[R], data: Mapping[str, Any]) -> R:
+    """The record back from ``to_json``; fields typed Decimal get their Decimal back."""
+    return cls(**{  # the field types are strings (postponed annotations)
+        f.name: Decimal(data[f.name]) if "Decimal" in str(f.type) and data[f.name] is not None
+        else data[f.name] for f in attrs.fields(cls)
+    })
+
+
+def _positive(value: object) -> Decimal:
+    result = to_decimal(value, "a market's tick, minimum or price")
+    if result <= 0:
+        raise ValueError(f"market ticks, minimum amount and mid must be positive, not {value!r}")
+    return result
+
+
+def _not_negative(value: object) -> Decimal:
+    result = to_decimal(value, "min_cost")
+    if result < 0:
+        raise ValueError(f"min_cost must not be negative, not {value!r}")
+    return result
+
+
+@attrs.frozen
+class MarketSpec:
+    """One spot market of the paper venue; ``mid`` is its starting mid price."""
+
+    symbol: str
+    base: str
+    quote: str
+    price_tick: Decimal = attrs.field(converter=_positive)
+    amount_tick: Decimal = attrs.field(converter=_positive)
+    min_amount: Decimal = attrs.field(converter=_positive)
+    min_cost: Decimal = attrs.field(converter=_not_negative)
+    mid: Decimal = attrs.field(converter=_positive)
+
+
+@attrs.define
+class PaperOrder:
+    """An order as the venue knows it. Times are epoch milliseconds, as ccxt's."""
+
+    id: str
+    client_order_id: str
+    symbol: str
+    type: str
+    side: str
+    amount: Decimal
+    price: Decimal | None
+    created: int
+    status: str = "open"
+    filled: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+    fee: Decimal = Decimal(0)
+    #: What is still held for this order: quote for a buy (fees included), base for a sell.
+    reserved: Decimal = Decimal(0)
+    updated: int | None = None
+    last_trade: int | None = None
+    expires_at: float | None = None
+    trade_ids: list[str] = attrs.Factory(list)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.filled
+
+
+@attrs.frozen
+class PaperTrade:
+    """One fill. The fee is in the market's quote currency."""
+
+    id: str
+    order_id: str
+    symbol: str
+    side: str
+    price: Decimal
+    amount: Decimal
+    fee: Decimal
+    timestamp: int
+    maker: bool
+
+    @property
+    def cost(self) -> Decimal:
+        return self.price * self.amount
+
+
+@attrs.frozen
+class SavedState:
+    kv: dict[str, Any]
+    orders: list[PaperOrder]
+    trades: list[PaperTrade]
+
+
+def to_tick(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
+    return (value / tick).to_integral_value(rounding=rounding) * tick
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+class VenueState:
+    """Everything the venue knows and the rules that change it: no ccxt shapes, no I/O.
+
+    Callers validate first; the methods here assume a valid request and keep the books
+    balanced: a buy holds quote (fees included) from creation, a sell holds base, each trade
+    spends from the hold, and a finished order gives back what is left of it.
+    """
+
+    def __init__(self, *, seed: int, specs: Sequence[MarketSpec],
+                 balances: Mapping[str, Decimal], fee_rate: Decimal, fill_probability: float,
+                 step_seconds: float, volatility: float, origin: float) -> None:
+        self.seed = seed
+        self.fee_rate = fee_rate
+        self.fill_probability = fill_probability
+        self.step_seconds = step_seconds
+        self.volatility = volatility
+        self.specs = {s.symbol: s for s in specs}
+        self.mids = {s.symbol: s.mid for s in specs}
+        self.free = dict(balances)
+        self.used = dict.fromkeys(self.free, Decimal(0))
+        for s in specs:
+            for cur in (s.base, s.quote):
+                self.free.setdefault(cur, Decimal(0))
+                self.used.setdefault(cur, Decimal(0))
+        self.rng = random.Random(seed)
+        self.orders: dict[str, PaperOrder] = {}
+        self.by_client: dict[str, str] = {}
+        self.open: dict[str, None] = {}  # open order ids, in creation order
+        self.trades: dict[str, PaperTrade] = {}
+        self.next_order = FIRST_ORDER_ID
+        self.next_trade = 1
+        self.next_client = 1
+        self.origin = origin  # the step grid: origin + k * step_seconds
+        self.steps = 0
+        self._dirty: dict[str, PaperOrder] = {}
+        self._new_trades: list[PaperTrade] = []
+
+    # -- prices ----------------------------------------------------------------------------
+
+    def quotes(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """(bid, ask): one basis point either side of the mid, rounded outwards to the tick."""
+        tick, mid = self.specs[symbol].price_tick, self.mids[symbol]
+        bid = max(to_tick(mid * (1 - _HALF_SPREAD), tick, ROUND_FLOOR), tick)
+        ask = max(to_tick(mid * (1 + _HALF_SPREAD), tick, ROUND_CEILING), bid + tick)
+        return bid, ask
+
+    def set_mid(self, symbol: str, mid: Decimal) -> None:
+        tick = self.specs[symbol].price_tick
+        self.mids[symbol] = max(to_tick(mid, tick, ROUND_HALF_EVEN), tick)
+
+    def marketable(self, order: PaperOrder) -> bool:
+        bid, ask = self.quotes(order.symbol)
+        assert order.price is not None  # only limit orders rest
+        return order.price >= ask if order.side == "buy" else order.price <= bid
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def hold_for(self, side: str, spec: MarketSpec, amount: Decimal,
+                 price: Decimal) -> tuple[str, Decimal]:
+        """(currency, amount) an order must hold: quote with fees for a buy, base for a sell."""
+        if side == "buy":
+            return spec.quote, amount * price * (1 + self.fee_rate)
+        return spec.base, amount
+
+    def new_client_id(self) -> str:
+        while True:
+            cid = f"paper-{self.next_client}"
+            self.next_client += 1
+            if cid not in self.by_client:
+                return cid
+
+    def place(self, spec: MarketSpec, client_order_id: str, type: str, side: str,
+              amount: Decimal, limit: Decimal | None, expire_after: float | None,
+              now: float) -> PaperOrder:
+        """Create a validated, funded order and fill what fills at once."""
+        bid, ask = self.quotes(spec.symbol)
+        touch = ask if side == "buy" else bid
+        currency, hold = self.hold_for(side, spec, amount, touch if limit is None else limit)
+        self.free[currency] -= hold
+        self.used[currency] += hold
+        ts = _ms(now)
+        order = PaperOrder(
+            str(self.next_order), client_order_id, spec.symbol, type, side, amount, limit, ts,
+            reserved=hold, updated=ts,
+            expires_at=None if expire_after is None else now + expire_after,
+        )
+        self.next_order += 1
+        self.orders[order.id] = self._dirty[order.id] = order
+        self.by_client[client_order_id] = order.id
+        self.open[order.id] = None
+        if limit is None:
+            parts = self.rng.randint(1, 3)
+            part = to_tick(amount / parts, spec.amount_tick, ROUND_FLOOR)
+            sizes = [amount] if part == 0 else [part] * (parts - 1) + [amount - part * (parts - 1)]
+            for size in sizes:
+                self.trade(order, touch, size, ts, maker=False)
+        elif self.marketable(order) and self.rng.random() < self.fill_probability:
+            # Taker at the touch, not the limit: price improvement.
+            self.trade(order, touch, self._fraction(order), ts, maker=False)
+        return order
+
+    def _fraction(self, order: PaperOrder) -> Decimal:
+        """A seeded 25, 50 or 100% of what remains, down to the tick (all of it if that is 0)."""
+        tick = self.specs[order.symbol].amount_tick
+        part = to_tick(order.remaining * self.rng.choice(_FRACTIONS) / 100, tick, ROUND_FLOOR)
+        return part if part > 0 else order.remaining
+
+    def trade(self, order: PaperOrder, price: Decimal, amount: Decimal, ts: int,
+              maker: bool) -> PaperTrade:
+        spec = self.specs[order.symbol]
+        cost = price * amount
+        fee = cost * self.fee_rate
+        if order.side == "buy":
+            self.used[spec.quote] -= cost + fee
+            order.reserved -= cost + fee
+            self.free[spec.base] += amount
+        else:
+            self.used[spec.base] -= amount
+            order.reserved -= amount
+            self.free[spec.quote] += cost - fee
+        trade = PaperTrade(f"T{self.next_trade}", order.id, order.symbol, order.side, price,
+                           amount, fee, ts, maker)
+        self.next_trade += 1
+        self.trades[trade.id] = trade
+        self._new_trades.append(trade)
+        order.filled += amount
+        order.cost += cost
+        order.fee += fee
+        order.trade_ids.append(trade.id)
+        order.last_trade = order.updated = ts
+        self._dirty[order.id] = order
+        if order.remaining == 0:
+            self.finish(order, "closed", ts)
+        return trade
+
+    def finish(self, order: PaperOrder, status: str, ts: int) -> None:
+        """End an open order and give back what it still holds."""
+        currency = self.hold_for(order.side, self.specs[order.symbol], Decimal(0), Decimal(0))[0]
+        self.used[currency] -= order.reserved
+        self.free[currency] += order.reserved
+        order.reserved = Decimal(0)
+        order.status = status
+        order.updated = ts
+        del self.open[order.id]
+        self._dirty[order.id] = order
+
+    # -- time ------------------------------------------------------------------------------
+
+    def advance(self, now: float) -> None:
+        """Play the market's steps up to ``now``, then expire what is due by ``now``."""
+        due = math.floor((now - self.origin) / self.step_seconds) - self.steps
+        if due > MAX_STEPS:
+            self.steps += due - MAX_STEPS
+            due = MAX_STEPS
+        if due > 0 and self.volatility == 0 and not any(
+                self.marketable(self.orders[oid]) for oid in self.open):
+            # Nothing can move or fill: every step would draw nothing, so skip them all.
+            self.steps += due
+            due = 0
+        for _ in range(due):
+            self.steps += 1
+            self._step(self.origin + self.steps * self.step_seconds)
+        self._expire(now)
+
+    def _step(self, t: float) -> None:
+        self._expire(t)
+        if self.volatility > 0:
+            for symbol, mid in self.mids.items():
+                move = Decimal(repr(self.rng.gauss(0.0, 1.0) * self.volatility))
+                self.set_mid(symbol, mid + mid * move)
+        ts = _ms(t)
+        for oid in list(self.open):
+            order = self.orders[oid]
+            if self.marketable(order) and self.rng.random() < self.fill_probability:
+                assert order.price is not None
+                self.trade(order, order.price, self._fraction(order), ts, maker=True)
+
+    def _expire(self, t: float) -> None:
+        for oid in list(self.open):
+            order = self.orders[oid]
+            if order.expires_at is not None and order.expires_at <= t:
+                self.finish(order, "expired", _ms(order.expires_at))
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def take_changes(self) -> tuple[list[PaperOrder], list[PaperTrade]]:
+        """Orders and trades changed since the last call."""
+        changes = list(self._dirty.values()), self._new_trades
+        self._dirty, self._new_trades = {}, []
+        return changes
+
+    def to_kv(self) -> dict[str, Any]:
+        version, internal, gauss_next = self.rng.getstate()
+        return {
+            "config": {"seed": self.seed, "fee_rate": str(self.fee_rate),
+                       "fill_probability": self.fill_probability,
+                       "step_seconds": self.step_seconds, "volatility": self.volatility},
+            "markets": [to_json(s) for s in self.specs.values()],
+            "mids": {k: str(v) for k, v in self.mids.items()},
+            "balances": {c: [str(self.free[c]), str(self.used[c])] for c in self.free},
+            "counters": [self.next_order, self.next_trade, self.next_client],
+            "grid": [self.origin, self.steps],
+            "rng": [version, list(internal), gauss_next],
+        }
+
+    @classmethod
+    def from_saved(cls, saved: SavedState) -> VenueState:
+        kv, cfg = saved.kv, saved.kv["config"]
+        state = cls(
+            seed=cfg["seed"], specs=[from_json(MarketSpec, d) for d in kv["markets"]],
+            balances={c: Decimal(f) for c, (f, _) in kv["balances"].items()},
+            fee_rate=Decimal(cfg["fee_rate"]), fill_probability=cfg["fill_probability"],
+            step_seconds=cfg["step_seconds"], volatility=cfg["volatility"],
+            origin=kv["grid"][0],
+        )
+        state.used = {c: Decimal(u) for c, (_, u) in kv["balances"].items()}
+        state.mids = {k: Decimal(v) for k, v in kv["mids"].items()}
+        state.next_order, state.next_trade, state.next_client = kv["counters"]
+        state.steps = kv["grid"][1]
+        state.rng.setstate(rng_state(kv["rng"]))
+        for order in saved.orders:
+            state.orders[order.id] = order
+            state.by_client[order.client_order_id] = order.id
+            if order.status == "open":
+                state.open[order.id] = None
+        state.trades = {t.id: t for t in saved.trades}
+        return state
+
+
+def _refuse(path: Path, why: str) -> ValueError:
+    return ValueError(f"{path} is not a paper venue state file: {why}")
+
+
+def _check(path: Path) -> None:
+    """Refuse anything but a paper venue file, without writing to it."""
+    if not path.is_file():
+        raise _refuse(path, "not a regular file")
+    with path.open("rb") as f:
+        if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise _refuse(path, "not a SQLite file")
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise _refuse(path, f"cannot be opened: {exc}") from None
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.Error:
+        meta = {}
+    finally:
+        conn.close()
+    if meta.get("format") != FORMAT:
+        raise _refuse(path, "a SQLite file of something else")
+    if meta.get("schema_version") != str(SCHEMA_VERSION):
+        raise _refuse(path, f"unsupported schema version {meta.get('schema_version')!r}")
+
+
+def _create(path: Path) -> None:
+    """Build an empty venue file beside ``path`` and link it into place: never half-made,
+    never clobbering a file that appeared meanwhile."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # 0o600: the state is the owner's alone (SQLite gives its side files the same mode).
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("BEGIN")
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("CREATE TABLE trades (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
+            conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                             [("format", FORMAT), ("schema_version", str(SCHEMA_VERSION))])
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        os.link(tmp, path)  # fails if ``path`` exists
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class VenueFile:
+    """An open venue state file. One venue (one process) per file."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._written: dict[str, str] = {}  # the kv text on disk, to skip unchanged rows
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> VenueFile:
+        """Open ``path``, creating it if missing; a file of anything else is ValueError,
+        and left untouched."""
+        p = Path(path)
+        if not p.exists():
+            with contextlib.suppress(FileExistsError):
+                _create(p)
+        _check(p)
+        return cls(p, sqlite3.connect(p, isolation_level=None))
+
+    def load(self) -> SavedState | None:
+        """The saved state, or None if nothing was saved yet; ValueError if unreadable."""
+        conn = self._conn
+        try:
+            self._written = dict(conn.execute("SELECT key, value FROM kv").fetchall())
+            kv = {k: json.loads(v) for k, v in self._written.items()}
+            if not kv:
+                return None
+            orders = [from_json(PaperOrder, json.loads(v))
+                      for (v,) in conn.execute("SELECT value FROM orders ORDER BY id")]
+            trades = [from_json(PaperTrade, json.loads(v))
+                      for (v,) in conn.execute("SELECT value FROM trades ORDER BY id")]
+        except (sqlite3.Error, KeyError, TypeError, ArithmeticError) as exc:
+            raise ValueError(f"unreadable: {exc}") from exc
+        return SavedState(kv, orders, trades)
+
+    def save(self, kv: Mapping[str, Any], orders: Iterable[PaperOrder],
+             trades: Iterable[PaperTrade]) -> None:
+        """Write what changed since the last save, in one transaction (or nothing)."""
+        texts = {k: dumps(v) for k, v in kv.items()}
+        changed = [(k, t) for k, t in texts.items() if self._written.get(k) != t]
+        order_rows = [(int(o.id), dumps(to_json(o))) for o in orders]
+        trade_rows = [(int(t.id[1:]), dumps(to_json(t))) for t in trades]
+        if not (changed or order_rows or trade_rows):
+            return
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", changed)
+            conn.executemany("INSERT OR REPLACE INTO orders VALUES (?, ?)", order_rows)
+            conn.executemany("INSERT OR REPLACE INTO trades VALUES (?, ?)", trade_rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._written.update(changed)
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,151 @@
+"""``fsm-executor run``: execute a file of signals, on the paper venue or a real exchange."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from typing import Any, TextIO
+
+from ._clock import Clock, FakeClock, SystemClock
+from ._config import ExecutionConfig
+from ._exceptions import InvalidInput, OrderInDoubt
+from ._executor import TradeExecutor
+from ._model import Order
+from ._signals_file import read_signals
+
+#: Keys come from the environment only, never the command line (shell history, ps).
+KEY_VARIABLES = {"apiKey": "FSM_EXECUTOR_API_KEY", "secret": "FSM_EXECUTOR_API_SECRET",
+                 "password": "FSM_EXECUTOR_API_PASSWORD"}
+
+#: The fault rates of ``--faults``.
+DEFAULT_FAULTS = {"timeout_before": 0.05, "timeout_after": 0.05, "unavailable": 0.03,
+                  "rate_limit": 0.03, "insufficient_funds": 0.02, "invalid_order": 0.02,
+                  "cancel_race": 0.2}
+
+
+def make_exchange(args: argparse.Namespace, clock: Clock) -> Any:
+    if args.exchange in (None, "paper"):
+        from ._paper import PaperExchange
+
+        return PaperExchange(clock, seed=args.seed, faults=DEFAULT_FAULTS if args.faults else None,
+                             latency=args.latency,
+                             state_path=getattr(args, "venue_state", None))
+    import ccxt
+
+    cls = getattr(ccxt, args.exchange, None)
+    if not isinstance(cls, type):
+        raise InvalidInput(f"unknown exchange id {args.exchange!r} (any ccxt id, or 'paper')")
+    settings: dict[str, Any] = {"enableRateLimit": True}
+    for key, variable in KEY_VARIABLES.items():
+        if os.environ.get(variable):
+            settings[key] = os.environ[variable]
+    exchange = cls(settings)
+    if args.sandbox:
+        exchange.set_sandbox_mode(True)
+    return exchange
+
+
+class Progress:
+    """A one-line bar on a terminal; a line every 10% elsewhere (logs, CI)."""
+
+    def __init__(self, total: int, out: TextIO) -> None:
+        self.total, self.out, self.done = total, out, 0
+        self.tty = out.isatty()
+        self._last_decile = -1
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if self.tty:
+            filled = int(30 * self.done / self.total)
+            self.out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
+                           f" {label[:30]:<30}")
+            if self.done == self.total:
+                self.out.write("\n")
+        else:
+            decile = 10 * self.done // self.total
+            if decile != self._last_decile:
+                self._last_decile = decile
+                self.out.write(f"{self.done}/{self.total} signals\n")
+        self.out.flush()
+
+
+def summarize(orders: list[Order], executor: TradeExecutor, in_doubt: list[OrderInDoubt],
+              extra: dict[str, int]) -> tuple[str, bool]:
+    """The summary table, and whether anything failed for a reason other than a normal
+    reject or refusal."""
+    states = Counter(o.state.value for o in orders)
+    failures = Counter(o.failure for o in orders if o.failure)
+    lines = ["", f"{'final state':<22}{'orders':>8}"]
+    lines += [f"  {state:<20}{count:>8}" for state, count in sorted(states.items())]
+    if in_doubt:
+        lines.append(f"  {'in doubt':<20}{len(in_doubt):>8}")
+    if failures:
+        lines.append(f"{'failed as':<22}{'orders':>8}")
+        lines += [f"  {kind:<20}{count:>8}" for kind, count in sorted(failures.items())]
+    stats = executor.stats
+    lines.append(f"{'retries':<22}{stats['retries']:>8}")
+    lines.append(f"{'unknown outcomes':<22}{stats['unknown_outcomes']:>8}")
+    lines.append(f"{'  resolved':<22}{stats['unknown_resolved']:>8}")
+    lines.append(f"{'  re-sent (same id)':<22}{stats['resubmits']:>8}")
+    lines.append(f"{'already journaled':<22}{stats['already_journaled']:>8}")
+    for key, value in extra.items():
+        lines.append(f"{key:<22}{value:>8}")
+    lines.append(f"journal head {executor.book.journal.head}")
+    bad = bool(in_doubt) or any(o.failure in ("fatal", "abandoned") for o in orders)
+    return "\n".join(lines), bad
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    signals = read_signals(args.signals)
+    config = ExecutionConfig()
+    if args.config:
+        try:
+            with open(args.config, encoding="utf-8") as f:
+                config = ExecutionConfig.from_dict(json.load(f))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"{args.config}: cannot read config: {exc}") from None
+    # The paper venue runs on simulated time unless --realtime: a demo with 30 s order
+    # timeouts finishes at once. A real exchange always runs on the real clock.
+    simulated = args.exchange in (None, "paper") and not args.realtime
+    clock: Clock = FakeClock(time.time()) if simulated else SystemClock()
+    exchange = make_exchange(args, clock)
+    orders: list[Order] = []
+    in_doubt: list[OrderInDoubt] = []
+    with TradeExecutor(exchange, args.journal, config, clock=clock, seed=args.seed,
+                       durability=args.durability) as executor:
+        progress = Progress(len(signals), sys.stderr)
+        for signal in signals:
+            try:
+                orders.append(executor.execute_signal(signal))
+            except OrderInDoubt as exc:
+                in_doubt.append(exc)
+                print(f"fsm-executor: {exc}", file=sys.stderr)
+            progress.step(signal.id)
+        extra = {}
+        log = getattr(exchange, "fault_log", None)
+        if log is not None:
+            extra["faults injected"] = len(log)
+        text, bad = summarize(orders, executor, in_doubt, extra)
+    print(text)
+    return 1 if bad else 0
+
+
+def add_parser(sub: Any) -> None:
+    r = sub.add_parser("run", help="execute a file of signals (CSV or JSON lines)")
+    r.add_argument("signals")
+    r.add_argument("--journal", required=True)
+    r.add_argument("--exchange", metavar="ID",
+                   help="a ccxt exchange id; keys from FSM_EXECUTOR_API_KEY / _SECRET / "
+                        "_PASSWORD (default: the embedded paper venue)")
+    r.add_argument("--sandbox", action="store_true", help="use the exchange's testnet")
+    r.add_argument("--config", metavar="JSON", help="execution settings (ExecutionConfig keys)")
+    r.add_argument("--seed", type=int, default=0, help="paper venue and jitter seed")
+    r.add_argument("--faults", action="store_true", help="paper venue: inject failures")
+    r.add_argument("--latency", type=float, default=0.0, help="paper venue latency, seconds")
+    r.add_argument("--realtime", action="store_true", help="paper venue on the real clock")
+    r.add_argument("--durability", choices=["normal", "full"], default="normal")
+    r.set_defaults(func=cmd_run)

@@ -1,0 +1,159 @@
+"""The pure decisions: given an order and an exchange answer, which events."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from fsm_executor import (
+    Acknowledge,
+    Cancel,
+    ExecutionConfig,
+    Expire,
+    Fill,
+    LoseAnswer,
+    Note,
+    Order,
+    OrderSpec,
+    Reject,
+    State,
+)
+from fsm_executor._decide import (
+    after_create_failure,
+    backoff,
+    limit_price,
+    new_client_order_id,
+    observe,
+)
+from fsm_executor._exceptions import ExchangeFailure
+from fsm_executor._exchange import ExchangeOrder
+from fsm_executor._model import Side
+
+D = Decimal
+
+
+def order(state: State = State.SUBMITTED, filled: str = "0", amount: str = "1") -> Order:
+    o = Order.from_spec(OrderSpec("c1", "X/Y", "buy", "limit", amount, "10"), 0.0)
+    o.state = state
+    if state not in (State.CREATED, State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN):
+        o.exchange_order_id = "E1"
+    if D(filled):
+        o.fills = {"t0": Fill("t0", filled, "10")}
+        o.filled = D(filled)
+        o.cost = D(filled) * 10
+    return o
+
+
+def seen(status: str | None = "open", filled: str | None = "0", amount: str = "1",
+         trades: tuple[Fill, ...] = (), cost: str | None = None) -> ExchangeOrder:
+    return ExchangeOrder("E1", "c1", status, D(amount), None if filled is None else D(filled),
+                         None, None if cost is None else D(cost), None, None, trades)
+
+
+def kinds(events: list[object]) -> list[str]:
+    return [e.kind if isinstance(e, Note) else e.trigger for e in events]  # type: ignore[attr-defined]
+
+
+def test_an_unacknowledged_order_found_open_is_acknowledged_with_the_exchange_id() -> None:
+    events = observe(order(State.SUBMIT_UNKNOWN), seen())
+    assert events == [Acknowledge("E1")]
+
+
+def test_a_cumulative_fill_is_inferred_with_an_id_that_repeats_for_the_same_figure() -> None:
+    events = observe(order(), seen(filled="0.4", cost="4.2"))
+    assert len(events) == 1 and isinstance(events[0], Fill)
+    assert events[0].amount == D("0.4") and events[0].price == D("10.5")
+    assert events[0].trade_id == "E1:cum:0.4"
+    assert observe(order(), seen(filled="0.4", cost="4.2"))[0] == events[0]
+
+
+def test_trades_that_add_up_are_used_with_their_real_ids() -> None:
+    trades = (Fill("T1", "0.3", "10"), Fill("T2", "0.2", "11"))
+    events = observe(order(), seen(filled="0.5", trades=trades))
+    assert events == list(trades)
+
+
+def test_a_lagging_trade_list_is_completed_by_inference_and_never_counted_twice() -> None:
+    events = observe(order(), seen(filled="0.5", trades=(Fill("T1", "0.3", "10"),)))
+    assert [e.amount for e in events if isinstance(e, Fill)] == [D("0.3"), D("0.2")]
+    after = order(filled="0.5")
+    late = observe(after, seen(filled="0.5", trades=(Fill("T2", "0.2", "10"),)))
+    assert not any(isinstance(e, Fill) for e in late)
+
+
+def test_filled_going_backwards_is_noted_and_changes_nothing() -> None:
+    assert kinds(observe(order(State.PARTIALLY_FILLED, filled="0.5"), seen(filled="0.3"))) == [
+        "filled_backwards"]
+
+
+def test_reported_overfill_is_noted_and_capped_at_the_amount() -> None:
+    events = observe(order(), seen(filled="1.5"))
+    assert kinds(events) == ["overfill", "fill"]
+    assert events[1].amount == D("1")  # type: ignore[union-attr]
+
+
+def test_closed_without_filled_is_taken_as_fully_filled_and_noted() -> None:
+    events = observe(order(), seen(status="closed", filled=None))
+    assert kinds(events) == ["filled_inferred", "fill"]
+
+
+def test_missing_and_unknown_statuses_are_noted() -> None:
+    assert kinds(observe(order(), seen(status=None))) == ["status_missing"]
+    assert kinds(observe(order(), seen(status="PENDING_NEW"))) == ["unknown_status"]
+
+
+@pytest.mark.parametrize("status, event", [("canceled", Cancel), ("expired", Expire)])
+def test_terminal_statuses_come_after_the_fills(status: str, event: type) -> None:
+    events = observe(order(), seen(status=status, filled="0.25"))
+    assert isinstance(events[0], Fill) and isinstance(events[1], event)
+
+
+def test_rejected_before_acknowledgement_is_a_reject() -> None:
+    events = observe(order(State.PENDING_SUBMIT), seen(status="rejected"))
+    assert len(events) == 1 and isinstance(events[0], Reject)
+
+
+def test_a_different_exchange_id_for_an_acknowledged_order_is_noted_not_applied() -> None:
+    odd = ExchangeOrder("E2", "c1", "closed", D(1), D(1), None, None, None, None)
+    assert kinds(observe(order(), odd)) == ["id_mismatch"]
+
+
+@pytest.mark.parametrize("kind, expected", [("transient", LoseAnswer), ("rate_limited", LoseAnswer),
+                                            ("duplicate", LoseAnswer), ("rejected", Reject),
+                                            ("fatal", Reject)])
+def test_a_failed_create_is_unknown_unless_definitive(kind: str, expected: type) -> None:
+    event = after_create_failure(ExchangeFailure(kind, "x"))
+    assert isinstance(event, expected)
+    if isinstance(event, Reject):
+        assert event.fatal is (kind == "fatal")
+
+
+def test_backoff_grows_exponentially_is_capped_and_rate_limits_wait_longer() -> None:
+    config = ExecutionConfig(jitter=0, retry_delay_seconds=1, backoff_cap_seconds=5,
+                             rate_limit_cooldown_seconds=10)
+    rng = random.Random(0)
+    assert [backoff(a, "transient", config, rng) for a in range(5)] == [1, 2, 4, 5, 5]
+    assert backoff(0, "rate_limited", config, rng) == 10
+
+
+def test_jitter_stays_within_its_fraction() -> None:
+    config = ExecutionConfig(jitter=0.1, retry_delay_seconds=1)
+    rng = random.Random(0)
+    delays = [backoff(0, "transient", config, rng) for _ in range(200)]
+    assert all(0.9 <= d <= 1.1 for d in delays) and len(set(delays)) > 100
+
+
+def test_client_order_ids_are_unique_alphanumeric_prefixed_and_short_enough() -> None:
+    config = ExecutionConfig(client_order_id_prefix="bot7", client_order_id_max_length=32)
+    rng = random.Random()
+    ids = {new_client_order_id(config, 1.7e9, rng) for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert all(i.startswith("bot7") and i.isalnum() and len(i) <= 32 for i in ids)
+
+
+@pytest.mark.parametrize("side, expected", [(Side.BUY, D("100.09")), (Side.SELL, D("99.91"))])
+def test_limit_prices_round_inside_the_tolerance(side: Side, expected: Decimal) -> None:
+    price = limit_price(side, D("100"), D("0.00095"), D("0.01"), lambda p: p)
+    assert price == expected

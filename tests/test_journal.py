@@ -1,0 +1,236 @@
+"""The journal file: created safely, identified before use, never touched when foreign."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from journal_tools import execute, open_order, rows, sha256, spec
+
+from fsm_executor import (
+    CorruptJournal,
+    Entry,
+    InvalidInput,
+    Journal,
+    JournalReader,
+    NotAJournal,
+    OrderBook,
+    UnsupportedSchema,
+    audit,
+    replay,
+)
+from fsm_executor._journal import APPLICATION_ID, FORMAT, SCHEMA_VERSION, genesis_hash
+
+ROW = ("o1", "create", "", "created", spec().to_payload(), "live")
+
+
+def query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_journal_file_is_readable_by_its_owner_only(journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        book.create(spec())
+        for name in (journal_path, Path(f"{journal_path}-wal")):
+            assert stat.S_IMODE(os.stat(name).st_mode) == 0o600, name
+    assert stat.S_IMODE(os.stat(journal_path).st_mode) == 0o600
+
+
+def test_creating_a_journal_leaves_no_temporary_files(journal_path: Path) -> None:
+    Journal.open(journal_path).close()
+    assert sorted(p.name for p in journal_path.parent.iterdir()) == [journal_path.name]
+
+
+def test_journal_is_in_wal_mode(journal_path: Path) -> None:
+    Journal.open(journal_path).close()
+    assert query(journal_path, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_journal_records_its_format_and_schema_version(journal_path: Path) -> None:
+    Journal.open(journal_path, now=123.5).close()
+    meta = dict(query(journal_path, "SELECT key, value FROM meta"))
+    assert meta["format"] == FORMAT
+    assert meta["schema_version"] == str(SCHEMA_VERSION) == "1"
+    assert re.fullmatch(r"[0-9a-f]{32}", meta["journal_id"])
+    assert meta["created_at"] == "123.5"
+    assert query(journal_path, "SELECT version, applied_at FROM migrations") == [(1, 123.5)]
+    assert query(journal_path, "PRAGMA application_id") == [(APPLICATION_ID,)]
+
+
+def test_every_journal_has_its_own_id(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "a.db") as a, Journal.open(tmp_path / "b.db") as b:
+        assert a.journal_id != b.journal_id
+        assert a.head != b.head
+
+
+def make_text_file(path: Path) -> None:
+    path.write_bytes(b"order,state\no1,filled\n" * 50)
+
+
+def make_empty_file(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def make_foreign_sqlite(path: Path) -> None:
+    execute(path, ["CREATE TABLE foo (x INTEGER)", "INSERT INTO foo VALUES (1)"])
+
+
+def make_foreign_sqlite_with_meta(path: Path) -> None:
+    execute(path, ["CREATE TABLE meta (key TEXT, value TEXT)",
+                   "INSERT INTO meta VALUES ('format', 'something-else')"])
+
+
+def make_future_journal(path: Path) -> None:
+    Journal.open(path).close()
+    execute(path, ["UPDATE meta SET value = '99' WHERE key = 'schema_version'"])
+
+
+FOREIGN_FILES: list[tuple[Callable[[Path], None], type[Exception]]] = [
+    (make_text_file, NotAJournal),
+    (make_empty_file, NotAJournal),
+    (make_foreign_sqlite, NotAJournal),
+    (make_foreign_sqlite_with_meta, NotAJournal),
+    (make_future_journal, UnsupportedSchema),
+]
+OPENERS: list[Callable[[Path], object]] = [
+    lambda p: Journal.open(p), lambda p: OrderBook.open(p), JournalReader, replay, audit,
+]
+
+
+@pytest.mark.parametrize("opener", OPENERS, ids=["Journal", "OrderBook", "Reader", "replay",
+                                                 "audit"])
+@pytest.mark.parametrize(("make", "error"), FOREIGN_FILES,
+                         ids=["text", "empty", "foreign-sqlite", "foreign-meta", "schema-99"])
+def test_a_file_that_is_not_our_journal_is_refused_untouched(
+    journal_path: Path, make: Callable[[Path], None], error: type[Exception],
+    opener: Callable[[Path], object],
+) -> None:
+    make(journal_path)
+    digest, mtime = sha256(journal_path), os.stat(journal_path).st_mtime_ns
+    with pytest.raises(error) as info:
+        opener(journal_path)
+    assert type(info.value) is error
+    assert info.value.path == str(journal_path)  # type: ignore[attr-defined]
+    assert sha256(journal_path) == digest
+    assert os.stat(journal_path).st_mtime_ns == mtime
+
+
+def test_unsupported_schema_names_the_version(journal_path: Path) -> None:
+    make_future_journal(journal_path)
+    with pytest.raises(UnsupportedSchema) as info:
+        Journal.open(journal_path)
+    assert info.value.version == 99
+    assert "99" in str(info.value)
+
+
+def test_a_garbled_schema_version_is_a_corrupt_journal(journal_path: Path) -> None:
+    Journal.open(journal_path).close()
+    execute(journal_path, ["UPDATE meta SET value = 'one' WHERE key = 'schema_version'"])
+    with pytest.raises(CorruptJournal):
+        Journal.open(journal_path)
+
+
+def test_a_directory_is_not_a_journal(tmp_path: Path) -> None:
+    with pytest.raises(NotAJournal):
+        Journal.open(tmp_path)
+
+
+def test_reading_a_missing_journal_does_not_create_it(journal_path: Path) -> None:
+    for reader in (JournalReader, replay, audit):
+        with pytest.raises(NotAJournal):
+            reader(journal_path)
+    assert not journal_path.exists()
+
+
+@pytest.mark.parametrize(("durability", "level"), [("normal", 1), ("full", 2)])
+def test_durability_sets_sqlite_synchronous(
+    journal_path: Path, durability: str, level: int
+) -> None:
+    with Journal.open(journal_path, durability=durability) as journal:  # type: ignore[arg-type]
+        assert journal.durability == durability
+        assert journal._conn.execute("PRAGMA synchronous").fetchone() == (level,)
+
+
+@pytest.mark.parametrize("durability", ["FULL", "off", "", None])
+def test_a_bad_durability_is_invalid_input_and_creates_nothing(
+    journal_path: Path, durability: object
+) -> None:
+    with pytest.raises(InvalidInput):
+        Journal.open(journal_path, durability=durability)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        OrderBook.open(journal_path, durability=durability)  # type: ignore[arg-type]
+    assert not journal_path.exists()
+
+
+def test_head_is_seq_colon_hash_of_the_last_row(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        assert journal.head == f"0:{genesis_hash(journal.journal_id)}"
+        assert journal.append([ROW], 10.0) == 1
+        assert journal.append([("o1", "submit", "created", "pending_submit", {}, "live")] * 2,
+                              11.0) == 3
+        head = journal.head
+    assert re.fullmatch(r"3:[0-9a-f]{64}", head)
+    assert head == f"3:{rows(journal_path)[-1][8]}"
+    with Journal.open(journal_path) as journal:
+        assert journal.head == head
+
+
+def test_rows_form_a_hash_chain_from_the_journal_id(journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        open_order(book)
+        journal_id = book.journal.journal_id
+        entries = list(book.journal.entries())
+    prev = genesis_hash(journal_id)
+    for seq, entry in enumerate(entries, start=1):
+        assert entry.seq == seq
+        assert entry.hash == entry.expected_hash(prev)
+        prev = entry.hash
+    assert [Entry.from_row(r) for r in rows(journal_path)] == entries
+    assert entries[0].data() == spec().to_payload()
+    assert entries[2].data() == {"exchange_order_id": "ex-o1"}
+
+
+def test_a_multi_row_append_is_all_or_nothing(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.append([ROW], 1.0)
+        execute(journal_path, ["CREATE TRIGGER second BEFORE INSERT ON journal WHEN NEW.seq = 3 "
+                               "BEGIN SELECT RAISE(ABORT, 'no'); END"])
+        head = journal.head
+        batch = [("o1", "note", "created", "created", {"kind": "k", "detail": ""}, "live")] * 2
+        with pytest.raises(sqlite3.DatabaseError):
+            journal.append(batch, 2.0)
+        assert journal.head == head
+        assert len(rows(journal_path)) == 1
+        execute(journal_path, ["DROP TRIGGER second"])
+        assert journal.append(batch, 3.0) == 3
+    assert audit(journal_path).ok
+
+
+def test_reader_is_read_only(journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        open_order(book)
+    digest = sha256(journal_path)
+    with JournalReader(journal_path) as reader:
+        assert len(list(reader.entries())) == 3
+        with pytest.raises(sqlite3.OperationalError):
+            reader._conn.execute("DELETE FROM journal")
+    assert sha256(journal_path) == digest
+
+
+@pytest.mark.parametrize("name", ["with space.db", "q?x=1.db", "hash#1.db", "pct%20.db",
+                                  "ünï.db"])
+def test_paths_with_uri_characters_open_and_audit(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    with OrderBook.open(path) as book:
+        open_order(book)
+    assert audit(path).ok
+    assert replay(path)["o1"].exchange_order_id == "ex-o1"

@@ -1,0 +1,246 @@
+"""OrderSpec, Fill and Order: validation at the boundary, Decimal money, snapshots."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import fills, order_specs, positive_decimals
+
+from fsm_executor import (
+    Acknowledge,
+    FakeClock,
+    Fill,
+    FsmExecutorError,
+    InvalidInput,
+    Order,
+    OrderBook,
+    OrderSpec,
+    OrderType,
+    Side,
+    State,
+    Submit,
+)
+
+NOT_POSITIVE = [-1, "-0.5", Decimal("-3"), 0, "0", 0.0, Decimal("0"), Decimal("-0"), "-0"]
+NOT_FINITE = [
+    float("nan"), float("inf"), float("-inf"), "NaN", "nan", "sNaN", "Infinity", "-inf",
+    Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity"),
+]
+NOT_A_NUMBER = [True, False, "abc", "", "  ", "1.2.3", "1e", "0x10", "1,5", None, [1], {}, object()]
+BAD_FIGURES = NOT_POSITIVE + NOT_FINITE + NOT_A_NUMBER
+
+
+def spec(**changes: Any) -> OrderSpec:
+    fields: dict[str, Any] = {
+        "client_order_id": "o1", "symbol": "BTC/USDT", "side": "buy", "type": "limit",
+        "amount": "1", "price": "100",
+    }
+    fields.update(changes)
+    return OrderSpec(**fields)
+
+
+def assert_invalid_input(info: pytest.ExceptionInfo[InvalidInput]) -> None:
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, FsmExecutorError)
+
+
+@pytest.mark.parametrize("value", BAD_FIGURES, ids=repr)
+def test_order_amount_must_be_a_finite_positive_number(value: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        spec(amount=value)
+    assert_invalid_input(info)
+    assert "amount" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [v for v in BAD_FIGURES if v is not None], ids=repr)
+def test_order_price_must_be_a_finite_positive_number(value: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        spec(price=value)
+    assert_invalid_input(info)
+    assert "price" in str(info.value)
+
+
+@pytest.mark.parametrize("value", BAD_FIGURES, ids=repr)
+def test_fill_amount_must_be_a_finite_positive_number(value: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        Fill("t1", value, "100")
+    assert_invalid_input(info)
+
+
+@pytest.mark.parametrize("value", BAD_FIGURES, ids=repr)
+def test_fill_price_must_be_a_finite_positive_number(value: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        Fill("t1", "1", value)
+    assert_invalid_input(info)
+
+
+@pytest.mark.parametrize("value", [-1, "-0.01", *NOT_FINITE, *NOT_A_NUMBER], ids=repr)
+def test_fill_fee_must_be_a_finite_non_negative_number(value: object) -> None:
+    with pytest.raises(InvalidInput):
+        Fill("t1", "1", "100", value, "USDT")
+
+
+def test_a_zero_fee_is_accepted() -> None:
+    assert Fill("t1", "1", "100", "0", "USDT").fee_cost == 0
+    assert Fill("t1", "1", "100").fee_cost == 0
+
+
+@pytest.mark.parametrize("value", ["", "   ", None, 7, b"o1"], ids=repr)
+def test_ids_and_symbols_must_be_non_empty_strings(value: object) -> None:
+    with pytest.raises(InvalidInput):
+        spec(client_order_id=value)
+    with pytest.raises(InvalidInput):
+        spec(symbol=value)
+    with pytest.raises(InvalidInput):
+        Fill(value, "1", "100")
+    with pytest.raises(InvalidInput):
+        Acknowledge(value)
+
+
+def test_a_limit_order_without_a_price_is_journaled_but_never_sent() -> None:
+    # A signal refused for want of a price must still be recorded (so it is not retried);
+    # the exchange edge is where a priceless limit order is stopped.
+    from fsm_executor._exchange import ExchangeAdapter
+    from fsm_executor._model import Order
+
+    priceless = spec(type="limit", price=None)
+    assert priceless.price is None
+    with pytest.raises(InvalidInput, match="needs a price") as info:
+        ExchangeAdapter(object()).create(Order.from_spec(priceless, 0.0))
+    assert_invalid_input(info)
+
+
+def test_a_market_order_may_go_without_a_price() -> None:
+    assert spec(type="market", price=None).price is None
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [(0.1, "0.1"), (1e-7, "1E-7"), (0.3, "0.3"), (2, "2"), (" 1.5 ", "1.5"),
+     (Decimal("0.10"), "0.10"), ("1e3", "1E+3")],
+)
+def test_figures_become_decimals_floats_going_through_str(
+    given_value: object, expected: str
+) -> None:
+    s = spec(amount=given_value, price=given_value)
+    assert s.amount == Decimal(expected)
+    assert type(s.amount) is Decimal
+    assert type(s.price) is Decimal
+    if isinstance(given_value, float):
+        assert s.amount != Decimal(given_value)  # not the binary expansion of the float
+
+
+@given(st.floats(min_value=1e-9, max_value=1e12, allow_nan=False, allow_infinity=False))
+def test_any_positive_float_converts_exactly_as_its_str(value: float) -> None:
+    assert Fill("t", value, value).amount == Decimal(str(value))
+
+
+@given(positive_decimals)
+def test_any_positive_decimal_is_kept_exactly(value: Decimal) -> None:
+    assert spec(amount=value).amount == value
+    assert spec(amount=str(value)).amount == value
+
+
+@pytest.mark.parametrize(("side", "expected"), [
+    ("buy", Side.BUY), ("BUY", Side.BUY), ("Buy", Side.BUY), ("sell", Side.SELL),
+    ("SeLL", Side.SELL), (Side.SELL, Side.SELL),
+])
+def test_side_is_case_insensitive(side: str, expected: Side) -> None:
+    assert spec(side=side).side is expected
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("limit", OrderType.LIMIT), ("LIMIT", OrderType.LIMIT), ("Market", OrderType.MARKET),
+    (OrderType.MARKET, OrderType.MARKET),
+])
+def test_order_type_is_case_insensitive(kind: str, expected: OrderType) -> None:
+    assert spec(type=kind).type is expected
+
+
+@pytest.mark.parametrize("side", ["hold", "", "b", None, 1])
+def test_unknown_side_is_refused(side: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        spec(side=side)
+    assert "buy, sell" in str(info.value)
+
+
+def test_unknown_order_type_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        spec(type="stop")
+
+
+@given(order_specs)
+def test_order_spec_payload_round_trips_through_json(s: OrderSpec) -> None:
+    payload = json.loads(json.dumps(s.to_payload()))
+    assert OrderSpec.from_payload(payload) == s
+    assert all(isinstance(payload[k], str) for k in ("amount", "price", "side", "type"))
+
+
+@given(fills, st.none() | st.floats(min_value=0, max_value=2e9))
+def test_fill_payload_round_trips_through_json(fill: Fill, timestamp: float | None) -> None:
+    fill = Fill(fill.trade_id, fill.amount, fill.price, fill.fee_cost, fill.fee_currency,
+                timestamp)
+    payload = json.loads(json.dumps(fill.to_payload()))
+    assert Fill.from_payload(payload) == fill
+    assert isinstance(payload["amount"], str)
+
+
+def test_fill_payload_without_fee_defaults_to_zero() -> None:
+    fill = Fill.from_payload({"trade_id": "t", "amount": "1", "price": "2"})
+    assert fill.fee_cost == 0
+    assert fill.fee_currency is None
+
+
+def test_order_from_spec_starts_created_and_empty() -> None:
+    order = Order.from_spec(spec(signal_id="sig"), 5.0)
+    assert order.state is State.CREATED
+    assert (order.filled, order.remaining, order.average) == (0, Decimal(1), None)
+    assert (order.created_at, order.updated_at) == (5.0, 5.0)
+    assert order.signal_id == "sig"
+    assert not order.is_terminal and not order.is_in_flight and not order.is_open
+
+
+def test_snapshot_taken_before_a_fill_does_not_change_after_it(book: OrderBook) -> None:
+    book.create(spec(amount="2"))
+    book.apply("o1", Submit())
+    book.apply("o1", Acknowledge("ex-1"))
+    book.apply("o1", Fill("t1", "0.5", "100", "0.1", "USDT"))
+    before = book.get("o1")
+    frozen = (before.state, before.filled, before.cost, dict(before.fills), dict(before.fees),
+              before.updated_at)
+    book.clock.advance(1)  # type: ignore[attr-defined]
+    book.apply("o1", Fill("t2", "1", "101", "0.2", "USDT"))
+    assert (before.state, before.filled, before.cost, dict(before.fills), dict(before.fees),
+            before.updated_at) == frozen
+    after = book.get("o1")
+    assert after.filled == Decimal("1.5")
+    assert after.fees == {"USDT": Decimal("0.3")}
+    assert after != before
+
+
+def test_snapshot_equals_its_order_but_is_another_object(clock: FakeClock) -> None:
+    order = Order.from_spec(spec(), clock.now())
+    copy = order.snapshot()
+    assert copy == order
+    assert copy is not order
+    copy.state = State.FAILED
+    assert order.state is State.CREATED
+
+
+def test_order_to_json_is_plain_json_with_decimals_as_strings(book: OrderBook) -> None:
+    book.create(spec(amount="2", signal_id="s1"))
+    book.apply("o1", Submit())
+    book.apply("o1", Acknowledge("ex-1"))
+    book.apply("o1", Fill("t1", "0.5", "100", "0.1", "USDT"))
+    data = json.loads(json.dumps(book.get("o1").to_json()))
+    assert data["state"] == "partially_filled"
+    assert (data["filled"], data["remaining"], data["average"]) == ("0.5", "1.5", "100")
+    assert data["fees"] == {"USDT": "0.1"}
+    assert data["exchange_order_id"] == "ex-1"
+    assert [f["trade_id"] for f in data["fills"]] == ["t1"]
+

@@ -1,0 +1,144 @@
+"""Replay: every order rebuilt from the journal alone, every transition re-validated.
+
+Rows are forged with ``Journal.append``, which chains hashes but checks nothing: a journal
+whose hash chain is intact yet describes illegal transitions is exactly what replay must refuse.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from journal_tools import build_scenario, execute, open_order, sha256, spec
+
+from fsm_executor import (
+    Cancel,
+    CorruptJournal,
+    FakeClock,
+    Journal,
+    NotAJournal,
+    OrderBook,
+    State,
+    replay,
+)
+
+CREATE = ("o1", "create", "", "created", spec().to_payload(), "live")
+
+
+def test_replay_equals_the_live_book(journal_path: Path, clock: FakeClock) -> None:
+    with OrderBook.open(journal_path, clock=clock) as book:
+        build_scenario(book, clock)
+        live = {o.client_order_id: o for o in book.orders()}
+        # Replay runs beside the open writer (WAL readers do not block it).
+        assert replay(journal_path) == live
+    replayed = replay(journal_path)
+    assert replayed == live
+    assert {k: v.state for k, v in replayed.items()} == {
+        "o1": State.FILLED, "o2": State.FAILED, "o3": State.EXPIRED}
+    assert replayed["o1"].fees == live["o1"].fees
+    assert replayed["o3"].reason == "end of session"
+
+
+def test_replay_of_a_new_journal_is_empty(journal_path: Path) -> None:
+    Journal.open(journal_path).close()
+    assert replay(journal_path) == {}
+
+
+def test_replay_does_not_write_to_the_journal(journal_path: Path, clock: FakeClock) -> None:
+    with OrderBook.open(journal_path, clock=clock) as book:
+        build_scenario(book, clock)
+    digest, mtime = sha256(journal_path), os.stat(journal_path).st_mtime_ns
+    replay(journal_path)
+    assert sha256(journal_path) == digest
+    assert os.stat(journal_path).st_mtime_ns == mtime
+
+
+def test_replay_of_a_missing_file_is_not_a_journal_and_creates_nothing(
+    journal_path: Path,
+) -> None:
+    with pytest.raises(NotAJournal):
+        replay(journal_path)
+    assert not journal_path.exists()
+
+
+def forge(path: Path, *rows: tuple[str, str, str, str, Any, str]) -> None:
+    with Journal.open(path) as journal:
+        for row in rows:
+            journal.append([row], 1.0)
+
+
+FORGED = {
+    "fill-before-submit": [
+        CREATE, ("o1", "fill", "created", "filled",
+                 {"trade_id": "t", "amount": "1", "price": "1"}, "live")],
+    "wrong-destination": [CREATE, ("o1", "submit", "created", "submitted", {}, "live")],
+    "wrong-source": [CREATE, ("o1", "submit", "submitted", "pending_submit", {}, "live")],
+    "unknown-trigger": [CREATE, ("o1", "teleport", "created", "filled", {}, "live")],
+    "never-created": [("o9", "submit", "created", "pending_submit", {}, "live")],
+    "created-twice": [CREATE, CREATE],
+    "malformed-payload": [CREATE, ("o1", "acknowledge", "created", "submitted", {}, "live")],
+    "create-of-another-order": [("o2", *CREATE[1:])],
+    "bad-amount-in-create": [
+        ("o1", "create", "", "created", {**spec().to_payload(), "amount": "-1"}, "live")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORGED))
+def test_replay_refuses_an_illegal_row_naming_it(journal_path: Path, name: str) -> None:
+    forge(journal_path, *FORGED[name])
+    bad_seq = len(FORGED[name])
+    with pytest.raises(CorruptJournal) as info:
+        replay(journal_path)
+    assert info.value.seq == bad_seq
+    assert f"(row {bad_seq})" in str(info.value)
+    with pytest.raises(CorruptJournal):
+        OrderBook.open(journal_path)
+
+
+def test_replay_refuses_a_fill_journaled_twice(journal_path: Path) -> None:
+    fill = {"trade_id": "t1", "amount": "0.5", "price": "100"}
+    forge(journal_path, CREATE,
+          ("o1", "submit", "created", "pending_submit", {}, "live"),
+          ("o1", "acknowledge", "pending_submit", "submitted", {"exchange_order_id": "x"}, "live"),
+          ("o1", "fill", "submitted", "partially_filled", fill, "live"),
+          ("o1", "fill", "partially_filled", "partially_filled", fill, "live"))
+    with pytest.raises(CorruptJournal) as info:
+        replay(journal_path)
+    assert info.value.seq == 5
+
+
+def test_replay_refuses_an_overfill_row(journal_path: Path) -> None:
+    forge(journal_path, CREATE,
+          ("o1", "submit", "created", "pending_submit", {}, "live"),
+          ("o1", "acknowledge", "pending_submit", "submitted", {"exchange_order_id": "x"}, "live"),
+          ("o1", "fill", "submitted", "filled",
+           {"trade_id": "t1", "amount": "2", "price": "100"}, "live"))
+    with pytest.raises(CorruptJournal) as info:
+        replay(journal_path)
+    assert info.value.seq == 4
+
+
+def test_replay_reports_a_payload_that_is_not_json(journal_path: Path) -> None:
+    forge(journal_path, CREATE)
+    execute(journal_path, ["UPDATE journal SET payload = '{not json' WHERE seq = 1"])
+    with pytest.raises(CorruptJournal) as info:
+        replay(journal_path)
+    assert info.value.seq == 1
+
+
+def test_replay_reports_a_missing_journal_table(journal_path: Path) -> None:
+    forge(journal_path, CREATE)
+    execute(journal_path, ["DROP TABLE journal"])
+    with pytest.raises(CorruptJournal):
+        replay(journal_path)
+
+
+def test_replay_keeps_what_reconcile_rows_say(journal_path: Path, clock: FakeClock) -> None:
+    with OrderBook.open(journal_path, clock=clock) as book:
+        open_order(book)
+        book.apply("o1", Cancel("cancelled on the exchange's UI"), origin="reconcile")
+        live = book.get("o1")
+    assert replay(journal_path)["o1"] == live
+    assert live.reason == "cancelled on the exchange's UI"
