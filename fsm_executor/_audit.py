@@ -8,6 +8,7 @@ invariants. The file is opened read-only.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -118,6 +119,8 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None) -> Aud
     with JournalReader(path) as reader:
         prev_hash = genesis_hash(reader.journal_id)
         prev_seq = 0
+        if anchors.get(0, prev_hash) != prev_hash:
+            violations.append(Violation(None, "the recorded head is row 0 of another journal"))
         try:
             for entry in reader.entries():
                 rows += 1
@@ -153,5 +156,8 @@ def _raw(entry: Entry) -> tuple[Any, ...]:
 def timeline(path: str | os.PathLike[str], order_id: str) -> list[Entry]:
     """Every journal row of one order, in order."""
     with JournalReader(path) as reader:
-        return [Entry(**row) for row in reader.db.table("journal").rows_where(
-            "order_id = ?", [order_id], order_by="seq")]
+        try:
+            return [Entry(**row) for row in reader.db.table("journal").rows_where(
+                "order_id = ?", [order_id], order_by="seq")]
+        except sqlite3.DatabaseError as exc:
+            raise CorruptJournal(str(path), f"unreadable: {exc}") from None

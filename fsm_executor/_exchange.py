@@ -45,6 +45,10 @@ class ExchangeOrder:
     fee_currency: str | None
     trades: tuple[Fill, ...] = ()
     timestamp: float | None = None
+    symbol: str | None = None
+    side: str | None = None
+    type: str | None = None
+    price: Decimal | None = None
 
     @classmethod
     def from_ccxt(cls, data: Mapping[str, Any]) -> ExchangeOrder:
@@ -66,6 +70,7 @@ class ExchangeOrder:
             fee.get("currency") if isinstance(fee, Mapping) else None,
             trades,
             ts / 1000 if isinstance(ts, int | float) else None,
+            data.get("symbol"), data.get("side"), data.get("type"), _dec(data.get("price")),
         )
 
 
@@ -120,12 +125,15 @@ class ExchangeAdapter:
     def __init__(self, exchange: Any) -> None:
         self.exchange = exchange
         self._rules: dict[str, MarketRules] = {}
+        #: Requests sent, for the figures of benchmarks and summaries.
+        self.calls = 0
 
     @property
     def name(self) -> str:
         return str(getattr(self.exchange, "id", type(self.exchange).__name__))
 
     def _call(self, action: str, fn: Callable[[], T]) -> T:
+        self.calls += 1
         try:
             return fn()
         except ccxt.BaseError as exc:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from ._book import OrderBook
@@ -41,6 +42,7 @@ from ._exceptions import ExchangeFailure, InvalidTransition, OrderInDoubt
 from ._exchange import ExchangeAdapter, ExchangeOrder
 from ._journal import Durability
 from ._model import Order, OrderSpec, OrderType
+from ._recovery import RecoveryReport, recover
 from ._signal import Signal
 from ._states import State
 
@@ -79,6 +81,11 @@ class TradeExecutor:
         self._sends: Counter[str] = Counter()
         self._cancels: Counter[str] = Counter()
         self._noted: set[tuple[str, str]] = set()
+        #: "live", or "reconcile" while recover() runs: every journal row says which.
+        self._origin = "live"
+        self._recovered = False
+        # New signals wait until recovery has finished (and recovery for other threads).
+        self._lock = threading.RLock()
 
     def close(self) -> None:
         self.book.close()
@@ -105,19 +112,47 @@ class TradeExecutor:
         """
         if not isinstance(signal, Signal):
             signal = Signal.from_dict(signal)
-        existing = self.book.by_signal(signal.id)
-        if existing is not None:
-            self.stats["already_journaled"] += 1
-            return existing if existing.is_terminal else self._drive(existing.client_order_id)
-        return self._drive(self._create(signal).client_order_id)
+        with self._lock:
+            existing = self.book.by_signal(signal.id)
+            if existing is not None:
+                self.stats["already_journaled"] += 1
+                if existing.is_terminal:
+                    return existing
+            if not self._recovered and any(o.is_in_flight or o.is_open
+                                           for o in self.book.unfinished()):
+                # A journal with orders in flight comes from a run that stopped: settle
+                # them with the exchange before anything new is sent.
+                self.recover()
+            if existing is not None:
+                return self._drive(existing.client_order_id)
+            return self._drive(self._create(signal).client_order_id)
 
     def cancel(self, client_order_id: str) -> Order:
         """Cancel the order now and return it once terminal."""
-        order = self.book.get(client_order_id)
-        if order.state is State.CREATED:
-            return self.book.apply(client_order_id, Withdraw("cancelled before it was sent"))
-        self._deadlines[client_order_id] = float("-inf")
-        return self._drive(client_order_id)
+        with self._lock:
+            order = self.book.get(client_order_id)
+            if order.state is State.CREATED:
+                return self._record(client_order_id, Withdraw("cancelled before it was sent"))
+            self._deadlines[client_order_id] = float("-inf")
+            return self._drive(client_order_id)
+
+    def recover(self, adopt: bool = False, symbols: Iterable[str] = ()) -> RecoveryReport:
+        """Settle every unfinished order of the journal with the exchange (see _recovery).
+
+        ``adopt``: journal the orders found on the exchange with this executor's client
+        order id prefix that the journal does not know. ``symbols``: markets to search for
+        those besides the journal's own. Running it twice changes nothing the second time
+        (unless the exchange moved meanwhile).
+        """
+        with self._lock:
+            self._origin = "reconcile"
+            try:
+                report = recover(self, adopt, symbols)
+            finally:
+                self._origin = "live"
+            self._recovered = True
+            self.stats["recovered_changes"] += len(report.changes)
+            return report
 
     def cancel_all(self) -> list[Order]:
         """Cancel every unfinished order; raises the first OrderInDoubt after trying all."""
@@ -147,17 +182,17 @@ class TradeExecutor:
             # A definitive answer (a bad symbol, bad keys): journal the refusal, so the
             # signal is not tried again, and let the summary count it as not normal.
             self.book.create(OrderSpec(cid, signal.symbol, signal.side, order_type,
-                                       signal.amount, signal.price, signal.id))
-            return self.book.apply(cid, Refuse(str(failure), fatal=True))
+                                       signal.amount, signal.price, signal.id), self._origin)
+            return self._record(cid, Refuse(str(failure), fatal=True))
         spec, refusal = plan_order(
             signal, cid, self.config, rules, best,
             lambda a: self.adapter.amount_to_precision(signal.symbol, a),
             lambda p: self.adapter.price_to_precision(signal.symbol, p),
         )
-        order = self.book.create(spec)
+        order = self.book.create(spec, self._origin)
         if refusal is not None:
             self.stats["refused"] += 1
-            return self.book.apply(cid, Refuse(refusal.reason))
+            return self._record(cid, Refuse(refusal.reason))
         return order
 
     # -- driving ---------------------------------------------------------------------------
@@ -169,11 +204,11 @@ class TradeExecutor:
             if order.is_terminal:
                 return order
             if state is State.CREATED:
-                self._send(self.book.apply(cid, Submit()))
+                self._send(self._record(cid, Submit()))
             elif state is State.PENDING_SUBMIT:
                 # Only an interrupted run leaves this state at the top of the loop: the
                 # request may have left. Never re-send blindly: look it up first.
-                self.book.apply(cid, LoseAnswer("interrupted before the answer was recorded"))
+                self._record(cid, LoseAnswer("interrupted before the answer was recorded"))
             elif state is State.SUBMIT_UNKNOWN:
                 self._resolve_unknown(order)
             elif state is State.PENDING_CANCEL:
@@ -192,12 +227,15 @@ class TradeExecutor:
             event = after_create_failure(failure)
             if isinstance(event, LoseAnswer):
                 self.stats["unknown_outcomes"] += 1
-            self.book.apply(cid, event)
+            self._record(cid, event)
             return
         self._observe(order, seen)
 
-    def _resolve_unknown(self, order: Order) -> None:
-        """Outcome unknown: look it up by client order id before anything is re-sent."""
+    def _resolve_unknown(self, order: Order, resend: bool = True) -> None:
+        """Outcome unknown: look it up by client order id before anything is re-sent.
+
+        Confirmed absent, it is sent again with the same client order id (``resend``, while
+        placements remain) or declared failed (recovery, or placements used up)."""
         cid = order.client_order_id
         try:
             seen = self._retrying(lambda: self.adapter.find(order))
@@ -210,7 +248,7 @@ class TradeExecutor:
             return
         self._not_found[cid] += 1
         count = self._not_found[cid]
-        self.book.apply(cid, Note("not_found", f"lookup {count}: the exchange has no order "
+        self._record(cid, Note("not_found", f"lookup {count}: the exchange has no order "
                                   "with this client order id"))
         if count < self.config.not_found_confirmations:
             # It may still land (exchanges are eventually consistent): ask again later.
@@ -218,14 +256,15 @@ class TradeExecutor:
             return
         self._not_found[cid] = 0
         self.stats["unknown_resolved"] += 1
-        if self._sends[cid] <= self.config.max_retries:
+        if resend and self._sends[cid] <= self.config.max_retries:
             self.stats["resubmits"] += 1
             self.clock.sleep(backoff(self._sends[cid] - 1, Kind.TRANSIENT, self.config,
                                      self._rng))
-            self._send(self.book.apply(cid, Resubmit()))
+            self._send(self._record(cid, Resubmit()))
         else:
-            self.book.apply(cid, Abandon(f"not on the exchange after {self._sends[cid]} "
-                                         "placement(s) and repeated lookups"))
+            self._record(cid, Abandon(
+                f"not on the exchange: {self.config.not_found_confirmations} definitive "
+                "not-found answer(s) to lookups by client order id"))
 
     def _poll(self, order: Order) -> None:
         cid = order.client_order_id
@@ -235,16 +274,21 @@ class TradeExecutor:
             timeout = self.config.order_timeout_seconds
             reason = ("cancel requested" if deadline == float("-inf")
                       else f"not filled within {timeout:g}s: remainder cancelled")
-            self.book.apply(cid, RequestCancel(reason))
+            self._record(cid, RequestCancel(reason))
             return
         self.clock.sleep(min(self.config.poll_interval_seconds, deadline - now))
+        self._refresh(order)
+
+    def _refresh(self, order: Order) -> None:
+        """Fetch an acknowledged order and apply what changed."""
         try:
             seen = self._retrying(lambda: self.adapter.fetch(order))
         except ExchangeFailure as failure:
             if failure.kind == Kind.NOT_FOUND:
                 self._note(order, "exchange_forgot", f"fetch by exchange id: {failure}")
             elif not is_retryable(failure):
-                raise OrderInDoubt(cid, order.state.value, str(failure)) from failure
+                raise OrderInDoubt(order.client_order_id, order.state.value,
+                                   str(failure)) from failure
             return  # the deadline still runs: the cancel path settles it
         self._observe(order, seen, self._trades_if_changed(order, seen))
 
@@ -302,16 +346,19 @@ class TradeExecutor:
         if not kept:
             return
         try:
-            self.book.apply_all(cid, kept)
+            self.book.apply_all(cid, kept, self._origin)
         except InvalidTransition as exc:
             # The exchange said something the lifecycle cannot follow: say so in the
             # journal, change nothing, and let the next answer settle it.
             self._note(order, "illegal_answer", f"{exc}; answer events: {kept!r}")
 
+    def _record(self, cid: str, event: Event) -> Order:
+        return self.book.apply(cid, event, self._origin)
+
     def _note(self, order: Order, kind: str, detail: str) -> None:
         if (order.client_order_id, kind) not in self._noted:
             self._noted.add((order.client_order_id, kind))
-            self.book.apply(order.client_order_id, Note(kind, detail))
+            self._record(order.client_order_id, Note(kind, detail))
 
     def _retrying(self, call: Callable[[], T]) -> T:
         """``call``, retried with backoff on transient errors only, ``max_retries`` times."""

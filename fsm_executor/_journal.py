@@ -44,7 +44,8 @@ _INSERT: Final = f"INSERT INTO journal ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?,
 
 
 #: The hash covers the stored text itself, so the encoding need not be canonical, only compact.
-dumps: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: ASCII: any text an exchange sends (even a lone surrogate) can be journaled.
+dumps: Final = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def chain_hash(prev: str, seq: int, order_id: str, trigger: str, source: str, dest: str,
@@ -218,6 +219,7 @@ class Journal:
 
         Returns the seq of the last row.
         """
+        ts = float(ts)  # the hash covers repr(ts) as SQLite's REAL will give it back
         seq, head = self._seq, self._head
         values = []
         for order_id, trigger, source, dest, payload_data, origin in rows:
@@ -244,6 +246,12 @@ class Journal:
 
     def raw_rows(self) -> Iterator[tuple[Any, ...]]:
         return read_raw_rows(self._conn, str(self.path))
+
+    def entries_after(self, seq: int) -> list[Entry]:
+        """The rows after ``seq``, in order."""
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq",
+                                  (seq,)).fetchall()
+        return [Entry(*row) for row in rows]
 
     def close(self) -> None:
         self._conn.close()

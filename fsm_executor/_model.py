@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -29,6 +30,10 @@ class OrderType(StrEnum):
 
 E = TypeVar("E", bound=StrEnum)
 
+# Far past any real amount or price (1e-24 .. 1e24), and well inside Decimal arithmetic:
+# a value outside is a bad input, not a reason for decimal.Overflow deep in a fill.
+_MIN_EXPONENT, _MAX_EXPONENT = -24, 24
+
 
 def to_decimal(value: object, what: str = "value") -> Decimal:
     """A finite Decimal from a Decimal, int, str or float (floats go through ``str``)."""
@@ -39,6 +44,8 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
             raise InvalidInput(f"{what} must be a number, not {value!r}") from None
         if not result.is_finite():
             raise InvalidInput(f"{what} must be finite, not {value!r}")
+        if not _MIN_EXPONENT <= result.adjusted() <= _MAX_EXPONENT and result:
+            raise InvalidInput(f"{what} is out of range: {value!r}")
         return result
     if isinstance(value, bool):
         raise InvalidInput(f"{what} must be a number, not {value!r}")
@@ -53,6 +60,8 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
         raise InvalidInput(f"{what} must be a number, not {value!r}")
     if not result.is_finite():
         raise InvalidInput(f"{what} must be finite, not {value!r}")
+    if not _MIN_EXPONENT <= result.adjusted() <= _MAX_EXPONENT and result:
+        raise InvalidInput(f"{what} is out of range: {value!r}")
     return result
 
 
@@ -66,7 +75,17 @@ def _positive(value: object, what: str) -> Decimal:
 def _non_empty(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what} must be a non-empty string, not {value!r}")
+    if not value.isprintable() or not value.isascii() and _unencodable(value):
+        raise InvalidInput(f"{what} must be printable UTF-8 text, not {value!r}")
     return value
+
+
+def _unencodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _enum(cls: type[E], value: object, what: str) -> E:
@@ -197,8 +216,8 @@ class Order:
     filled: Decimal = Decimal(0)
     #: Sum of amount * price over the fills: ``average`` is derived from it.
     cost: Decimal = Decimal(0)
-    fees: dict[str, Decimal] = attrs.Factory(dict)
-    fills: dict[str, Fill] = attrs.Factory(dict)
+    fees: Mapping[str, Decimal] = attrs.Factory(dict)
+    fills: Mapping[str, Fill] = attrs.Factory(dict)
     #: Why the order failed, was cancelled or expired, in the exchange's words if it gave any.
     reason: str | None = None
     #: How a failed order failed: "refused" (local checks, nothing sent), "rejected" (the
@@ -238,8 +257,9 @@ class Order:
         return Order(
             self.client_order_id, self.symbol, self.side, self.type, self.amount, self.price,
             self.signal_id, self.state, self.created_at, self.updated_at,
-            self.exchange_order_id, self.filled, self.cost, self.fees, self.fills, self.reason,
-            self.failure,
+            # Read-only views: a caller cannot reach the book's own (never mutated) dicts.
+            self.exchange_order_id, self.filled, self.cost, MappingProxyType(self.fees),
+            MappingProxyType(self.fills), self.reason, self.failure,
         )
 
     def to_json(self) -> dict[str, Any]:

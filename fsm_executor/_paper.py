@@ -309,6 +309,13 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             return (self._state.free.get(currency, Decimal(0)),
                     self._state.used.get(currency, Decimal(0)))
 
+    def venue_time(self) -> float:
+        """How far the venue's market has played (seconds since the epoch): a restarted bot
+        on simulated time starts its clock no earlier than this. (A method: ccxt's
+        constructor reads every property before the state exists.)"""
+        state = self._state
+        return state.origin + state.steps * state.step_seconds
+
     def mid(self, symbol: str) -> Decimal:
         with self._quiet():
             return self._state.mids[self._spec(symbol).symbol]

@@ -1,0 +1,170 @@
+"""Recovery: after a stop at any instant, settle every unfinished order with the exchange.
+
+The journal has already rebuilt every order (the order book replays it on open). What the
+exchange did meanwhile is applied as transitions with origin "reconcile":
+acknowledgements, fills (from trades, or inferred from the cumulative filled), cancels and
+expiries. An order whose placement outcome was unknown takes the exchange's state if found;
+absent, it is declared failed only after ``not_found_confirmations`` definitive not-found
+answers spread over time. Network errors never count as not found: such an order stays in
+doubt, untouched, for the next recovery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ._events import Acknowledge, LoseAnswer, Submit
+from ._exceptions import ExchangeFailure, InvalidInput, OrderInDoubt
+from ._exchange import ExchangeOrder
+from ._model import Order, OrderSpec
+from ._states import State
+
+if TYPE_CHECKING:
+    from ._executor import TradeExecutor
+
+
+@attrs.frozen
+class Change:
+    client_order_id: str
+    before: str
+    after: str
+    rows: int
+
+
+@attrs.frozen
+class RecoveryReport:
+    """What recovery changed, what it could not settle, and what it found unknown."""
+
+    checked: int
+    changes: tuple[Change, ...]
+    in_doubt: tuple[OrderInDoubt, ...]
+    #: Exchange orders with this executor's client-order-id prefix that the journal lacks.
+    orphans: tuple[ExchangeOrder, ...]
+    adopted: tuple[str, ...]
+    exchange_calls: int
+
+    def render(self) -> str:
+        lines = [f"recovery: {self.checked} unfinished order(s) checked, {len(self.changes)} "
+                 f"changed, {len(self.in_doubt)} in doubt, {len(self.orphans)} unknown to the "
+                 f"journal, {self.exchange_calls} exchange call(s)"]
+        lines += [f"  {c.client_order_id}  {c.before} -> {c.after}  ({c.rows} row(s))"
+                  for c in self.changes]
+        lines += [f"  in doubt: {d}" for d in self.in_doubt]
+        for o in self.orphans:
+            adopted = " (adopted)" if o.client_order_id in self.adopted else ""
+            lines.append(f"  not in the journal: {o.client_order_id} exchange id {o.id} "
+                         f"{o.symbol} {o.side} {o.amount} status {o.status}{adopted}")
+        return "\n".join(lines)
+
+
+def recover(executor: TradeExecutor, adopt: bool = False,
+            symbols: Iterable[str] = ()) -> RecoveryReport:
+    book, adapter = executor.book, executor.adapter
+    calls_before = adapter.calls
+    unfinished = [o for o in book.unfinished() if o.state is not State.CREATED]
+    before = {o.client_order_id: (o.state.value, book.journal.head) for o in unfinished}
+    seq_before = book.journal.head
+    in_doubt: list[OrderInDoubt] = []
+    symbols_seen = {o.symbol for o in book.orders()} | set(symbols)
+    open_now = _open_orders(executor, {o.symbol for o in unfinished})
+    for order in unfinished:
+        try:
+            _settle(executor, order, open_now)
+        except OrderInDoubt as exc:
+            in_doubt.append(exc)
+    orphans = _orphans(executor, symbols_seen)
+    adopted = [_adopt(executor, o) for o in orphans] if adopt else []
+    changes = _changes(executor, before, seq_before)
+    return RecoveryReport(len(unfinished), tuple(changes), tuple(in_doubt), tuple(orphans),
+                          tuple(adopted), adapter.calls - calls_before)
+
+
+def _open_orders(executor: TradeExecutor, symbols: set[str]) -> dict[str, ExchangeOrder]:
+    """Every open order of these markets, in one call per market rather than one per order
+    (rate limits). Unreachable: empty, and each order is fetched by itself instead."""
+    found: dict[str, ExchangeOrder] = {}
+    for symbol in sorted(symbols):
+        try:
+            listing = executor._retrying(partial(executor.adapter.open_orders, symbol))
+        except ExchangeFailure:
+            continue
+        for seen in listing:
+            if seen.client_order_id:
+                found[seen.client_order_id] = seen
+    return found
+
+
+def _settle(executor: TradeExecutor, order: Order, open_now: dict[str, ExchangeOrder]) -> None:
+    cid = order.client_order_id
+    if order.state is State.PENDING_SUBMIT:
+        order = executor._record(cid, LoseAnswer("the run stopped before the answer was "
+                                                 "recorded"))
+    if order.state is State.SUBMIT_UNKNOWN:
+        seen = open_now.get(cid)
+        if seen is not None:
+            executor._observe(order, seen)
+            return
+        executor._resolve_unknown(order, resend=False)
+        while (order := executor.book.get(cid)).state is State.SUBMIT_UNKNOWN:
+            executor._resolve_unknown(order, resend=False)
+        return
+    if order.state is State.PENDING_CANCEL:
+        while (order := executor.book.get(cid)).state is State.PENDING_CANCEL:
+            executor._cancel(order)
+        return
+    seen = open_now.get(cid)
+    if seen is not None and seen.id == order.exchange_order_id:
+        executor._observe(order, seen, executor._trades_if_changed(order, seen))
+    else:
+        executor._refresh(order)
+
+
+def _orphans(executor: TradeExecutor, symbols: set[str]) -> list[ExchangeOrder]:
+    prefix = executor.config.client_order_id_prefix
+    book, adapter = executor.book, executor.adapter
+    found: dict[str, ExchangeOrder] = {}
+    for symbol in sorted(symbols):
+        for listing in (adapter.open_orders, adapter.closed_orders):
+            try:
+                orders = executor._retrying(partial(listing, symbol))
+            except ExchangeFailure:
+                continue
+            for seen in orders:
+                cid = seen.client_order_id
+                if cid and cid.startswith(prefix) and cid not in book:
+                    found[cid] = seen
+    return list(found.values())
+
+
+def _adopt(executor: TradeExecutor, seen: ExchangeOrder) -> str:
+    """Journal an order found only on the exchange, as reconciliation rows."""
+    cid = seen.client_order_id or ""
+    try:
+        spec = OrderSpec(cid, seen.symbol or "", seen.side or "", seen.type or "limit",
+                         seen.amount if seen.amount is not None else 0, seen.price)
+    except InvalidInput as exc:
+        raise InvalidInput(f"cannot adopt exchange order {seen.id}: {exc}") from None
+    book = executor.book
+    book.create(spec, "reconcile")
+    order = book.apply(cid, Submit(), "reconcile")
+    if seen.id is not None:
+        order = book.apply(cid, Acknowledge(seen.id), "reconcile")
+    executor._observe(order, seen)
+    return cid
+
+
+def _changes(executor: TradeExecutor, before: dict[str, tuple[str, str]],
+             seq_before: str) -> list[Change]:
+    start = int(seq_before.split(":")[0])
+    rows: dict[str, int] = {}
+    for entry in executor.book.journal.entries_after(start):
+        rows[entry.order_id] = rows.get(entry.order_id, 0) + 1
+    changes = []
+    for cid, count in rows.items():
+        old = before.get(cid, ("(not journaled)", ""))[0]
+        changes.append(Change(cid, old, executor.book.state_of(cid).value, count))
+    return changes
