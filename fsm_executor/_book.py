@@ -69,6 +69,11 @@ class OrderBook:
         """Orders not yet terminal, oldest first."""
         return [o.snapshot() for o in self._orders.values() if not o.is_terminal]
 
+    @property
+    def last_ts(self) -> float:
+        """The time of the newest journal row (0 for an empty journal)."""
+        return max((o.updated_at for o in self._orders.values()), default=0.0)
+
     def state_of(self, client_order_id: str) -> State:
         return self._live(client_order_id).state
 

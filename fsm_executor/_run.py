@@ -99,24 +99,56 @@ def summarize(orders: list[Order], executor: TradeExecutor, in_doubt: list[Order
     return "\n".join(lines), bad
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    signals = read_signals(args.signals)
-    config = ExecutionConfig()
-    if args.config:
-        try:
-            with open(args.config, encoding="utf-8") as f:
-                config = ExecutionConfig.from_dict(json.load(f))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"{args.config}: cannot read config: {exc}") from None
-    # The paper venue runs on simulated time unless --realtime: a demo with 30 s order
-    # timeouts finishes at once. A real exchange always runs on the real clock.
+def read_config(path: str | None) -> ExecutionConfig:
+    if not path:
+        return ExecutionConfig()
+    try:
+        with open(path, encoding="utf-8") as f:
+            return ExecutionConfig.from_dict(json.load(f))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{path}: cannot read config: {exc}") from None
+
+
+def open_executor(args: argparse.Namespace) -> TradeExecutor:
+    """The executor a command line asks for. The paper venue runs on simulated time unless
+    --realtime (a demo with 30 s order timeouts finishes at once); a real exchange always
+    runs on the real clock."""
+    config = read_config(args.config)
     simulated = args.exchange in (None, "paper") and not args.realtime
     clock: Clock = FakeClock(time.time()) if simulated else SystemClock()
     exchange = make_exchange(args, clock)
+    executor = TradeExecutor(exchange, args.journal, config, clock=clock,
+                             seed=args.seed if simulated else None,
+                             durability=args.durability)
+    if isinstance(clock, FakeClock):
+        # Simulated time ran ahead of the wall clock in earlier runs: never go back on the
+        # journal's or a persistent venue's time.
+        times = [executor.book.last_ts]
+        if hasattr(exchange, "venue_time"):
+            times.append(exchange.venue_time())
+        clock.advance(max(times) - clock.now())
+    return executor
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    with open_executor(args) as executor:
+        report = executor.recover(adopt=args.adopt)
+    print(report.render())
+    return 1 if report.in_doubt else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    signals = read_signals(args.signals)
     orders: list[Order] = []
     in_doubt: list[OrderInDoubt] = []
-    with TradeExecutor(exchange, args.journal, config, clock=clock, seed=args.seed,
-                       durability=args.durability) as executor:
+    with open_executor(args) as executor:
+        exchange = executor.adapter.exchange
+        # Recovery first: whatever a stopped run left in flight is settled before anything
+        # new is sent.
+        report = executor.recover()
+        if report.checked or report.orphans:
+            print(report.render(), file=sys.stderr)
+        in_doubt.extend(report.in_doubt)
         progress = Progress(len(signals), sys.stderr)
         for signal in signals:
             try:
@@ -134,18 +166,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def add_parser(sub: Any) -> None:
-    r = sub.add_parser("run", help="execute a file of signals (CSV or JSON lines)")
-    r.add_argument("signals")
-    r.add_argument("--journal", required=True)
-    r.add_argument("--exchange", metavar="ID",
+def _venue_options(p: Any) -> None:
+    p.add_argument("--journal", required=True)
+    p.add_argument("--exchange", metavar="ID",
                    help="a ccxt exchange id; keys from FSM_EXECUTOR_API_KEY / _SECRET / "
                         "_PASSWORD (default: the embedded paper venue)")
-    r.add_argument("--sandbox", action="store_true", help="use the exchange's testnet")
-    r.add_argument("--config", metavar="JSON", help="execution settings (ExecutionConfig keys)")
-    r.add_argument("--seed", type=int, default=0, help="paper venue and jitter seed")
-    r.add_argument("--faults", action="store_true", help="paper venue: inject failures")
-    r.add_argument("--latency", type=float, default=0.0, help="paper venue latency, seconds")
-    r.add_argument("--realtime", action="store_true", help="paper venue on the real clock")
-    r.add_argument("--durability", choices=["normal", "full"], default="normal")
+    p.add_argument("--sandbox", action="store_true", help="use the exchange's testnet")
+    p.add_argument("--config", metavar="JSON", help="execution settings (ExecutionConfig keys)")
+    p.add_argument("--seed", type=int, default=0, help="paper venue and jitter seed")
+    p.add_argument("--faults", action="store_true", help="paper venue: inject failures")
+    p.add_argument("--latency", type=float, default=0.0, help="paper venue latency, seconds")
+    p.add_argument("--realtime", action="store_true", help="paper venue on the real clock")
+    p.add_argument("--venue-state", metavar="FILE",
+                   help="paper venue: keep its state in FILE, so it outlives the bot")
+    p.add_argument("--durability", choices=["normal", "full"], default="normal")
+
+
+def add_parser(sub: Any) -> None:
+    r = sub.add_parser("run", help="execute a file of signals (CSV or JSON lines), after "
+                                   "recovering what an earlier run left in flight")
+    r.add_argument("signals")
+    _venue_options(r)
     r.set_defaults(func=cmd_run)
+    c = sub.add_parser("recover", help="settle a journal's unfinished orders with the "
+                                       "exchange, and print what changed")
+    _venue_options(c)
+    c.add_argument("--adopt", action="store_true",
+                   help="journal exchange orders with our prefix that the journal lacks")
+    c.set_defaults(func=cmd_recover)

@@ -1,0 +1,116 @@
+"""The pure core: ``plan`` decides without touching the order, ``apply`` changes it."""
+
+from __future__ import annotations
+
+import contextlib
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from strategies import events
+
+from fsm_executor import (
+    Acknowledge,
+    CancelRejected,
+    ConflictingFill,
+    Fill,
+    InvalidTransition,
+    LoseAnswer,
+    Order,
+    Overfill,
+    RequestCancel,
+    State,
+    Submit,
+)
+from fsm_executor._lifecycle import apply, plan
+from fsm_executor._model import OrderSpec
+
+
+def order_in(state: State, amount: str = "1", filled: str = "0") -> Order:
+    order = Order.from_spec(OrderSpec("o1", "BTC/USDT", "buy", "limit", amount, "100"), 1.0)
+    order.state = state
+    if state not in (State.CREATED, State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN):
+        order.exchange_order_id = "ex-1"
+    if Decimal(filled):
+        fill = Fill("t0", filled, "100")
+        order.fills = {"t0": fill}
+        order.filled = fill.amount
+        order.cost = fill.amount * fill.price
+    return order
+
+
+@given(events)
+def test_plan_never_changes_the_order(event: object) -> None:
+    for state in State:
+        order = order_in(state, amount="1", filled="0.5" if state in (
+            State.PARTIALLY_FILLED, State.PENDING_CANCEL) else "0")
+        before = order.snapshot()
+        with contextlib.suppress(InvalidTransition, Overfill, ConflictingFill):
+            plan(order, event)  # type: ignore[arg-type]
+        assert order == before
+
+
+def test_plan_describes_the_row_and_apply_makes_it_so() -> None:
+    order = order_in(State.SUBMITTED, amount="2")
+    step = plan(order, Fill("t1", "0.5", "100", "0.01", "USDT"))
+    assert step is not None
+    assert (step.order_id, step.trigger, step.source, step.dest) == (
+        "o1", "fill", State.SUBMITTED, State.PARTIALLY_FILLED)
+    assert step.payload()["amount"] == "0.5"
+    apply(order, step, 9.0)
+    assert (order.state, order.filled, order.updated_at) == (State.PARTIALLY_FILLED,
+                                                             Decimal("0.5"), 9.0)
+    assert order.fees == {"USDT": Decimal("0.01")}
+
+
+def test_a_fill_seen_before_plans_nothing() -> None:
+    order = order_in(State.PARTIALLY_FILLED, filled="0.5")
+    assert plan(order, Fill("t0", "0.5", "100")) is None
+
+
+def test_an_overfill_is_refused_with_its_figures() -> None:
+    order = order_in(State.PARTIALLY_FILLED, amount="1", filled="0.5")
+    with pytest.raises(Overfill) as info:
+        plan(order, Fill("t1", "0.6", "100"))
+    assert (info.value.filled, info.value.amount, info.value.fill_amount) == (
+        Decimal("0.5"), Decimal(1), Decimal("0.6"))
+
+
+def test_a_fill_outside_an_open_state_is_an_invalid_transition_not_an_overfill() -> None:
+    with pytest.raises(InvalidTransition):
+        plan(order_in(State.PENDING_SUBMIT), Fill("t1", "5", "100"))
+
+
+def test_fees_without_currency_or_cost_are_not_counted() -> None:
+    order = order_in(State.SUBMITTED, amount="3")
+    for fill in (Fill("t1", "1", "100", "0.5", None), Fill("t2", "1", "100", "0", "USDT")):
+        step = plan(order, fill)
+        assert step is not None
+        apply(order, step, 2.0)
+    assert order.fees == {}
+    assert order.filled == 2
+
+
+def test_only_ending_triggers_record_a_reason() -> None:
+    order = order_in(State.PENDING_SUBMIT)
+    for event in (LoseAnswer("timeout"),):
+        step = plan(order, event)
+        assert step is not None
+        apply(order, step, 2.0)
+    assert order.reason is None
+    order = order_in(State.SUBMITTED)
+    for event in (RequestCancel("stale"), CancelRejected("too late")):
+        step = plan(order, event)
+        assert step is not None
+        apply(order, step, 2.0)
+    assert order.reason == "stale"
+    assert order.state is State.SUBMITTED
+
+
+def test_acknowledge_records_the_exchange_order_id() -> None:
+    order = order_in(State.CREATED)
+    for event in (Submit(), Acknowledge("ex-9")):
+        step = plan(order, event)
+        assert step is not None
+        apply(order, step, 3.0)
+    assert (order.state, order.exchange_order_id) == (State.SUBMITTED, "ex-9")

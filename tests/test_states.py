@@ -1,0 +1,40 @@
+"""The transition table itself: data that the machine, the docs and the diagrams share."""
+
+from __future__ import annotations
+
+from fsm_executor import IN_FLIGHT, TERMINAL, TRANSITIONS, State
+from fsm_executor._states import INITIAL, OPEN, TRIGGERS
+
+
+def test_terminal_states_are_never_a_source_except_of_note() -> None:
+    for t in TRANSITIONS:
+        if t.trigger != "note":
+            assert not set(t.sources) & TERMINAL, t
+
+
+def test_only_note_is_an_internal_transition_and_it_covers_every_state() -> None:
+    internal = [t for t in TRANSITIONS if t.dest is None]
+    assert [t.trigger for t in internal] == ["note"]
+    assert set(internal[0].sources) == set(State)
+
+
+def test_state_groups_are_consistent() -> None:
+    assert INITIAL is State.CREATED
+    assert not TERMINAL & IN_FLIGHT
+    assert not TERMINAL & OPEN
+    assert {State.FILLED, State.CANCELLED, State.FAILED, State.EXPIRED} == TERMINAL
+
+
+def test_conditional_transitions_have_an_unconditional_fallback() -> None:
+    # transitions would otherwise quietly stay put when no condition holds.
+    for t in TRANSITIONS:
+        if t.conditions or t.unless:
+            for source in t.sources:
+                assert any(u.trigger == t.trigger and source in u.sources
+                           and not u.conditions and not u.unless for u in TRANSITIONS), (t, source)
+
+
+def test_triggers_are_listed_once_in_table_order() -> None:
+    assert len(TRIGGERS) == len(set(TRIGGERS))
+    assert TRIGGERS[0] == "submit"
+    assert {t.trigger for t in TRANSITIONS} == set(TRIGGERS)
