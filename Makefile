@@ -40,6 +40,10 @@ bench: install
 soak: install
 	HYPOTHESIS_PROFILE=soak $(BIN)/pytest
 
+# SIGKILL at 1,000 seeded moments, restart, recover, compare with the venue's ground truth.
+crash-test: install
+	$(BIN)/python tests/crash_harness.py 1000
+
 diagrams: install
 	$(BIN)/fsm-executor diagram --out diagrams
 

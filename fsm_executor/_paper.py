@@ -289,10 +289,10 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         self._save()
 
     def orders_for_client_id(self, client_order_id: str) -> list[dict[str, Any]]:
-        """Every order ever created with this client order id (ground truth)."""
+        """Every order ever created with this client order id, oldest first (ground truth)."""
         with self._quiet():
-            oid = self._state.by_client.get(client_order_id)
-            return [] if oid is None else [self._order_dict(self._state.orders[oid])]
+            return [self._order_dict(o) for o in self._state.orders.values()
+                    if o.client_order_id == client_order_id]
 
     def all_orders(self) -> list[dict[str, Any]]:
         """Every order the venue knows, oldest first (ground truth)."""
@@ -401,7 +401,10 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         cid = params.get("clientOrderId")
         if cid is None:
             cid = self._state.new_client_id()
-        elif str(cid) in self._state.by_client:
+        elif self._state.client_id_in_use(str(cid)):
+            # Like Binance: refused only while an order with this id is open. A client id
+            # whose order has ended can be used again, so a blind re-send after a lost answer
+            # *would* place a second order: this venue does not hide that bug.
             raise ccxt.DuplicateOrderId(_binance(-2010, "Duplicate order sent."))
         currency, hold = self._state.hold_for(side, spec, qty, reference)
         if self._state.free.get(currency, Decimal(0)) < hold:

@@ -176,6 +176,7 @@ class VenueState:
                 self.used.setdefault(cur, Decimal(0))
         self.rng = random.Random(seed)
         self.orders: dict[str, PaperOrder] = {}
+        #: The newest order of each client order id (what a lookup by client id finds).
         self.by_client: dict[str, str] = {}
         self.open: dict[str, None] = {}  # open order ids, in creation order
         self.trades: dict[str, PaperTrade] = {}
@@ -213,6 +214,11 @@ class VenueState:
         if side == "buy":
             return spec.quote, amount * price * (1 + self.fee_rate)
         return spec.base, amount
+
+    def client_id_in_use(self, client_order_id: str) -> bool:
+        """Whether the newest order with this client order id is still open."""
+        oid = self.by_client.get(client_order_id)
+        return oid is not None and oid in self.open
 
     def new_client_id(self) -> str:
         while True:
@@ -390,20 +396,34 @@ def _check(path: Path) -> None:
     with path.open("rb") as f:
         if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
             raise _refuse(path, "not a SQLite file")
+    meta = _read_meta(path, read_only=True)
+    if meta is None and Path(f"{path}-journal").exists():
+        # A venue killed in the middle of a save leaves a hot rollback journal, which a
+        # read-only connection cannot roll back. Rolling it back is SQLite's own crash
+        # recovery of this very file (a foreign file has no hot journal of ours).
+        meta = _read_meta(path, read_only=False)
+    if (meta or {}).get("format") != FORMAT:
+        raise _refuse(path, "a SQLite file of something else")
+    assert meta is not None
+    if meta.get("schema_version") != str(SCHEMA_VERSION):
+        raise _refuse(path, f"unsupported schema version {meta.get('schema_version')!r}")
+
+
+def _read_meta(path: Path, read_only: bool) -> dict[str, str] | None:
+    """The meta table, {} when there is none, None when the file could not be read."""
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        if read_only:
+            conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        else:
+            conn = sqlite3.connect(path)
     except sqlite3.Error as exc:
         raise _refuse(path, f"cannot be opened: {exc}") from None
     try:
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-    except sqlite3.Error:
-        meta = {}
+        return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.Error as exc:
+        return {} if "no such table" in str(exc) else None
     finally:
         conn.close()
-    if meta.get("format") != FORMAT:
-        raise _refuse(path, "a SQLite file of something else")
-    if meta.get("schema_version") != str(SCHEMA_VERSION):
-        raise _refuse(path, f"unsupported schema version {meta.get('schema_version')!r}")
 
 
 def _create(path: Path) -> None:

@@ -343,11 +343,21 @@ def test_the_hold_counts_the_fee(clock: FakeClock) -> None:
     assert venue.balance_of("USDT") == (Decimal("0.00001"), Decimal("100.08999"))
 
 
-def test_a_reused_client_order_id_is_a_duplicate(venue: PaperExchange) -> None:
-    venue.create_order("ETH/USDT", "market", "buy", 1, None, {"clientOrderId": "x"})
+def test_a_client_order_id_is_a_duplicate_only_while_its_order_is_open(
+        venue: PaperExchange) -> None:
+    venue.create_order("ETH/USDT", "limit", "buy", 1, 1000, {"clientOrderId": "x"})
     with pytest.raises(ccxt.DuplicateOrderId, match="Duplicate order sent."):
         venue.create_order("ETH/USDT", "limit", "buy", 1, 1000, {"clientOrderId": "x"})
-    assert len(venue.orders_for_client_id("x")) == 1 and venue.open_order_count() == 0
+    assert len(venue.orders_for_client_id("x")) == 1
+
+
+def test_like_binance_a_closed_orders_client_id_can_be_used_again(
+        venue: PaperExchange) -> None:
+    first = venue.create_order("ETH/USDT", "market", "buy", 1, None, {"clientOrderId": "y"})
+    assert first["status"] == "closed"
+    second = venue.create_order("ETH/USDT", "market", "buy", 1, None, {"clientOrderId": "y"})
+    assert [o["id"] for o in venue.orders_for_client_id("y")] == [first["id"], second["id"]]
+    assert venue.fetch_order("", "ETH/USDT", {"clientOrderId": "y"})["id"] == second["id"]
 
 
 def test_bad_constructor_arguments_are_value_errors(clock: FakeClock) -> None:

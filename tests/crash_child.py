@@ -1,0 +1,52 @@
+"""The bot process the crash test kills: ``fsm-executor run``, with hooks that SIGKILL it
+at the two narrowest windows, and a downtime during which the venue goes on filling.
+
+    python crash_child.py MODE N DOWNTIME -- <fsm-executor arguments>
+
+MODE: "run" (killed from outside, if at all), "before_send" (the N-th create request:
+after its journal row is committed, before the request leaves), "after_accept" (after the
+exchange accepted the N-th create, before the journal records the answer).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+from fsm_executor import _cli, _run
+from fsm_executor._exchange import ExchangeAdapter
+
+
+def main() -> int:
+    mode, n, downtime = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    args = sys.argv[sys.argv.index("--") + 1:]
+    open_executor = _run.open_executor
+
+    def opened_after_downtime(arguments: Any) -> Any:
+        executor = open_executor(arguments)
+        executor.clock.sleep(downtime)  # the bot was down this long; the venue was not
+        return executor
+
+    _run.open_executor = opened_after_downtime
+    create = ExchangeAdapter.create
+    calls = 0
+
+    def create_then_maybe_die(self: ExchangeAdapter, order: Any, params: Any = None) -> Any:
+        nonlocal calls
+        calls += 1
+        if mode == "before_send" and calls == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        answer = create(self, order, params)
+        if mode == "after_accept" and calls == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return answer
+
+    ExchangeAdapter.create = create_then_maybe_die  # type: ignore[method-assign]
+    print("started", flush=True)
+    return _cli.main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Kill the bot with SIGKILL at seeded moments, restart it, and check the result against
+the persistent paper venue's ground truth.
+
+Used by tests/test_crash_recovery.py (CI: at least 200 kill points) and by
+``make crash-test`` (``python tests/crash_harness.py 1000``), which prints the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+STATE_OF_STATUS = {"closed": "filled", "canceled": "cancelled", "expired": "expired"}
+
+
+@attrs.define
+class Outcome:
+    kills: int = 0
+    kills_by_mode: Counter[str] = attrs.Factory(Counter)
+    signals: int = 0
+    double_placed: int = 0
+    unknown_to_journal: int = 0
+    mismatched: int = 0
+    illegal: int = 0
+    unfinished: int = 0
+    problems: list[str] = attrs.Factory(list)
+
+    def add(self, other: Outcome) -> None:
+        for field in ("kills", "signals", "double_placed", "unknown_to_journal", "mismatched",
+                      "illegal", "unfinished"):
+            setattr(self, field, getattr(self, field) + getattr(other, field))
+        self.kills_by_mode.update(other.kills_by_mode)
+        self.problems.extend(other.problems)
+
+
+def write_signals(path: Path, rng: random.Random, count: int) -> None:
+    lines = ["id,symbol,side,amount,price,order_type"]
+    for i in range(count):
+        symbol, mid, amount = rng.choice([("BTC/USDT", 30000, "0.01"), ("ETH/USDT", 2000, "0.2"),
+                                          ("SOL/USDT", 100, "3")])
+        # Some rest under the market (they time out, or fill while the bot is down).
+        offset = rng.choice([1.0, 1.0, 0.9995, 1.0005, 0.998])
+        kind = rng.choice(["limit", "limit", "market"])
+        lines.append(f"c{i},{symbol},{rng.choice(['buy', 'sell'])},{amount},"
+                     f"{mid * offset:.2f},{kind}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def child(workdir: Path, mode: str, n: int, downtime: float, seed: int) -> subprocess.Popen[str]:
+    config = workdir / "config.json"
+    if not config.exists():
+        config.write_text(json.dumps({"order_timeout_seconds": 20, "poll_interval_seconds": 2,
+                                      "not_found_confirmations": 2, "jitter": 0.0}))
+    command = [sys.executable, str(HERE / "crash_child.py"), mode, str(n), str(downtime), "--",
+               "run", str(workdir / "signals.csv"), "--journal", str(workdir / "journal.db"),
+               "--venue-state", str(workdir / "venue.db"), "--faults", "--seed", str(seed),
+               "--config", str(config)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, cwd=ROOT)
+
+
+def episode(seed: int, kills: int, signals: int = 6) -> Outcome:
+    """One signals file, ``kills`` SIGKILLs at seeded moments, then a run to the end."""
+    rng = random.Random(seed)
+    outcome = Outcome(signals=signals)
+    with tempfile.TemporaryDirectory() as d:
+        workdir = Path(d)
+        write_signals(workdir / "signals.csv", rng, signals)
+        for _ in range(kills):
+            mode = rng.choice(["run", "before_send", "after_accept"])
+            proc = child(workdir, mode, rng.randint(1, 3), rng.choice([0, 0, 5, 60]), seed)
+            if mode == "run":
+                assert proc.stdout is not None
+                proc.stdout.readline()  # started: past the imports
+                time.sleep(rng.uniform(0.0, 0.25))
+                proc.send_signal(signal.SIGKILL)
+            code = proc.wait()
+            if code == -signal.SIGKILL:
+                outcome.kills += 1
+                outcome.kills_by_mode[mode] += 1
+        final = child(workdir, "run", 0, rng.choice([0, 30]), seed)
+        final.communicate()
+        check(workdir, outcome)
+    return outcome
+
+
+def check(workdir: Path, outcome: Outcome) -> None:
+    from fsm_executor import FakeClock, audit, replay
+    from fsm_executor._paper import PaperExchange
+
+    report = audit(workdir / "journal.db")
+    outcome.illegal += len(report.violations)
+    outcome.problems += [str(v) for v in report.violations]
+    orders = replay(workdir / "journal.db")
+    venue = PaperExchange(FakeClock(0), state_path=str(workdir / "venue.db"))
+    by_cid: dict[str, list[dict[str, object]]] = {}
+    for placed in venue.all_orders():
+        by_cid.setdefault(str(placed["clientOrderId"]), []).append(placed)
+    venue.close()
+    signals = Counter(o.signal_id for o in orders.values())
+    for signal_id, count in signals.items():
+        if count > 1:
+            outcome.double_placed += 1
+            outcome.problems.append(f"signal {signal_id} has {count} journal orders")
+    for cid, placed in by_cid.items():
+        if cid not in orders:
+            outcome.unknown_to_journal += 1
+            outcome.problems.append(f"exchange order {cid} is not in the journal")
+        if len(placed) > 1:
+            outcome.double_placed += 1
+            outcome.problems.append(f"{cid} was placed {len(placed)} times")
+    for cid, order in orders.items():
+        if not order.is_terminal:
+            outcome.unfinished += 1
+            outcome.problems.append(f"{cid} left {order.state.value}")
+        placed = by_cid.get(cid, [])
+        if not placed:
+            if order.exchange_order_id is not None:
+                outcome.mismatched += 1
+                outcome.problems.append(f"{cid} acknowledged but not on the exchange")
+            continue
+        truth = placed[0]
+        expected = STATE_OF_STATUS.get(str(truth["status"]), str(truth["status"]))
+        if order.state.value != expected or order.filled != Decimal(str(truth["filled"])):
+            outcome.mismatched += 1
+            outcome.problems.append(f"{cid}: journal {order.state.value} {order.filled}, "
+                                    f"exchange {truth['status']} {truth['filled']}")
+
+
+def run_many(kill_points: int, seed: int = 0, kills_per_episode: int = 4,
+             workers: int = 2) -> Outcome:
+    """Episodes until at least ``kill_points`` SIGKILLs landed, two at a time."""
+    total = Outcome()
+    next_seed = seed
+    with ThreadPoolExecutor(workers) as pool:
+        while total.kills < kill_points:
+            batch = [next_seed + i for i in range(workers)]
+            next_seed += workers
+            for result in pool.map(lambda s: episode(s, kills_per_episode), batch):
+                total.add(result)
+    return total
+
+
+def main() -> int:
+    points = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    start = time.time()
+    outcome = run_many(points, seed=int(os.environ.get("CRASH_SEED", "0")))
+    print(f"kill points            {outcome.kills} ({dict(outcome.kills_by_mode)})")
+    print(f"signals                {outcome.signals}")
+    print(f"placed twice           {outcome.double_placed}")
+    print(f"unknown to the journal {outcome.unknown_to_journal}")
+    print(f"illegal transitions    {outcome.illegal}")
+    print(f"state/filled mismatch  {outcome.mismatched}")
+    print(f"left unfinished        {outcome.unfinished}")
+    print(f"took                   {time.time() - start:.0f} s")
+    for problem in outcome.problems[:20]:
+        print(f"  {problem}")
+    bad = (outcome.double_placed + outcome.unknown_to_journal + outcome.illegal
+           + outcome.mismatched + outcome.unfinished)
+    print(f"{outcome.kills} passed, {bad} failed")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
