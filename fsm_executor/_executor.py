@@ -170,6 +170,8 @@ class TradeExecutor:
 
     def _create(self, signal: Signal) -> Order:
         cid = new_client_order_id(self.config, self.clock.now(), self._ids)
+        while cid in self.book:  # a seeded generator restarts its sequence with the process
+            cid = new_client_order_id(self.config, self.clock.now(), self._ids)
         order_type = signal.order_type or self.config.order_type
         try:
             rules = self._retrying(lambda: self.adapter.rules(signal.symbol))
