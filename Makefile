@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_orders.py
 	$(BIN)/python benchmarks/bench_executor.py
+	$(BIN)/python benchmarks/bench_recovery.py
 
 # A longer hypothesis run than CI's default profile.
 soak: install

@@ -3,7 +3,7 @@
 Every order is an explicit state machine; every transition is journaled before its effect.
 """
 
-from ._audit import AuditReport, audit
+from ._audit import AuditReport, Violation, audit
 from ._book import OrderBook
 from ._clock import Clock, FakeClock, SystemClock
 from ._config import ExecutionConfig
@@ -44,6 +44,7 @@ from ._exceptions import (
 from ._executor import TradeExecutor
 from ._journal import Entry, Journal, JournalReader
 from ._model import Fill, Order, OrderSpec, OrderType, Side
+from ._recovery import Change, RecoveryReport
 from ._replay import replay
 from ._signal import Signal
 from ._states import IN_FLIGHT, TERMINAL, TRANSITIONS, State, Transition
@@ -57,6 +58,7 @@ __all__ = [
     "AuditReport",
     "Cancel",
     "CancelRejected",
+    "Change",
     "Clock",
     "ConflictingFill",
     "CorruptJournal",
@@ -85,6 +87,7 @@ __all__ = [
     "OrderSpec",
     "OrderType",
     "Overfill",
+    "RecoveryReport",
     "Refuse",
     "Reject",
     "RequestCancel",
@@ -99,6 +102,7 @@ __all__ = [
     "UnknownOrder",
     "UnknownTrigger",
     "UnsupportedSchema",
+    "Violation",
     "Withdraw",
     "audit",
     "replay",

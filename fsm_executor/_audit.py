@@ -116,7 +116,7 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None) -> Aud
     violations: list[Violation] = []
     rebuilder = Rebuilder()
     rows = 0
-    with JournalReader(path) as reader:
+    with JournalReader(path, tolerant=True) as reader:
         prev_hash = genesis_hash(reader.journal_id)
         prev_seq = 0
         if anchors.get(0, prev_hash) != prev_hash:

@@ -162,6 +162,14 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
     events: list[Event] = []
     status = (seen.status or "").lower() or None
     state = order.state
+    if order.is_terminal:
+        # Terminal states absorb: an exchange that disagrees afterwards is recorded, not
+        # followed.
+        if seen.filled is not None and seen.filled != order.filled:
+            return [Note("after_end", f"exchange reports status {seen.status!r} filled "
+                         f"{seen.filled} for an order already {state.value} with "
+                         f"filled {order.filled}")]
+        return []
     if state in (State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN):
         if status == "rejected":
             return [Reject(f"the exchange rejected the order (status {seen.status!r})")]
@@ -202,6 +210,11 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
         filled = target
     if status is None:
         events.append(Note("status_missing", "the exchange reported no status"))
+    elif filled == order.amount:
+        # The fills complete the order, which the fills themselves take to filled; an end
+        # status other than closed (a cancel that lost the race) is only recorded.
+        if status not in ("closed", "open", "canceling"):
+            events.append(Note("complete_with_status", f"fully filled, status {seen.status!r}"))
     elif status in ("canceled", "cancelled"):
         how = f"filled {filled} of {order.amount}"
         if state is State.PENDING_CANCEL and order.reason:

@@ -82,6 +82,18 @@ CCXT_KINDS: Final[dict[str, Kind]] = {
 }
 
 
+def ccxt_exception_classes() -> list[type[BaseException]]:
+    """Every class of ccxt's exception tree, by name."""
+    found: dict[str, type[BaseException]] = {}
+    todo: list[type[BaseException]] = [ccxt.BaseError]
+    while todo:
+        cls = todo.pop()
+        if cls.__module__.startswith("ccxt") and cls.__name__ not in found:
+            found[cls.__name__] = cls
+            todo.extend(cls.__subclasses__())
+    return [found[name] for name in sorted(found)]
+
+
 def kind_of(exc: BaseException) -> Kind:
     """How to treat ``exc``: by its own class, else its nearest named ccxt ancestor
     (exchange-specific subclasses), else fatal."""

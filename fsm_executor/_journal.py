@@ -29,6 +29,7 @@ import attrs
 import sqlite_utils
 
 from ._exceptions import CorruptJournal, InvalidInput, NotAJournal, UnsupportedSchema
+from ._sqlite_file import create_atomically
 
 FORMAT: Final = "fsm-executor-journal"
 SCHEMA_VERSION: Final = 1
@@ -108,7 +109,11 @@ def check_identity(path: Path) -> dict[str, str]:
     if header != SQLITE_HEADER:
         raise NotAJournal(name, "not a SQLite file, so not an fsm-executor journal")
     try:
-        conn = _read_only(path)
+        # immutable: read the main file alone, so that a foreign WAL database gets no -wal
+        # or -shm file beside it. A journal's meta is checkpointed at creation and never
+        # changes, so the main file always has it.
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1",
+                               uri=True)
     except sqlite3.Error as exc:
         raise NotAJournal(name, f"cannot be opened: {exc}") from None
     try:
@@ -132,46 +137,37 @@ def check_identity(path: Path) -> dict[str, str]:
 
 
 def _create(path: Path, clock_now: float) -> None:
-    """Build the journal beside ``path``, then link it into place: a crash never leaves a
-    half-made journal, and a file that appeared meanwhile is never clobbered."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    # 0o600: readable by its owner only (SQLite gives -wal and -shm the same permissions).
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    try:
-        conn = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            db = sqlite_utils.Database(conn)
-            with db.conn:
-                db.table("meta").create({"key": str, "value": str}, pk="key")
-                db.table("migrations").create({"version": int, "applied_at": float}, pk="version")
-                conn.execute(
-                    "CREATE TABLE journal (seq INTEGER PRIMARY KEY,"
-                    " order_id TEXT NOT NULL, trigger TEXT NOT NULL, source TEXT NOT NULL,"
-                    " dest TEXT NOT NULL, payload TEXT NOT NULL, origin TEXT NOT NULL,"
-                    " ts REAL NOT NULL, hash TEXT NOT NULL)"
-                )
-                    # No index on order_id: it would cost each append about 9 us, and only the
-                # offline timeline query would use it.
-                db.table("meta").insert_all([
-                    {"key": "format", "value": FORMAT},
-                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                    {"key": "journal_id", "value": uuid.uuid4().hex},
-                    {"key": "created_at", "value": repr(clock_now)},
-                ])
-                db.table("migrations").insert({"version": SCHEMA_VERSION, "applied_at": clock_now})
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
-        os.link(tmp, path)  # fails if ``path`` exists: never clobbers
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    def build(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db = sqlite_utils.Database(conn)
+        with db.conn:
+            db.table("meta").create({"key": str, "value": str}, pk="key")
+            db.table("migrations").create({"version": int, "applied_at": float}, pk="version")
+            conn.execute(
+                "CREATE TABLE journal (seq INTEGER PRIMARY KEY,"
+                " order_id TEXT NOT NULL, trigger TEXT NOT NULL, source TEXT NOT NULL,"
+                " dest TEXT NOT NULL, payload TEXT NOT NULL, origin TEXT NOT NULL,"
+                " ts REAL NOT NULL, hash TEXT NOT NULL)"
+            )
+            # No index on order_id: it would cost each append about 9 us, and only the
+            # offline timeline query would use it.
+            db.table("meta").insert_all([
+                {"key": "format", "value": FORMAT},
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                {"key": "journal_id", "value": uuid.uuid4().hex},
+                {"key": "created_at", "value": repr(clock_now)},
+            ])
+            db.table("migrations").insert({"version": SCHEMA_VERSION, "applied_at": clock_now})
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # meta in the main file, for good
+
+    create_atomically(path, build)
 
 
 class Journal:
-    """An open journal file. Appends are atomic and durable when ``append`` returns.
+    """An open journal file. Appends are atomic and committed when ``append`` returns:
+    durable against a killed process with durability "normal" (the default), against power
+    loss or an OS crash too with "full".
 
     Not thread-safe: one writer (one order book) per file.
     """
@@ -263,27 +259,11 @@ class Journal:
         self.close()
 
 
-def read_entries(conn: sqlite3.Connection, name: str) -> Iterator[Entry]:
-    """Every row in seq order; a damaged file is CorruptJournal, never a bare sqlite3 error."""
+def _select(conn: sqlite3.Connection, name: str, sql: str) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``sql`` in batches; a damaged file is CorruptJournal, never a bare sqlite3
+    error."""
     try:
-        cursor = conn.execute(f"SELECT {_COLUMNS} FROM journal ORDER BY seq")
-        while True:
-            rows = cursor.fetchmany(4096)
-            if not rows:
-                return
-            for row in rows:
-                yield Entry(*row)
-    except sqlite3.DatabaseError as exc:
-        raise CorruptJournal(name, f"unreadable: {exc}") from None
-
-
-RAW_COLUMNS: Final = "seq, order_id, trigger, source, dest, payload, ts"
-
-
-def read_raw_rows(conn: sqlite3.Connection, name: str) -> Iterator[tuple[Any, ...]]:
-    """(RAW_COLUMNS) tuples in seq order, without building Entry objects: replay's hot path."""
-    try:
-        cursor = conn.execute(f"SELECT {RAW_COLUMNS} FROM journal ORDER BY seq")
+        cursor = conn.execute(sql)
         while True:
             rows = cursor.fetchmany(4096)
             if not rows:
@@ -293,14 +273,33 @@ def read_raw_rows(conn: sqlite3.Connection, name: str) -> Iterator[tuple[Any, ..
         raise CorruptJournal(name, f"unreadable: {exc}") from None
 
 
+def read_entries(conn: sqlite3.Connection, name: str) -> Iterator[Entry]:
+    """Every row in seq order."""
+    return (Entry(*row) for row in _select(conn, name,
+                                           f"SELECT {_COLUMNS} FROM journal ORDER BY seq"))
+
+
+RAW_COLUMNS: Final = "seq, order_id, trigger, source, dest, payload, ts"
+
+
+def read_raw_rows(conn: sqlite3.Connection, name: str) -> Iterator[tuple[Any, ...]]:
+    """(RAW_COLUMNS) tuples in seq order, without building Entry objects: replay's hot path."""
+    return _select(conn, name, f"SELECT {RAW_COLUMNS} FROM journal ORDER BY seq")
+
+
 class JournalReader:
     """A read-only view of a journal file, for replay and audit."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], tolerant: bool = False) -> None:
+        """``tolerant``: text that is not UTF-8 is read with replacement characters instead
+        of failing the whole read, so an audit can name the damaged row and go on (its
+        hash no longer matches). Slower: replay's hot path stays strict."""
         self.path = Path(path)
         self.meta = check_identity(self.path)
         self.journal_id = self.meta["journal_id"]
         self._conn = _read_only(self.path)
+        if tolerant:
+            self._conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
 
     @property
     def db(self) -> sqlite_utils.Database:

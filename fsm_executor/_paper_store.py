@@ -15,7 +15,6 @@ import math
 import os
 import random
 import sqlite3
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -26,6 +25,7 @@ import attrs
 
 from ._model import to_decimal
 from ._paper_faults import rng_state
+from ._sqlite_file import create_atomically
 
 FORMAT: Final = "fsm-executor-paper-venue"
 SCHEMA_VERSION: Final = 1
@@ -427,27 +427,17 @@ def _read_meta(path: Path, read_only: bool) -> dict[str, str] | None:
 
 
 def _create(path: Path) -> None:
-    """Build an empty venue file beside ``path`` and link it into place: never half-made,
-    never clobbering a file that appeared meanwhile."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    # 0o600: the state is the owner's alone (SQLite gives its side files the same mode).
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    try:
-        conn = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            conn.execute("BEGIN")
-            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute("CREATE TABLE trades (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
-            conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                             [("format", FORMAT), ("schema_version", str(SCHEMA_VERSION))])
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        os.link(tmp, path)  # fails if ``path`` exists
-    finally:
-        tmp.unlink(missing_ok=True)
+    def build(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("CREATE TABLE trades (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
+        conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                         [("format", FORMAT), ("schema_version", str(SCHEMA_VERSION))])
+        conn.execute("COMMIT")
+
+    create_atomically(path, build)
 
 
 class VenueFile:

@@ -6,18 +6,17 @@ import ccxt
 import pytest
 
 from fsm_executor import ExchangeFailure
-from fsm_executor._errors import CCXT_KINDS, Kind, kind_of, translate
+from fsm_executor._errors import (
+    CCXT_KINDS,
+    Kind,
+    ccxt_exception_classes,
+    kind_of,
+    translate,
+)
 
 
 def _all_ccxt_classes() -> set[type[BaseException]]:
-    found: set[type[BaseException]] = set()
-    todo: list[type[BaseException]] = [ccxt.BaseError]
-    while todo:
-        cls = todo.pop()
-        if cls.__module__.startswith("ccxt") and cls not in found:
-            found.add(cls)
-            todo.extend(cls.__subclasses__())
-    return found
+    return set(ccxt_exception_classes())
 
 
 def test_every_ccxt_exception_class_is_named_in_the_table() -> None:

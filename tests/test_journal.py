@@ -124,10 +124,6 @@ def test_a_file_that_is_not_our_journal_is_refused_untouched(
     assert os.stat(journal_path).st_mtime_ns == mtime
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the identity check opens a foreign WAL-mode "
-                   "database read-only, and SQLite then creates <name>-shm (32 KB) and <name>-wal "
-                   "beside it and leaves them there: refusing someone else's file changes their "
-                   "directory")
 def test_refusing_a_foreign_wal_database_leaves_nothing_beside_it(tmp_path: Path) -> None:
     path = tmp_path / "places.sqlite"
     execute(path, ["PRAGMA journal_mode = WAL", "CREATE TABLE foo (x)"])

@@ -207,7 +207,9 @@ def test_order_from_spec_starts_created_and_empty() -> None:
     assert not order.is_terminal and not order.is_in_flight and not order.is_open
 
 
-def test_snapshot_taken_before_a_fill_does_not_change_after_it(book: OrderBook) -> None:
+def test_snapshot_taken_before_a_fill_does_not_change_after_it(
+    book: OrderBook, clock: FakeClock
+) -> None:
     book.create(spec(amount="2"))
     book.apply("o1", Submit())
     book.apply("o1", Acknowledge("ex-1"))
@@ -215,7 +217,7 @@ def test_snapshot_taken_before_a_fill_does_not_change_after_it(book: OrderBook) 
     before = book.get("o1")
     frozen = (before.state, before.filled, before.cost, dict(before.fills), dict(before.fees),
               before.updated_at)
-    book.clock.advance(1)  # type: ignore[attr-defined]
+    clock.advance(1)
     book.apply("o1", Fill("t2", "1", "101", "0.2", "USDT"))
     assert (before.state, before.filled, before.cost, dict(before.fills), dict(before.fees),
             before.updated_at) == frozen

@@ -1,0 +1,61 @@
+"""Tools for testing a bot against the same venue and generated answers this library is
+tested with. Needs ``hypothesis`` (``pip install fsm-executor[testing]``).
+
+- ``PaperExchange``: the embedded paper venue (seeded fills, fees, balances, latency on an
+  injected clock, seeded fault injection, an optional state file that outlives the bot).
+- ``FakeClock``: time that moves only when slept on or advanced.
+- ``GeneratedExchange``: an exchange whose every answer hypothesis draws.
+- Strategies: ``ccxt_exceptions()``, ``ccxt_order_dicts()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ._clock import FakeClock
+from ._errors import ccxt_exception_classes
+from ._generated import REJECT_ERRORS, TRANSIENT_ERRORS, GeneratedExchange, ccxt_errors
+from ._paper import MarketSpec, PaperExchange
+
+__all__ = [
+    "REJECT_ERRORS",
+    "TRANSIENT_ERRORS",
+    "FakeClock",
+    "GeneratedExchange",
+    "MarketSpec",
+    "PaperExchange",
+    "ccxt_errors",
+    "ccxt_exceptions",
+    "ccxt_order_dicts",
+]
+
+
+def ccxt_exceptions() -> Any:
+    """Instances of every class of ccxt's exception tree."""
+    return st.sampled_from(ccxt_exception_classes()).map(lambda cls: cls("generated"))
+
+
+_numbers = st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False, allow_infinity=False),
+                     st.decimals(0, 1_000_000, places=8).map(str))
+
+
+def ccxt_order_dicts(client_order_id: str | None = None) -> Any:
+    """ccxt-shaped order dicts with any status and fill figures, including odd ones
+    (status or filled missing, unknown statuses, filled above the amount)."""
+    return st.fixed_dictionaries({
+        "id": st.one_of(st.none(), st.text("0123456789", min_size=1, max_size=12)),
+        "clientOrderId": st.just(client_order_id) if client_order_id else st.none(),
+        "status": st.sampled_from([None, "open", "closed", "canceled", "expired", "rejected",
+                                   "canceling", "PENDING_NEW"]),
+        "symbol": st.just("BTC/USDT"),
+        "amount": _numbers,
+        "filled": _numbers,
+        "average": _numbers,
+        "cost": _numbers,
+        "fee": st.one_of(st.none(), st.fixed_dictionaries({"cost": _numbers,
+                                                           "currency": st.just("USDT")})),
+        "trades": st.just([]),
+        "timestamp": st.one_of(st.none(), st.integers(0, 2**41)),
+    })

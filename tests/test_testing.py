@@ -1,0 +1,45 @@
+"""fsm_executor.testing: what a bot author's own tests import, driven through ExchangeOrder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+
+from fsm_executor import Order, OrderSpec, State
+from fsm_executor._decide import observe
+from fsm_executor._exchange import ExchangeOrder
+from fsm_executor._lifecycle import apply, plan
+from fsm_executor.testing import (
+    FakeClock,
+    PaperExchange,
+    ccxt_exceptions,
+    ccxt_order_dicts,
+)
+
+
+def test_the_testing_module_exports_a_working_venue() -> None:
+    venue = PaperExchange(FakeClock(), seed=1)
+    assert "BTC/USDT" in venue.load_markets()
+
+
+@given(ccxt_exceptions())
+def test_every_generated_exception_is_a_real_ccxt_one(exc: BaseException) -> None:
+    import ccxt
+
+    assert isinstance(exc, ccxt.BaseError)
+
+
+@given(ccxt_order_dicts("c1"), ccxt_order_dicts("c1"))
+def test_any_two_answers_in_a_row_keep_the_order_legal_and_bounded(
+        first: dict[str, Any], second: dict[str, Any]) -> None:
+    order = Order.from_spec(OrderSpec("c1", "BTC/USDT", "buy", "limit", "2", "10"), 0.0)
+    order.state = State.SUBMIT_UNKNOWN
+    filled_before = order.filled
+    for answer in (first, second):
+        for event in observe(order, ExchangeOrder.from_ccxt(answer)):
+            step = plan(order, event)  # raises if the decisions emit an illegal trigger
+            if step is not None:
+                apply(order, step, 1.0)
+        assert filled_before <= order.filled <= order.amount
+        filled_before = order.filled
