@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
-
-
-def best_of(rounds: int, run: Callable[[], float]) -> float:
-    """The median of ``rounds`` runs of ``run`` (each returns seconds per operation)."""
-    return statistics.median(run() for _ in range(rounds))
 
 
 def timed(n: int, body: Callable[[], None]) -> float:

@@ -12,12 +12,12 @@ import tempfile
 from pathlib import Path
 
 import sqlite_utils
-from _common import best_of, line, timed, verdict
+from _common import line, timed, verdict
 
 from fsm_executor import Acknowledge, FakeClock, Fill, OrderBook, OrderSpec, Submit
 
 ORDERS = 400  # five transitions each
-ROUNDS = 5
+ROUNDS = 7
 
 
 def journaled(tmp: Path, round_no: int) -> tuple[float, int]:
@@ -75,18 +75,23 @@ def sqlite_utils_insert(tmp: Path, row_bytes: int) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        results = [journaled(tmp, r) for r in range(ROUNDS)]
-        ours = sorted(r[0] for r in results)[ROUNDS // 2]
-        row_bytes = results[0][1]
-        rounds = iter(range(ROUNDS))
-        base = best_of(ROUNDS, lambda: floor(tmp, next(rounds), row_bytes))
+        # Each round measures ours and the floor back to back, so that a noisy neighbour
+        # moves both; the verdict is on the median of the per-round ratios.
+        rounds = []
+        for r in range(ROUNDS):
+            ours, row_bytes = journaled(tmp, r)
+            rounds.append((ours, floor(tmp, r, row_bytes)))
         su = sqlite_utils_insert(tmp, row_bytes)
-    ratio = ours / base
+    ratios = sorted(o / f for o, f in rounds)
+    ratio = ratios[ROUNDS // 2]
+    ours = sorted(o for o, _ in rounds)[ROUNDS // 2]
+    base = sorted(f for _, f in rounds)[ROUNDS // 2]
     print("journal append (durability normal)")
     line("row size (bytes)", f"{row_bytes}")
     line("floor: sqlite3 INSERT+COMMIT, WAL, NORMAL", f"{base * 1e6:.1f} us")
     line("journaled transition", f"{ours * 1e6:.1f} us")
-    line("ratio to floor (target <= 2.0)", f"{ratio:.2f}x", verdict(ratio <= 2.0))
+    line("ratio to floor, median of rounds (<= 2.0)", f"{ratio:.2f}x",
+         f"{verdict(ratio <= 2.0)} (rounds {ratios[0]:.2f}-{ratios[-1]:.2f})")
     line("for the record: sqlite-utils Table.insert", f"{su * 1e6:.1f} us",
          f"{su / base:.1f}x the floor")
 
