@@ -17,7 +17,7 @@ import attrs
 
 from ._exceptions import CorruptJournal, InvalidInput
 from ._journal import Entry, JournalReader, genesis_hash
-from ._model import Order
+from ._model import LEDGER, Order
 from ._replay import Rebuilder
 from ._states import IN_FLIGHT, State
 
@@ -88,7 +88,9 @@ class AuditReport:
 
 def _invariants(order: Order) -> list[str]:
     problems = []
-    total = sum((f.amount for f in order.fills.values()), Decimal(0))
+    total = Decimal(0)
+    for fill in order.fills.values():
+        total = LEDGER.add(total, fill.amount)
     if total != order.filled:
         problems.append(f"filled {order.filled} is not the sum of its fills {total}")
     if not Decimal(0) <= order.filled <= order.amount:

@@ -18,7 +18,7 @@ from ._errors import Kind
 from ._events import Acknowledge, Cancel, Event, Expire, LoseAnswer, Note, Reject
 from ._exceptions import ExchangeFailure, InvalidInput
 from ._exchange import ExchangeOrder, MarketRules
-from ._model import Fill, Order, OrderSpec, OrderType, Side
+from ._model import LEDGER, Fill, Order, OrderSpec, OrderType, Side
 from ._signal import Signal
 from ._states import OPEN, State
 
@@ -193,7 +193,9 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
         events.append(Note("filled_inferred", "status closed without a filled figure"))
         target = seen.amount if seen.amount is not None else order.amount
     if target is None:
-        target = filled + sum((t.amount for t in new_trades), Decimal(0))
+        target = filled
+        for t in new_trades:
+            target = LEDGER.add(target, t.amount)
     if target > order.amount:
         events.append(Note("overfill", f"exchange reports filled {target} of an order of "
                            f"{order.amount}; recorded up to the amount"))
@@ -202,11 +204,12 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
         events.append(Note("filled_backwards", f"exchange reports filled {target}, below the "
                            f"{filled} already recorded: kept {filled}"))
     for fill in new_trades:
-        if filled + fill.amount <= target:
+        if LEDGER.add(filled, fill.amount) <= target:
             events.append(fill)
-            filled += fill.amount
+            filled = LEDGER.add(filled, fill.amount)
     if target > filled:
-        events.append(_inferred_fill(order, seen, target, target - filled, filled))
+        events.append(_inferred_fill(order, seen, target, LEDGER.subtract(target, filled),
+                                     filled))
         filled = target
     if status is None:
         events.append(Note("status_missing", "the exchange reported no status"))
@@ -240,9 +243,9 @@ def _inferred_fill(order: Order, seen: ExchangeOrder, reported: Decimal, delta: 
     (after a restart, from reconciliation) applies nothing twice."""
     price = None
     if seen.cost is not None and filled_before == order.filled:
-        increment = seen.cost - order.cost
+        increment = LEDGER.subtract(seen.cost, order.cost)
         if increment > 0:
-            price = increment / delta
+            price = increment / delta  # a price estimate: the default context's rounding
     if price is None:
         price = seen.average or order.price or Decimal(1)
     return Fill(f"{seen.id or order.client_order_id}:cum:{reported}", delta, price)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._model import Fill, id_converter
+from ._model import Fill, _new, _slot_setters, id_converter
 
 
 @attrs.frozen
@@ -23,7 +23,9 @@ class _Bare:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> _Bare:
-        return cls()
+        # No field to convert: the frozen __init__ would only fetch object.__setattr__.
+        bare: _Bare = _new(cls)
+        return bare
 
 
 @attrs.frozen
@@ -135,7 +137,13 @@ class Acknowledge:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Acknowledge:
-        return cls(payload["exchange_order_id"])
+        # Built as Fill.from_payload is (one row in five of a replay).
+        ack: Acknowledge = _new(cls)
+        _set_exchange_order_id(ack, id_converter(payload["exchange_order_id"]))
+        return ack
+
+
+(_set_exchange_order_id,) = _slot_setters(Acknowledge, "exchange_order_id")
 
 
 @attrs.frozen

@@ -7,16 +7,18 @@ state the journal does not hold. Replay runs the very same two functions.
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
 
 import attrs
 
 from ._events import REASON_TRIGGERS, Acknowledge, Event, Failing, Reasoned
 from ._exceptions import ConflictingFill, InvalidTransition, Overfill
 from ._machine import resolve
-from ._model import Fill, Order
+from ._model import LEDGER, Fill, Order
 from ._states import OPEN, State
 
+_ZERO: Final = Decimal(0)
 _FAILURES = {"refuse": "refused", "reject": "rejected", "abandon": "abandoned"}
 
 
@@ -39,38 +41,48 @@ def plan(order: Order, event: Event) -> Step | None:
 
     Raises InvalidTransition, Overfill or ConflictingFill; nothing is changed either way.
     """
-    filled = order.filled
+    state = order.state
     if isinstance(event, Fill):
         seen = order.fills.get(event.trade_id)
         if seen is not None:
             if seen == event:
                 return None
             raise ConflictingFill(order.client_order_id, event.trade_id)
-        if order.state in OPEN:
-            filled = filled + event.amount
+        filled = order.filled
+        if state in OPEN:
+            filled = LEDGER.add(filled, event.amount)
             if filled > order.amount:
                 raise Overfill(order.client_order_id, order.filled, order.amount,
                                event.trade_id, event.amount)
-    dest = resolve(order.client_order_id, order.state, event.trigger, filled, order.amount)
+        dest = resolve(order.client_order_id, state, event.trigger, filled, order.amount)
+        return Step(order.client_order_id, event.trigger, state, dest, event)
+    trigger = event.trigger
+    dest = resolve(order.client_order_id, state, trigger, order.filled, order.amount)
     if isinstance(event, Acknowledge) and order.exchange_order_id not in (
         None, event.exchange_order_id
     ):
         # The exchange cannot give one order two ids; refusing keeps the record honest.
-        raise InvalidTransition(order.client_order_id, order.state.value, event.trigger)
-    return Step(order.client_order_id, event.trigger, order.state, dest, event)
+        raise InvalidTransition(order.client_order_id, state.value, trigger)
+    return Step(order.client_order_id, trigger, state, dest, event)
 
 
 def apply(order: Order, step: Step, now: float) -> None:
     """Change ``order`` as ``step`` says: call only once its journal row is committed."""
     event = step.event
     if isinstance(event, Fill):
-        # Replaced, not mutated: snapshots handed out earlier share the old dicts.
-        order.fills = {**order.fills, event.trade_id: event}
-        order.filled += event.amount
-        order.cost += event.amount * event.price
-        if event.fee_cost and event.fee_currency:
-            fees = dict(order.fees)
-            fees[event.fee_currency] = fees.get(event.fee_currency, 0) + event.fee_cost
+        amount = event.amount
+        # Replaced, not mutated: snapshots handed out earlier share the old dicts. Copied,
+        # then set: ``{**fills, key: value}`` builds a second, temporary dict.
+        fills = {**order.fills}
+        fills[event.trade_id] = event
+        order.fills = fills
+        order.filled = LEDGER.add(order.filled, amount)
+        order.cost = LEDGER.add(order.cost, LEDGER.multiply(amount, event.price))
+        fee = event.fee_cost
+        currency = event.fee_currency
+        if fee and currency:
+            fees = {**order.fees}
+            fees[currency] = LEDGER.add(fees.get(currency, _ZERO), fee)
             order.fees = fees
     elif isinstance(event, Acknowledge):
         order.exchange_order_id = event.exchange_order_id

@@ -53,7 +53,9 @@ def build_machine(model: Any = None) -> Machine:
     return Machine(model=model, **machine_arguments())
 
 
-Candidate = tuple[State | None, tuple[tuple[str, bool], ...]]
+Predicate = Callable[[Decimal, Decimal], bool]
+#: A transition's destination (None: internal) and its conditions as (predicate, expected).
+Candidate = tuple[State | None, tuple[tuple[Predicate, bool], ...]]
 
 
 def _compile(machine: Machine) -> dict[tuple[State, str], tuple[Candidate, ...]]:
@@ -63,7 +65,9 @@ def _compile(machine: Machine) -> dict[tuple[State, str], tuple[Candidate, ...]]
             table[(State(source), trigger)] = tuple(
                 (
                     None if t.dest is None else State(t.dest),
-                    tuple((str(c.func), bool(c.target)) for c in t.conditions),
+                    # The predicate itself, not its name: one dict lookup less per condition
+                    # on every fill.
+                    tuple((PREDICATES[str(c.func)], bool(c.target)) for c in t.conditions),
                 )
                 for t in candidates
             )
@@ -80,10 +84,11 @@ def _unconditional(candidates: tuple[Candidate, ...]) -> State | None:
     return dest if len(candidates) == 1 and not conditions and dest is not None else None
 
 
-#: The common case on the hot path: one transition without conditions.
-_DIRECT: Final = {
-    key: dest for key, candidates in _LOOKUP.items()
-    if (dest := _unconditional(candidates)) is not None
+#: Each (state, trigger) pair's destination when it has one transition without conditions
+#: (the common case on the hot path), else its candidates: one lookup per event, not two.
+_RESOLVED: Final[dict[tuple[State, str], State | tuple[Candidate, ...]]] = {
+    key: candidates if (dest := _unconditional(candidates)) is None else dest
+    for key, candidates in _LOOKUP.items()
 }
 
 
@@ -92,14 +97,13 @@ def resolve(order_id: str, state: State, trigger: str, filled: Decimal, amount: 
 
     ``filled`` is the order's filled amount with the event applied.
     """
-    direct = _DIRECT.get((state, trigger))
-    if direct is not None:
-        return direct
-    candidates = _LOOKUP.get((state, trigger))
-    if candidates is not None:
-        for dest, conditions in candidates:
-            for name, target in conditions:
-                if PREDICATES[name](filled, amount) is not target:
+    resolved = _RESOLVED.get((state, trigger))
+    if isinstance(resolved, State):
+        return resolved
+    if resolved is not None:
+        for dest, conditions in resolved:
+            for predicate, target in conditions:
+                if predicate(filled, amount) is not target:
                     break
             else:
                 return state if dest is None else dest

@@ -6,11 +6,18 @@ nor SQLite's shapes leak into the model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Mapping
+from decimal import (
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
 
@@ -33,11 +40,24 @@ E = TypeVar("E", bound=StrEnum)
 # Far past any real amount or price (1e-24 .. 1e24), and well inside Decimal arithmetic:
 # a value outside is a bad input, not a reason for decimal.Overflow deep in a fill.
 _MIN_EXPONENT, _MAX_EXPONENT = -24, 24
+#: With the exponents above and at most this many characters, every sum and product the
+#: ledger makes fits in LEDGER's precision: filled, cost and fees are exact, never rounded
+#: (the default context keeps 28 digits, and a 29-digit amount could then never complete).
+_MAX_CHARS = 60
+#: The context of the ledger's arithmetic. Inexact traps: rounding would be a bug here.
+LEDGER: Final = Context(prec=250, Emax=999, Emin=-999,
+                        traps=[Inexact, InvalidOperation, Overflow, DivisionByZero])
+#: Compared with a Decimal, not the int 0: half the cost of each sign check.
+_ZERO: Final = Decimal(0)
+#: A member read through its Enum class costs ~70 ns on Python 3.11; read once here.
+_CREATED: Final = State.CREATED
 
 
 def to_decimal(value: object, what: str = "value") -> Decimal:
     """A finite Decimal from a Decimal, int, str or float (floats go through ``str``)."""
     if type(value) is str:  # the common case, from JSON and ccxt strings: fast path
+        if len(value) > _MAX_CHARS:
+            raise InvalidInput(f"{what} has too many digits: {value[:20]!r}...")
         try:
             result = Decimal(value)
         except InvalidOperation:
@@ -62,14 +82,20 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
         raise InvalidInput(f"{what} must be finite, not {value!r}")
     if not _MIN_EXPONENT <= result.adjusted() <= _MAX_EXPONENT and result:
         raise InvalidInput(f"{what} is out of range: {value!r}")
+    if len(str(result)) > _MAX_CHARS:
+        raise InvalidInput(f"{what} has too many digits: {value!r}")
     return result
 
 
 def _positive(value: object, what: str) -> Decimal:
     result = to_decimal(value, what)
-    if result <= 0:
-        raise InvalidInput(f"{what} must be positive, not {value!r}")
+    if result <= _ZERO:
+        raise _not_positive(value, what)
     return result
+
+
+def _not_positive(value: object, what: str) -> InvalidInput:
+    return InvalidInput(f"{what} must be positive, not {value!r}")
 
 
 def _non_empty(value: object, what: str) -> str:
@@ -96,13 +122,21 @@ def _enum(cls: type[E], value: object, what: str) -> E:
         raise InvalidInput(f"{what} must be one of {choices}, not {value!r}") from None
 
 
-# attrs converters must be named functions for mypy to follow them.
+# attrs converters must be named functions for mypy to follow them. The hot ones spell out
+# _positive, and take a fast path before _non_empty: ~2% of a replay, which converts
+# about 11 values per order.
 def amount_converter(value: object) -> Decimal:
-    return _positive(value, "amount")
+    result = to_decimal(value, "amount")
+    if result <= _ZERO:
+        raise _not_positive(value, "amount")
+    return result
 
 
 def price_converter(value: object) -> Decimal:
-    return _positive(value, "price")
+    result = to_decimal(value, "price")
+    if result <= _ZERO:
+        raise _not_positive(value, "price")
+    return result
 
 
 def optional_price_converter(value: object) -> Decimal | None:
@@ -111,25 +145,40 @@ def optional_price_converter(value: object) -> Decimal | None:
 
 def fee_converter(value: object) -> Decimal:
     result = to_decimal(value, "fee")
-    if result < 0:
+    if result < _ZERO:
         raise InvalidInput(f"fee must not be negative, not {value!r}")
     return result
 
 
+# The fast path of _non_empty: a printable str holds no surrogate (category Cs is not
+# printable), so it encodes as UTF-8, and its only possible whitespace is the ASCII space,
+# so strip() is empty exactly when it is blank. Anything else gets the full, worded checks.
 def id_converter(value: object) -> str:
+    if type(value) is str and value.isprintable() and value.strip():
+        return value
     return _non_empty(value, "id")
 
 
 def symbol_converter(value: object) -> str:
+    if type(value) is str and value.isprintable() and value.strip():
+        return value
     return _non_empty(value, "symbol")
 
 
+# The exact lower-case values, looked up before ``_enum``: Enum.__call__ cost ~0.4 µs, twice
+# per created order on replay's path. Anything else still goes through ``_enum``.
+_SIDES: Final = {m.value: m for m in Side}
+_ORDER_TYPES: Final = {m.value: m for m in OrderType}
+
+
 def side_converter(value: object) -> Side:
-    return _enum(Side, value, "side")
+    member = _SIDES.get(value) if type(value) is str else None
+    return _enum(Side, value, "side") if member is None else member
 
 
 def order_type_converter(value: object) -> OrderType:
-    return _enum(OrderType, value, "order type")
+    member = _ORDER_TYPES.get(value) if type(value) is str else None
+    return _enum(OrderType, value, "order type") if member is None else member
 
 
 def decimal_payload(value: Decimal | None) -> str | None:
@@ -150,10 +199,21 @@ class Fill:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Fill:
-        return cls(
-            payload["trade_id"], payload["amount"], payload["price"],
-            payload.get("fee_cost", "0"), payload.get("fee_currency"), payload.get("timestamp"),
-        )
+        trade_id, amount, price = payload["trade_id"], payload["amount"], payload["price"]
+        fee_cost, fee_currency = payload.get("fee_cost", "0"), payload.get("fee_currency")
+        timestamp = payload.get("timestamp")
+        # What __init__ does (these converters, in this order), but each slot is set through
+        # its descriptor: a frozen __init__ calls object.__setattr__ per field. Two rows in
+        # five of a replay are fills: 1.85 -> 1.5 µs each, ~3% of a replay.
+        fill = _new(cls)
+        set_id, set_amount, set_price, set_fee, set_currency, set_timestamp = _FILL_SLOTS
+        set_id(fill, id_converter(trade_id))
+        set_amount(fill, amount_converter(amount))
+        set_price(fill, price_converter(price))
+        set_fee(fill, fee_converter(fee_cost))
+        set_currency(fill, fee_currency)
+        set_timestamp(fill, timestamp)
+        return fill
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -161,6 +221,21 @@ class Fill:
             "fee_cost": str(self.fee_cost), "fee_currency": self.fee_currency,
             "timestamp": self.timestamp,
         }
+
+
+_new: Final = object.__new__
+
+
+def _slot_setters(cls: type, *names: str) -> tuple[Callable[[object, object], None], ...]:
+    """The ``__set__`` of each of ``cls``'s slots, which must be all its fields, in order."""
+    if names != tuple(a.name for a in attrs.fields(cls)):
+        raise TypeError(f"{cls.__name__}.from_payload is out of step with its fields")
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_FILL_SLOTS: Final = _slot_setters(
+    Fill, "trade_id", "amount", "price", "fee_cost", "fee_currency", "timestamp"
+)
 
 
 @attrs.frozen
@@ -179,10 +254,20 @@ class OrderSpec:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> OrderSpec:
-        return cls(
-            payload["client_order_id"], payload["symbol"], payload["side"], payload["type"],
-            payload["amount"], payload.get("price"), payload.get("signal_id"),
-        )
+        client_order_id, symbol = payload["client_order_id"], payload["symbol"]
+        side, order_type, amount = payload["side"], payload["type"], payload["amount"]
+        price, signal_id = payload.get("price"), payload.get("signal_id")
+        # Built as Fill.from_payload is (one row in five): 2.0 -> 1.5 µs.
+        spec = _new(cls)
+        set_id, set_symbol, set_side, set_type, set_amount, set_price, set_signal = _SPEC_SLOTS
+        set_id(spec, id_converter(client_order_id))
+        set_symbol(spec, symbol_converter(symbol))
+        set_side(spec, side_converter(side))
+        set_type(spec, order_type_converter(order_type))
+        set_amount(spec, amount_converter(amount))
+        set_price(spec, optional_price_converter(price))
+        set_signal(spec, signal_id)
+        return spec
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -190,6 +275,11 @@ class OrderSpec:
             "side": self.side.value, "type": self.type.value, "amount": str(self.amount),
             "price": decimal_payload(self.price), "signal_id": self.signal_id,
         }
+
+
+_SPEC_SLOTS: Final = _slot_setters(
+    OrderSpec, "client_order_id", "symbol", "side", "type", "amount", "price", "signal_id"
+)
 
 
 @attrs.define(slots=True, eq=True)
@@ -228,12 +318,12 @@ class Order:
     def from_spec(cls, spec: OrderSpec, now: float) -> Order:
         return cls(
             spec.client_order_id, spec.symbol, spec.side, spec.type, spec.amount, spec.price,
-            spec.signal_id, State.CREATED, now, now,
+            spec.signal_id, _CREATED, now, now,
         )
 
     @property
     def remaining(self) -> Decimal:
-        return self.amount - self.filled
+        return LEDGER.subtract(self.amount, self.filled)
 
     @property
     def average(self) -> Decimal | None:
@@ -250,6 +340,13 @@ class Order:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Snapshots hold read-only views, which do not pickle: hand pickle and deepcopy
+        # plain dicts (a copy is the caller's own anyway).
+        values = tuple(dict(v) if isinstance(v, MappingProxyType) else v
+                       for v in attrs.astuple(self, recurse=False))
+        return Order, values
 
     def snapshot(self) -> Order:
         """A copy that later changes to this order do not reach."""

@@ -10,18 +10,26 @@ import contextlib
 import gc
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
-from ._events import EVENT_TYPES
+from ._events import EVENT_TYPES, Event
 from ._exceptions import CorruptJournal, FsmExecutorError
 from ._journal import JournalReader
 from ._lifecycle import apply, plan
 from ._model import Order, OrderSpec
 from ._states import CREATE
 
-#: json.loads without its per-call argument checks: replay decodes a million payloads.
-_decode: Final = json.JSONDecoder().raw_decode
+#: The C scanner under json.loads: no per-call argument checks, no raw_decode frame (replay
+#: decodes a million payloads). It raises StopIteration where json.loads says "Expecting value".
+_scan: Final[Callable[[str, int], tuple[Any, int]]] = (
+    json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in __init__, undeclared
+)
+
+#: Each trigger's payload reader, bound once: not looked up class by class, row by row.
+_READERS: Final[dict[str, Callable[[Any], Event]]] = {
+    trigger: cls.from_payload for trigger, cls in EVENT_TYPES.items()
+}
 
 
 class Rebuilder:
@@ -36,27 +44,33 @@ class Rebuilder:
         Returns None, or why the row is illegal (it is then not applied).
         """
         _seq, order_id, trigger, source, dest, payload, ts = row
+        orders = self.orders
         try:
-            data = _decode(payload)[0]
+            data = _scan(payload, 0)[0]
             if trigger == CREATE:
-                if order_id in self.orders:
+                if order_id in orders:
                     return f"order {order_id!r} is created a second time"
                 spec = OrderSpec.from_payload(data)
                 if spec.client_order_id != order_id or source != "" or dest != "created":
                     return f"create row of {order_id!r} does not match its payload"
-                self.orders[order_id] = Order.from_spec(spec, ts)
+                # Keyed by the spec's (equal) id, kept by the order anyway: the row's copy
+                # is freed, 64 bytes less per order.
+                orders[spec.client_order_id] = Order.from_spec(spec, ts)
                 return None
-            order = self.orders.get(order_id)
+            order = orders.get(order_id)
             if order is None:
                 return f"{trigger!r} for order {order_id!r}, which was never created"
-            cls = EVENT_TYPES.get(trigger)
-            if cls is None:
+            reader = _READERS.get(trigger)
+            if reader is None:
                 return f"unknown trigger {trigger!r} for order {order_id!r}"
-            step = plan(order, cls.from_payload(data))
+            step = plan(order, reader(data))
         except FsmExecutorError as exc:
             return str(exc)
         except (ValueError, KeyError, TypeError) as exc:
             return f"payload of {trigger!r} for order {order_id!r} is malformed: {exc!r}"
+        except StopIteration as exc:
+            error = json.JSONDecodeError("Expecting value", payload, exc.value)
+            return f"payload of {trigger!r} for order {order_id!r} is malformed: {error!r}"
         if step is None:
             return f"fill for order {order_id!r} repeats a trade already applied"
         # State is a StrEnum: compared with the row's text directly (``.value`` is slow).
@@ -70,9 +84,10 @@ class Rebuilder:
 def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:
     """Orders from raw journal rows; the first illegal row is CorruptJournal."""
     rebuilder = Rebuilder()
+    feed = rebuilder.feed
     with gc_paused():
         for row in rows:
-            problem = rebuilder.feed(row)
+            problem = feed(row)
             if problem is not None:
                 raise CorruptJournal(name, problem, seq=row[0])
     return rebuilder.orders
@@ -88,7 +103,22 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            _promote_all()
             gc.enable()
+
+
+def _promote_all() -> None:
+    """Move every tracked object to the oldest generation, in constant time.
+
+    Resumed as is, the collector's first young collection would walk every object built
+    while paused (0.28 s of a 5.7 s replay of 1,000,000 rows, about 1,000,000 objects), only
+    to promote them. freeze() then unfreeze() splices the generation lists instead: objects
+    land in the oldest generation, where full collections still see them. Skipped when the
+    process keeps frozen objects of its own, which unfreeze() would release.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def replay(path: str | os.PathLike[str]) -> dict[str, Order]:

@@ -47,7 +47,10 @@ def run_and_kill(path: Path, durability: str, seed: int, lines: int, delay: floa
         if delay:
             time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
-        rest, _ = proc.communicate(timeout=30)
+        # Not communicate(): with two pipes it reads the raw descriptors and would drop the
+        # reports readline() has already buffered, under-counting what was committed.
+        rest = proc.stdout.read()
+        proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()

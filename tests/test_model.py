@@ -250,9 +250,6 @@ def test_order_to_json_is_plain_json_with_decimals_as_strings(book: OrderBook) -
 
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: snapshots wrap fills/fees in MappingProxyType, "
-                   "which cannot be pickled: pickle.dumps(book.get(id)) and copy.deepcopy raise "
-                   "TypeError: cannot pickle 'mappingproxy' object")
 def test_a_snapshot_can_be_pickled_and_deep_copied(book: OrderBook) -> None:
     book.create(spec(amount="2"))
     book.apply("o1", Submit())
@@ -263,10 +260,6 @@ def test_a_snapshot_can_be_pickled_and_deep_copied(book: OrderBook) -> None:
     assert copy.deepcopy(snapshot) == snapshot
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: figures may carry more significant digits than "
-                   "Decimal arithmetic keeps (28): with amount 1.0000000000000000000000000001, "
-                   "one fill of exactly that amount leaves the order partially_filled with "
-                   "remaining 1E-28, and no later fill can ever complete it")
 def test_a_fill_of_the_whole_amount_fills_the_order_whatever_its_digits(book: OrderBook) -> None:
     amount = "1.0000000000000000000000000001"
     try:
