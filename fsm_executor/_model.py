@@ -254,18 +254,18 @@ class OrderSpec:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> OrderSpec:
-        client_order_id, symbol = payload["client_order_id"], payload["symbol"]
-        side, order_type, amount = payload["side"], payload["type"], payload["amount"]
-        price, signal_id = payload.get("price"), payload.get("signal_id")
         # Built as Fill.from_payload is (one row in five): 2.0 -> 1.5 µs.
+        client_order_id, symbol, side, order_type, amount, price, signal_id = (
+            _spec_values(payload)
+        )
         spec = _new(cls)
         set_id, set_symbol, set_side, set_type, set_amount, set_price, set_signal = _SPEC_SLOTS
-        set_id(spec, id_converter(client_order_id))
-        set_symbol(spec, symbol_converter(symbol))
-        set_side(spec, side_converter(side))
-        set_type(spec, order_type_converter(order_type))
-        set_amount(spec, amount_converter(amount))
-        set_price(spec, optional_price_converter(price))
+        set_id(spec, client_order_id)
+        set_symbol(spec, symbol)
+        set_side(spec, side)
+        set_type(spec, order_type)
+        set_amount(spec, amount)
+        set_price(spec, price)
         set_signal(spec, signal_id)
         return spec
 
@@ -275,6 +275,22 @@ class OrderSpec:
             "side": self.side.value, "type": self.type.value, "amount": str(self.amount),
             "price": decimal_payload(self.price), "signal_id": self.signal_id,
         }
+
+
+_SpecValues = tuple[str, str, Side, OrderType, Decimal, Decimal | None, str | None]
+
+
+def _spec_values(payload: Mapping[str, Any]) -> _SpecValues:
+    """OrderSpec's fields from a payload, in field order, each through its converter (the
+    payload read first, as a call to __init__ would)."""
+    client_order_id, symbol = payload["client_order_id"], payload["symbol"]
+    side, order_type, amount = payload["side"], payload["type"], payload["amount"]
+    price, signal_id = payload.get("price"), payload.get("signal_id")
+    return (
+        id_converter(client_order_id), symbol_converter(symbol), side_converter(side),
+        order_type_converter(order_type), amount_converter(amount),
+        optional_price_converter(price), signal_id,
+    )
 
 
 _SPEC_SLOTS: Final = _slot_setters(
@@ -320,6 +336,13 @@ class Order:
             spec.client_order_id, spec.symbol, spec.side, spec.type, spec.amount, spec.price,
             spec.signal_id, _CREATED, now, now,
         )
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any], now: float) -> Order:
+        """``from_spec(OrderSpec.from_payload(payload), now)``, without the spec in between:
+        the same converters and the same fields. Replay creates an order every five rows;
+        skipping the spec saves ~3% of a replay."""
+        return cls(*_spec_values(payload), _CREATED, now, now)
 
     @property
     def remaining(self) -> Decimal:

@@ -17,7 +17,7 @@ from ._events import EVENT_TYPES, Event
 from ._exceptions import CorruptJournal, FsmExecutorError
 from ._journal import JournalReader
 from ._lifecycle import apply, plan
-from ._model import Order, OrderSpec
+from ._model import Order
 from ._states import CREATE
 
 #: The C scanner under json.loads: no per-call argument checks, no raw_decode frame (replay
@@ -46,16 +46,19 @@ class Rebuilder:
         _seq, order_id, trigger, source, dest, payload, ts = row
         orders = self.orders
         try:
-            data = _scan(payload, 0)[0]
+            data, end = _scan(payload, 0)
+            if end != len(payload) or type(data) is not dict:
+                return (f"payload of {trigger!r} for order {order_id!r} is malformed: not "
+                        "one JSON object")
             if trigger == CREATE:
                 if order_id in orders:
                     return f"order {order_id!r} is created a second time"
-                spec = OrderSpec.from_payload(data)
-                if spec.client_order_id != order_id or source != "" or dest != "created":
+                created = Order.from_payload(data, ts)
+                if created.client_order_id != order_id or source != "" or dest != "created":
                     return f"create row of {order_id!r} does not match its payload"
-                # Keyed by the spec's (equal) id, kept by the order anyway: the row's copy
-                # is freed, 64 bytes less per order.
-                orders[spec.client_order_id] = Order.from_spec(spec, ts)
+                # Keyed by the order's own (equal) id: the row's copy is freed, 64 bytes less
+                # per order.
+                orders[created.client_order_id] = created
                 return None
             order = orders.get(order_id)
             if order is None:
@@ -66,7 +69,7 @@ class Rebuilder:
             step = plan(order, reader(data))
         except FsmExecutorError as exc:
             return str(exc)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return f"payload of {trigger!r} for order {order_id!r} is malformed: {exc!r}"
         except StopIteration as exc:
             error = json.JSONDecodeError("Expecting value", payload, exc.value)

@@ -142,3 +142,15 @@ def test_replay_keeps_what_reconcile_rows_say(journal_path: Path, clock: FakeClo
         live = book.get("o1")
     assert replay(journal_path)["o1"] == live
     assert live.reason == "cancelled on the exchange's UI"
+
+
+@pytest.mark.parametrize("payload", ["[1]", '"text"', "{} trailing", "1"])
+def test_a_payload_that_is_not_one_json_object_is_reported_not_raised(payload: str) -> None:
+    from fsm_executor._replay import Rebuilder
+
+    rebuilder = Rebuilder()
+    create = ('{"client_order_id":"o1","symbol":"X/Y","side":"buy","type":"limit",'
+              '"amount":"1","price":"1","signal_id":null}')
+    assert rebuilder.feed((1, "o1", "create", "", "created", create, 0.0)) is None
+    problem = rebuilder.feed((2, "o1", "reject", "created", "failed", payload, 0.0))
+    assert problem is not None and "malformed" in problem
