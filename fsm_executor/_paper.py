@@ -294,6 +294,19 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             return [self._order_dict(o) for o in self._state.orders.values()
                     if o.client_order_id == client_order_id]
 
+    def order_record(self, order_id: str) -> PaperOrder:
+        """The venue's own record of an order (exact Decimals), for front-ends that render
+        an exchange's raw shapes (the Binance REST server). KeyError if unknown."""
+        return self._state.orders[str(order_id)]
+
+    def trade_record(self, trade_id: str) -> PaperTrade:
+        """The venue's own record of a trade (exact Decimals). KeyError if unknown."""
+        return self._state.trades[str(trade_id)]
+
+    def market_spec(self, symbol: str) -> MarketSpec:
+        """A market's spec (ticks, minimums); ccxt.BadSymbol if the venue has no such market."""
+        return self._spec(symbol)
+
     def all_orders(self) -> list[dict[str, Any]]:
         """Every order the venue knows, oldest first (ground truth)."""
         with self._quiet():
