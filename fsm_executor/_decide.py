@@ -15,12 +15,24 @@ import attrs
 
 from ._config import ExecutionConfig
 from ._errors import Kind
-from ._events import Acknowledge, Cancel, Event, Expire, LoseAnswer, Note, Reject
+from ._events import (
+    Acknowledge,
+    Cancel,
+    DeclareAbsent,
+    Event,
+    Expire,
+    LoseAnswer,
+    Note,
+    PresumeAbsent,
+    Reject,
+    Resubmit,
+)
 from ._exceptions import ExchangeFailure, InvalidInput
 from ._exchange import ExchangeOrder, MarketRules
 from ._model import LEDGER, Fill, Order, OrderSpec, OrderType, Side
+from ._profiles import ExchangeProfile
 from ._signal import Signal
-from ._states import OPEN, State
+from ._states import IN_DOUBT, OPEN, State
 
 _ALPHABET = string.digits + string.ascii_lowercase
 
@@ -141,11 +153,57 @@ def is_retryable(failure: ExchangeFailure) -> bool:
 
 
 def after_create_failure(failure: ExchangeFailure) -> Event:
-    """What a failed create means. A transient error or a duplicate id leaves the outcome
-    unknown (the order may be on the book); only a definitive no fails the order."""
+    """What a failed create means. A transient error leaves the outcome unknown (the order
+    may be on the book); a duplicate-id answer says it *is* there: both are settled by a
+    lookup. Only a definitive no fails the order."""
     if failure.kind in (Kind.TRANSIENT, Kind.RATE_LIMITED, Kind.DUPLICATE, Kind.NOT_FOUND):
         return LoseAnswer(str(failure))
     return Reject(str(failure), fatal=failure.kind == Kind.FATAL)
+
+
+@attrs.frozen
+class NotFound:
+    """The not-found answers to lookups by client order id since the placement last left."""
+
+    count: int
+    #: When the placement last left (or, after a restart, the earliest time it can have).
+    sent_at: float
+
+
+def after_not_found(order: Order, evidence: NotFound, profile: ExchangeProfile,
+                    config: ExecutionConfig, now: float,
+                    may_resend: bool) -> tuple[Event | None, float]:
+    """What "no such order" means for an order in doubt, and how long to wait before the
+    next lookup is worth making (0: none is due).
+
+    Not-found is evidence, not a verdict. Inside the exchange's visibility grace period it
+    says nothing; past it (and after ``not_found_confirmations`` answers) the order is
+    presumed absent and still watched. A presumed-absent order is re-sent, with the same
+    client order id, only where the exchange refuses a reused id forever (``may_resend``:
+    the driver's budget allows it); elsewhere it fails only once the exchange's lookup
+    window has passed, because until then it could still show up.
+    """
+    waited = now - evidence.sent_at
+    grace = profile.visibility_grace_seconds
+    window = profile.lookup_window_seconds
+    if order.state is State.SUBMIT_UNKNOWN:
+        if evidence.count < config.not_found_confirmations:
+            return None, config.not_found_interval_seconds
+        if waited < grace:
+            return None, max(grace - waited, config.not_found_interval_seconds)
+        return PresumeAbsent(
+            f"not found by client order id: {evidence.count} answer(s) over {waited:g}s, "
+            f"past {profile.id}'s visibility grace of {grace:g}s; watched until its lookup "
+            f"window of {window:g}s has passed"), 0.0
+    if order.state is State.PRESUMED_ABSENT:
+        if profile.resend_safe and may_resend:
+            return Resubmit(), 0.0
+        if waited >= window:
+            return DeclareAbsent(
+                f"never placed: not found by client order id {waited:g}s after it was sent, "
+                f"past {profile.id}'s lookup window of {window:g}s "
+                f"({evidence.count} not-found answer(s) in this run)"), 0.0
+    return None, 0.0
 
 
 _DONE_STATUSES = {"closed", "canceled", "cancelled", "expired", "rejected"}
@@ -170,7 +228,7 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
                          f"{seen.filled} for an order already {state.value} with "
                          f"filled {order.filled}")]
         return []
-    if state in (State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN):
+    if state in IN_DOUBT:
         if status == "rejected":
             return [Reject(f"the exchange rejected the order (status {seen.status!r})")]
         if seen.id is None:

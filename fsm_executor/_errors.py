@@ -5,7 +5,9 @@
     rate_limited  transient, with a longer cool-down (RateLimitExceeded, DDoSProtection).
     not_found     the exchange's definitive "no such order" (OrderNotFound). Only this
                   counts as not found; a network error never does.
-    duplicate     DuplicateOrderId: an order with this client order id exists already.
+    duplicate     an order with this client order id exists already: DuplicateOrderId, or
+                  the exchange's own duplicate answer as its profile names it (Binance's
+                  -2010 "Duplicate order sent." arrives as InvalidOrder). "Look it up."
     rejected      the exchange's definitive no to this order (InsufficientFunds,
                   InvalidOrder, ...): the order fails, with the exchange's reason.
     fatal         the order fails, and so does the run: keys, permissions, a bad symbol,
@@ -23,6 +25,7 @@ from typing import Final
 import ccxt
 
 from ._exceptions import ExchangeFailure
+from ._profiles import ExchangeProfile
 
 
 class Kind(StrEnum):
@@ -103,10 +106,21 @@ def kind_of(exc: BaseException) -> Kind:
     return Kind.FATAL
 
 
-def translate(exc: BaseException, action: str) -> ExchangeFailure:
-    """The project's exception for a ccxt one; raise it ``from exc``."""
+def translate(exc: BaseException, action: str,
+              profile: ExchangeProfile | None = None) -> ExchangeFailure:
+    """The project's exception for a ccxt one; raise it ``from exc``. The exchange's
+    profile recognises its duplicate-id and transient not-found answers, which arrive as
+    generic classes (InvalidOrder, BadRequest, OrderNotFound)."""
     name = type(exc).__name__
-    return ExchangeFailure(kind_of(exc).value, f"{action}: {name}: {exc}", name)
+    kind = kind_of(exc)
+    if profile is not None:
+        names = [c.__name__ for c in type(exc).__mro__]
+        text = str(exc)
+        if profile.is_duplicate(names, text):
+            kind = Kind.DUPLICATE
+        elif kind is Kind.NOT_FOUND and profile.is_transient_not_found(names, text):
+            kind = Kind.TRANSIENT
+    return ExchangeFailure(kind.value, f"{action}: {name}: {exc}", name)
 
 
 #: What ccxt raises, for ``except`` clauses at the edge.

@@ -52,7 +52,8 @@ class Submit(_Bare):
 
 @attrs.frozen
 class Resubmit(_Bare):
-    """A re-send, with the same client order id, after a definitive not-found."""
+    """A re-send, with the same client order id, of an order presumed absent: only on an
+    exchange that refuses a reused client order id forever."""
 
     trigger = "resubmit"
 
@@ -99,10 +100,19 @@ class LoseAnswer(Reasoned):
 
 
 @attrs.frozen
-class Abandon(Failing):
-    """Definitively never placed, after repeated not-found answers."""
+class PresumeAbsent(Reasoned):
+    """Lookups answered "no such order" past the exchange's visibility grace period: the
+    order is presumed never placed, and still watched."""
 
-    trigger = "abandon"
+    trigger = "presume_absent"
+
+
+@attrs.frozen
+class DeclareAbsent(Failing):
+    """Still not found once the exchange's lookup window has passed: never placed. The
+    reason carries the evidence (how many not-found answers, over how long)."""
+
+    trigger = "declare_absent"
 
 
 @attrs.frozen
@@ -163,19 +173,21 @@ class Note:
 
 
 Event = (
-    Submit | Resubmit | Refuse | Withdraw | Reject | LoseAnswer | Abandon | RequestCancel
-    | CancelRejected | Cancel | Expire | Acknowledge | Note | Fill
+    Submit | Resubmit | Refuse | Withdraw | Reject | LoseAnswer | PresumeAbsent | DeclareAbsent
+    | RequestCancel | CancelRejected | Cancel | Expire | Acknowledge | Note | Fill
 )
 
 EVENT_TYPES: dict[str, Any] = {
     cls.trigger: cls
-    for cls in (Submit, Resubmit, Refuse, Withdraw, Reject, LoseAnswer, Abandon, RequestCancel,
-                CancelRejected, Cancel, Expire, Acknowledge, Note, Fill)
+    for cls in (Submit, Resubmit, Refuse, Withdraw, Reject, LoseAnswer, PresumeAbsent,
+                DeclareAbsent, RequestCancel, CancelRejected, Cancel, Expire, Acknowledge, Note,
+                Fill)
 }
 
 #: Triggers whose reason becomes the order's ``reason``.
 REASON_TRIGGERS = frozenset(
-    {"refuse", "withdraw", "reject", "abandon", "request_cancel", "cancel", "expire"}
+    {"refuse", "withdraw", "reject", "presume_absent", "declare_absent", "request_cancel", "cancel",
+     "expire"}
 )
 
 

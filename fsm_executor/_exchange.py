@@ -17,6 +17,7 @@ import ccxt
 from ._errors import Kind, translate
 from ._exceptions import ExchangeFailure, InvalidInput
 from ._model import Fill, Order, Side, to_decimal
+from ._profiles import ExchangeProfile, LookupBy, profile_for
 
 T = TypeVar("T")
 
@@ -74,6 +75,12 @@ class ExchangeOrder:
         )
 
 
+def _brief(seen: ExchangeOrder | None) -> str:
+    if seen is None:
+        return "something that is not an order"
+    return f"an order with id {seen.id!r} and client order id {seen.client_order_id!r}"
+
+
 def fill_from_ccxt(data: Mapping[str, Any]) -> Fill | None:
     """A ccxt trade as a Fill, or None when it lacks what a fill needs (an id, figures)."""
     try:
@@ -119,11 +126,25 @@ class MarketRules:
         )
 
 
-class ExchangeAdapter:
-    """A ccxt exchange (sync API) or the paper venue, seen through the executor's needs."""
+@attrs.frozen
+class Lookup:
+    """What a lookup by client order id learned: the order, or None when the exchange
+    answered that it has none; ``odd`` names answers that were neither (another order, an
+    order without an id), which count as no evidence either way."""
 
-    def __init__(self, exchange: Any) -> None:
+    found: ExchangeOrder | None
+    odd: tuple[str, ...] = ()
+
+
+class ExchangeAdapter:
+    """A ccxt exchange (sync API) or the paper venue, seen through the executor's needs.
+
+    ``profile`` (default: the exchange's own, from _profiles.py) says how this exchange
+    names client order ids, looks them up and answers a duplicate."""
+
+    def __init__(self, exchange: Any, profile: ExchangeProfile | None = None) -> None:
         self.exchange = exchange
+        self.profile = profile if profile is not None else profile_for(exchange)
         self._rules: dict[str, MarketRules] = {}
         #: Requests sent, for the figures of benchmarks and summaries.
         self.calls = 0
@@ -137,7 +158,7 @@ class ExchangeAdapter:
         try:
             return fn()
         except ccxt.BaseError as exc:
-            raise translate(exc, action) from exc
+            raise translate(exc, action, self.profile) from exc
 
     def _has(self, feature: str) -> bool:
         return bool((getattr(self.exchange, "has", None) or {}).get(feature))
@@ -195,8 +216,8 @@ class ExchangeAdapter:
     def create(self, order: Order, params: Mapping[str, Any] | None = None) -> ExchangeOrder:
         """Place ``order`` under its client order id. ccxt's own retry stays off: a create
         that failed in flight is looked up, never blindly sent again."""
-        request = {"clientOrderId": order.client_order_id, "maxRetriesOnFailure": 0,
-                   **(params or {})}
+        request = {self.profile.client_id_param: order.client_order_id,
+                   "maxRetriesOnFailure": 0, **(params or {})}
         if order.type.value == "limit" and order.price is None:
             raise InvalidInput(f"order {order.client_order_id!r}: a limit order needs a price")
         price = None if order.type.value == "market" else float(order.price or 0)
@@ -210,34 +231,48 @@ class ExchangeAdapter:
             order.exchange_order_id, order.symbol))
         return ExchangeOrder.from_ccxt(answer)
 
-    def find(self, order: Order) -> ExchangeOrder | None:
-        """The exchange's order with ``order``'s client order id, or None only when the
-        exchange said definitively that it has none. Network errors raise."""
+    def find(self, order: Order) -> Lookup:
+        """Look ``order`` up by its client order id. ``found`` is None only when the
+        exchange answered that it has no such order; network errors raise.
+
+        An answer is believed only when it carries an exchange id and our client order id:
+        some ccxt exchanges answer a lookup with another order, or an empty one, instead
+        of raising. Such an answer is reported in ``odd`` and the listings decide."""
         cid = order.client_order_id
-        if self._has("fetchOrderWithClientOrderId") or self._has("fetchOrder"):
+        profile = self.profile
+        odd: list[str] = []
+        if profile.lookup is LookupBy.FETCH_ORDER and self._has("fetchOrder"):
             try:
                 answer = self._call("fetch_order", lambda: self.exchange.fetch_order(
-                    "", order.symbol, {"clientOrderId": cid}))
-                return ExchangeOrder.from_ccxt(answer)
+                    "", order.symbol, {profile.lookup_param: cid}))
             except ExchangeFailure as failure:
                 if failure.kind != Kind.NOT_FOUND:
                     raise
+            else:
+                seen = ExchangeOrder.from_ccxt(answer) if isinstance(answer, Mapping) else None
+                if seen is not None and seen.id is not None and seen.client_order_id == cid:
+                    return Lookup(seen)
+                odd.append(f"fetch_order by client order id answered {_brief(seen)}")
         # Not found by id (or no such call): the open and recent closed orders settle it.
+        params = {profile.lookup_param: cid} if profile.lookup is LookupBy.LISTINGS else {}
         for listing in (self.open_orders, self.closed_orders):
-            for seen in listing(order.symbol):
-                if seen.client_order_id == cid:
-                    return seen
-        return None
+            for seen in listing(order.symbol, params):
+                if seen.client_order_id == cid and seen.id is not None:
+                    return Lookup(seen, tuple(odd))
+        return Lookup(None, tuple(odd))
 
-    def open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
-        answer = self._call("fetch_open_orders", lambda: self.exchange.fetch_open_orders(symbol))
+    def open_orders(self, symbol: str | None = None,
+                    params: Mapping[str, Any] | None = None) -> list[ExchangeOrder]:
+        answer = self._call("fetch_open_orders", lambda: self.exchange.fetch_open_orders(
+            symbol, None, None, dict(params or {})))
         return [ExchangeOrder.from_ccxt(o) for o in answer]
 
-    def closed_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
+    def closed_orders(self, symbol: str | None = None,
+                      params: Mapping[str, Any] | None = None) -> list[ExchangeOrder]:
         if not self._has("fetchClosedOrders"):
             return []
-        answer = self._call("fetch_closed_orders",
-                            lambda: self.exchange.fetch_closed_orders(symbol))
+        answer = self._call("fetch_closed_orders", lambda: self.exchange.fetch_closed_orders(
+            symbol, None, None, dict(params or {})))
         return [ExchangeOrder.from_ccxt(o) for o in answer]
 
     def trades(self, order: Order) -> Sequence[Fill] | None:

@@ -18,7 +18,9 @@ from ._book import OrderBook
 from ._clock import Clock
 from ._config import ExecutionConfig
 from ._decide import (
+    NotFound,
     after_create_failure,
+    after_not_found,
     backoff,
     is_retryable,
     new_client_order_id,
@@ -27,7 +29,6 @@ from ._decide import (
 )
 from ._errors import Kind
 from ._events import (
-    Abandon,
     CancelRejected,
     Event,
     LoseAnswer,
@@ -42,9 +43,10 @@ from ._exceptions import ExchangeFailure, InvalidTransition, OrderInDoubt
 from ._exchange import ExchangeAdapter, ExchangeOrder
 from ._journal import Durability
 from ._model import Order, OrderSpec, OrderType
+from ._profiles import ExchangeProfile
 from ._recovery import RecoveryReport, recover
 from ._signal import Signal
-from ._states import State
+from ._states import IN_DOUBT, State
 
 T = TypeVar("T")
 
@@ -62,6 +64,7 @@ class TradeExecutor:
         clock: Clock | None = None,
         seed: int | None = None,
         durability: Durability = "normal",
+        profile: ExchangeProfile | None = None,
     ) -> None:
         if isinstance(journal, OrderBook):
             self.book = journal
@@ -70,7 +73,9 @@ class TradeExecutor:
         self.clock: Clock = clock or self.book.clock
         self.config = (config if isinstance(config, ExecutionConfig)
                        else ExecutionConfig.from_dict(config or {}))
-        self.adapter = ExchangeAdapter(exchange)
+        #: How this exchange treats client order ids (_profiles.py): whether a lost create
+        #: may be re-sent, how long lookups may miss a new order.
+        self.adapter = ExchangeAdapter(exchange, profile)
         # Jitter may be seeded for tests; client order ids never repeat across processes.
         self._rng = random.Random(seed)
         self._ids = random.Random(seed) if seed is not None else random.SystemRandom()
@@ -78,6 +83,7 @@ class TradeExecutor:
         self.stats: Counter[str] = Counter()
         self._deadlines: dict[str, float] = {}
         self._not_found: Counter[str] = Counter()
+        self._sent_at: dict[str, float] = {}
         self._sends: Counter[str] = Counter()
         self._cancels: Counter[str] = Counter()
         self._noted: set[tuple[str, str]] = set()
@@ -128,13 +134,27 @@ class TradeExecutor:
             return self._drive(self._create(signal).client_order_id)
 
     def cancel(self, client_order_id: str) -> Order:
-        """Cancel the order now and return it once terminal."""
+        """Cancel the order now and return it once terminal.
+
+        An order in doubt (its placement's answer was lost) is looked up first, never sent:
+        what the lookup finds is cancelled. Found nowhere, it raises OrderInDoubt and stays
+        watched (recover() settles it)."""
         with self._lock:
-            order = self.book.get(client_order_id)
+            cid = client_order_id
+            order = self.book.get(cid)
             if order.state is State.CREATED:
-                return self._record(client_order_id, Withdraw("cancelled before it was sent"))
-            self._deadlines[client_order_id] = float("-inf")
-            return self._drive(client_order_id)
+                return self._record(cid, Withdraw("cancelled before it was sent"))
+            self._deadlines[cid] = float("-inf")
+            if order.state in IN_DOUBT:
+                if order.state is State.PENDING_SUBMIT:
+                    order = self._record(cid, LoseAnswer("cancel requested: the placement's "
+                                                         "answer was never recorded"))
+                if not self._look_up(order):
+                    order = self.book.get(cid)
+                    raise OrderInDoubt(cid, order.state.value, "cancel requested, but the "
+                                       "exchange shows no order with this client order id; "
+                                       "nothing was sent, and it stays watched")
+            return self._drive(cid)
 
     def recover(self, adopt: bool = False, symbols: Iterable[str] = ()) -> RecoveryReport:
         """Settle every unfinished order of the journal with the exchange (see _recovery).
@@ -200,6 +220,7 @@ class TradeExecutor:
     # -- driving ---------------------------------------------------------------------------
 
     def _drive(self, cid: str) -> Order:
+        looked_up = False
         while True:
             order = self.book.get(cid)
             state = order.state
@@ -213,6 +234,14 @@ class TradeExecutor:
                 self._record(cid, LoseAnswer("interrupted before the answer was recorded"))
             elif state is State.SUBMIT_UNKNOWN:
                 self._resolve_unknown(order)
+                looked_up = True
+            elif state is State.PRESUMED_ABSENT:
+                # Back to the caller once it has been looked up in this call: recover()
+                # watches it until the exchange's lookup window has passed.
+                if looked_up:
+                    return order
+                self._resolve_unknown(order)
+                looked_up = True
             elif state is State.PENDING_CANCEL:
                 self._cancel(order)
             else:
@@ -222,6 +251,8 @@ class TradeExecutor:
         """The placement request; its ``submit``/``resubmit`` row is already committed."""
         cid = order.client_order_id
         self._sends[cid] += 1
+        self._sent_at[cid] = self.clock.now()
+        self._not_found[cid] = 0
         self._deadlines.setdefault(cid, self.clock.now() + self.config.order_timeout_seconds)
         try:
             seen = self.adapter.create(order)
@@ -233,40 +264,54 @@ class TradeExecutor:
             return
         self._observe(order, seen)
 
-    def _resolve_unknown(self, order: Order, resend: bool = True) -> None:
-        """Outcome unknown: look it up by client order id before anything is re-sent.
-
-        Confirmed absent, it is sent again with the same client order id (``resend``, while
-        placements remain) or declared failed (recovery, or placements used up)."""
+    def _look_up(self, order: Order) -> bool:
+        """Look an order in doubt up by client order id and apply what is found. Returns
+        whether it was found; raises OrderInDoubt when the exchange cannot be asked."""
         cid = order.client_order_id
         try:
-            seen = self._retrying(lambda: self.adapter.find(order))
+            lookup = self._retrying(lambda: self.adapter.find(order))
         except ExchangeFailure as failure:
             raise OrderInDoubt(cid, order.state.value, str(failure)) from failure
-        if seen is not None:
-            self.stats["unknown_resolved"] += 1
-            self._not_found[cid] = 0
-            self._observe(order, seen)
+        for detail in lookup.odd:
+            self._note(order, "odd_lookup", detail)
+        if lookup.found is None:
+            return False
+        self.stats["unknown_resolved"] += 1
+        self._not_found[cid] = 0
+        self._observe(order, lookup.found)
+        return True
+
+    def _resolve_unknown(self, order: Order, resend: bool = True) -> None:
+        """Outcome unknown: look it up by client order id; what not being found means is
+        _decide.after_not_found's to say (wait, presume absent, re-send, declare absent)."""
+        if self._look_up(order):
             return
+        cid = order.client_order_id
         self._not_found[cid] += 1
         count = self._not_found[cid]
         self._record(cid, Note("not_found", f"lookup {count}: the exchange has no order "
                                   "with this client order id"))
-        if count < self.config.not_found_confirmations:
-            # It may still land (exchanges are eventually consistent): ask again later.
-            self.clock.sleep(self.config.not_found_interval_seconds)
-            return
-        self._not_found[cid] = 0
-        self.stats["unknown_resolved"] += 1
-        if resend and self._sends[cid] <= self.config.max_retries:
-            self.stats["resubmits"] += 1
-            self.clock.sleep(backoff(self._sends[cid] - 1, Kind.TRANSIENT, self.config,
-                                     self._rng))
-            self._send(self._record(cid, Resubmit()))
-        else:
-            self._record(cid, Abandon(
-                f"not on the exchange: {self.config.not_found_confirmations} definitive "
-                "not-found answer(s) to lookups by client order id"))
+        # After a restart the send time is unknown: the order's creation is a lower bound.
+        evidence = NotFound(count, self._sent_at.get(cid, order.created_at))
+        may_resend = resend and self._sends[cid] <= self.config.max_retries
+        event, wait = after_not_found(self.book.get(cid), evidence, self.adapter.profile,
+                                      self.config, self.clock.now(), may_resend)
+        while event is not None:
+            if isinstance(event, Resubmit):
+                self.stats["resubmits"] += 1
+                self.clock.sleep(backoff(self._sends[cid] - 1, Kind.TRANSIENT, self.config,
+                                         self._rng))
+                self._send(self._record(cid, event))
+                return
+            self.stats["unknown_resolved" if event.trigger == "declare_absent"
+                       else "presumed_absent"] += 1
+            # Presumed absent on this very evidence: a re-send (where safe) or the end
+            # (past the lookup window) needs no second lookup.
+            event, wait = after_not_found(self._record(cid, event), evidence,
+                                          self.adapter.profile, self.config,
+                                          self.clock.now(), may_resend)
+        if wait > 0:
+            self.clock.sleep(wait)
 
     def _poll(self, order: Order) -> None:
         cid = order.client_order_id
@@ -287,7 +332,7 @@ class TradeExecutor:
             seen = self._retrying(lambda: self.adapter.fetch(order))
         except ExchangeFailure as failure:
             if failure.kind == Kind.NOT_FOUND:
-                self._note(order, "exchange_forgot", f"fetch by exchange id: {failure}")
+                self._note(order, self._unseen_kind(order), f"fetch by exchange id: {failure}")
             elif not is_retryable(failure):
                 raise OrderInDoubt(order.client_order_id, order.state.value,
                                    str(failure)) from failure
@@ -312,6 +357,13 @@ class TradeExecutor:
         try:
             seen = self._retrying(lambda: self.adapter.fetch(order))
         except ExchangeFailure as failure:
+            if failure.kind == Kind.NOT_FOUND and self._within_grace(order):
+                # Acknowledged, yet not visible to queries yet (Binance's lag): this attempt
+                # does not count; ask again once a poll interval has passed.
+                self._note(order, "not_visible_yet", f"fetch by exchange id: {failure}")
+                self._cancels[cid] -= 1
+                self.clock.sleep(self.config.poll_interval_seconds)
+                return
             raise OrderInDoubt(cid, order.state.value, str(failure)) from failure
         events = observe(order, seen, self._trades_if_changed(order, seen))
         still_open = (seen.status or "").lower() in ("open", "new", "partially_filled")
@@ -322,6 +374,15 @@ class TradeExecutor:
             self.clock.sleep(self.config.poll_interval_seconds)  # accepted, not yet effective
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _within_grace(self, order: Order) -> bool:
+        """Whether the order may still be invisible to queries (the exchange's visibility
+        lag after placement): a not-found then is no evidence of anything."""
+        sent = self._sent_at.get(order.client_order_id, order.created_at)
+        return self.clock.now() - sent < self.adapter.profile.visibility_grace_seconds
+
+    def _unseen_kind(self, order: Order) -> str:
+        return "not_visible_yet" if self._within_grace(order) else "exchange_forgot"
 
     def _trades_if_changed(self, order: Order, seen: ExchangeOrder) -> list[Any] | None:
         if seen.filled is None or seen.filled == order.filled or seen.trades:

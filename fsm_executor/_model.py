@@ -327,7 +327,8 @@ class Order:
     #: Why the order failed, was cancelled or expired, in the exchange's words if it gave any.
     reason: str | None = None
     #: How a failed order failed: "refused" (local checks, nothing sent), "rejected" (the
-    #: exchange's normal no), "abandoned" (never placed), "fatal" (a person must look).
+    #: exchange's normal no), "absent" (never placed: not found through the exchange's
+    #: lookup window), "fatal" (a person must look).
     failure: str | None = None
 
     @classmethod

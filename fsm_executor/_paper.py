@@ -17,14 +17,16 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
+import attrs
 import ccxt
 
 from ._clock import Clock, SystemClock
 from ._exceptions import InvalidInput
 from ._model import to_decimal
 from ._paper_faults import FAULTS, METHODS, FaultPlan, check_rates, raise_fault
+from ._paper_manners import DEFAULT_MANNERS, MANNERS, Answer, VenueManners
 from ._paper_store import (
     MarketSpec,
     PaperOrder,
@@ -34,7 +36,7 @@ from ._paper_store import (
     to_tick,
 )
 
-__all__ = ["DEFAULT_BALANCES", "DEFAULT_MARKETS", "FAULTS", "METHODS", "MarketSpec",
+__all__ = ["DEFAULT_BALANCES", "DEFAULT_MARKETS", "FAULTS", "MANNERS", "METHODS", "MarketSpec",
            "PaperExchange"]
 
 DEFAULT_MARKETS: Final = (
@@ -62,6 +64,10 @@ def _binance(code: int, msg: str) -> str:
     return f'paper {{"code":{code},"msg":"{msg}"}}'
 
 
+def _raise(answer: Answer) -> NoReturn:
+    raise getattr(ccxt, answer.ccxt_class)(f"paper {answer.body}")
+
+
 def _window(items: list[Any], stamp: str, since: int | None, limit: int | None) -> list[Any]:
     """ccxt's since/limit: the first ``limit`` from ``since``, else the last ``limit``."""
     if since is not None:
@@ -81,7 +87,12 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     per ``step_seconds``; ``volatility`` is the standard deviation of each step's relative
     move of every mid price. With ``state_path`` the whole venue lives in that SQLite file,
     saved after every call; a saved venue wins over the arguments, except ``clock``,
-    ``latency`` and the fault rates, which belong to the connection rather than the venue.
+    ``latency``, the fault rates and the manners, which belong to the connection.
+
+    ``imitate`` names the exchange whose manners it reproduces (_paper_manners.py:
+    "binance", the default, "okx", "bybit", or a VenueManners of your own): the lag before a new order is visible, trades
+    listed late, order answers without trades or fee, how a duplicate client order id and an
+    unknown order are answered. ``visibility_lag`` and ``trade_lag`` override its lags.
     """
 
     def describe(self) -> Any:
@@ -104,8 +115,29 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
                  balances: Mapping[str, str | Decimal] | None = None,
                  fee_rate: Decimal = Decimal("0.001"), fill_probability: float = 0.6,
                  step_seconds: float = 1.0, volatility: float = 0.0,
-                 state_path: str | os.PathLike[str] | None = None) -> None:
+                 state_path: str | os.PathLike[str] | None = None,
+                 imitate: str | VenueManners = DEFAULT_MANNERS,
+                 visibility_lag: float | None = None,
+                 trade_lag: float | None = None) -> None:
         self._file: VenueFile | None = None  # first: ccxt's __del__ calls close()
+        if isinstance(imitate, VenueManners):
+            manners = imitate
+        elif imitate in MANNERS:
+            manners = MANNERS[imitate]
+        else:
+            raise ValueError(f"unknown manners {imitate!r}; valid: {', '.join(MANNERS)}")
+        if visibility_lag is not None or trade_lag is not None:
+            manners = attrs.evolve(
+                manners,
+                visibility_lag=manners.visibility_lag if visibility_lag is None
+                else float(visibility_lag),
+                trade_lag=manners.trade_lag if trade_lag is None else float(trade_lag))
+        if manners.visibility_lag < 0 or manners.trade_lag < 0:
+            raise ValueError("visibility_lag and trade_lag must be >= 0")
+        self.manners: VenueManners = manners
+        #: The exchange imitated: the executor reads that exchange's profile (_profiles.py).
+        self.imitates = manners.imitates
+        self._cancels = 0
         super().__init__({})
         if latency < 0 or step_seconds <= 0 or volatility < 0:
             raise ValueError("latency and volatility must be >= 0, step_seconds > 0")
@@ -184,22 +216,24 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
                 with contextlib.suppress(ccxt.BaseError):
                     self._create(symbol, type, side, amount, price, params)
                 raise_fault("create_order", fault)
-            return self._order_dict(self._create(symbol, type, side, amount, price, params))
+            return self._order_dict(self._create(symbol, type, side, amount, price, params),
+                                    trades=True, fee=self.manners.order_has_fee)
 
     def fetch_order(self, id: str | None, symbol: str | None = None,
                     params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """By id, or with an empty id by ``params["clientOrderId"]``."""
         with self._call("fetch_order"):
-            order = self._find(id, symbol, params, _binance(-2013, "Order does not exist."))
-            return self._order_dict(order)
+            order = self._find(id, symbol, params, self.manners.not_found)
+            return self._order_dict(order, trades=self.manners.order_has_trades,
+                                    fee=self.manners.order_has_fee)
 
     def cancel_order(self, id: str | None, symbol: str | None = None,
                      params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        unknown = _binance(-2011, "Unknown order sent.")
+        unknown = self.manners.cancel_unknown
         with self._call("cancel_order") as fault:
             order = self._find(id, symbol, params, unknown)
             if order.status != "open":
-                raise ccxt.OrderNotFound(unknown)  # what Binance answers for a filled order
+                _raise(unknown)  # what Binance answers for a filled order
             now = _ms(self._clock.now())
             if fault == "cancel_race":
                 # The order filled while the cancel was on its way.
@@ -207,7 +241,14 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
                 self._state.trade(order, order.price, order.remaining, now, maker=True)
                 raise_fault("cancel_order", fault)
             self._state.finish(order, "canceled", now)
-            return self._order_dict(order)
+            answer = self._order_dict(order, trades=False, fee=self.manners.order_has_fee)
+            if self.manners.cancel_reply_own_client_id:
+                # Binance names the cancel request itself: ccxt reads that as clientOrderId.
+                self._cancels += 1
+                answer["clientOrderId"] = f"cancel{order.id}x{self._cancels}"
+                answer["info"]["origClientOrderId"] = order.client_order_id
+                answer["info"]["clientOrderId"] = answer["clientOrderId"]
+            return answer
 
     def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
                           limit: int | None = None,
@@ -230,8 +271,10 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         with self._call("fetch_my_trades"):
             if symbol is not None:
                 self._spec(symbol)
+            # Listed late (trade_lag), while the order's filled already counts them.
+            listed = _ms(self._clock.now() - self.manners.trade_lag)
             trades = [self._trade_dict(t) for t in self._state.trades.values()
-                      if (symbol is None or t.symbol == symbol)
+                      if (symbol is None or t.symbol == symbol) and t.timestamp <= listed
                       and (order_id is None or t.order_id == str(order_id))]
             return _window(trades, "timestamp", since, limit)
 
@@ -414,11 +457,12 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         cid = params.get("clientOrderId")
         if cid is None:
             cid = self._state.new_client_id()
-        elif self._state.client_id_in_use(str(cid)):
+        elif self._state.client_id_in_use(str(cid)) or (
+                self.manners.unique_forever and str(cid) in self._state.by_client):
             # Like Binance: refused only while an order with this id is open. A client id
             # whose order has ended can be used again, so a blind re-send after a lost answer
             # *would* place a second order: this venue does not hide that bug.
-            raise ccxt.DuplicateOrderId(_binance(-2010, "Duplicate order sent."))
+            _raise(self.manners.duplicate)
         currency, hold = self._state.hold_for(side, spec, qty, reference)
         if self._state.free.get(currency, Decimal(0)) < hold:
             raise ccxt.InsufficientFunds(
@@ -426,8 +470,12 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         return self._state.place(spec, str(cid), type, side, qty, limit, expire_after,
                                  self._clock.now())
 
+    def _visible(self, order: PaperOrder) -> bool:
+        """Whether lookups can see the order yet (the imitated exchange's query lag)."""
+        return order.created + _ms(self.manners.visibility_lag) <= _ms(self._clock.now())
+
     def _find(self, id: str | None, symbol: str | None, params: Mapping[str, Any] | None,
-              unknown: str) -> PaperOrder:
+              unknown: Answer) -> PaperOrder:
         if symbol is not None:
             self._spec(symbol)
         order = None
@@ -436,22 +484,28 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         elif (cid := (params or {}).get("clientOrderId")) is not None:
             oid = self._state.by_client.get(str(cid))
             order = None if oid is None else self._state.orders[oid]
-        if order is None or (symbol is not None and order.symbol != symbol):
-            raise ccxt.OrderNotFound(unknown)
+        if (order is None or (symbol is not None and order.symbol != symbol)
+                or not self._visible(order)):
+            _raise(unknown)
         return order
 
     def _list_orders(self, symbol: str | None, since: int | None, limit: int | None,
                      open_: bool) -> list[dict[str, Any]]:
         if symbol is not None:
             self._spec(symbol)
-        orders = [self._order_dict(o) for o in self._state.orders.values()
-                  if (o.status == "open") == open_ and (symbol is None or o.symbol == symbol)]
+        manners = self.manners
+        orders = [self._order_dict(o, trades=manners.order_has_trades, fee=manners.order_has_fee)
+                  for o in self._state.orders.values()
+                  if (o.status == "open") == open_ and (symbol is None or o.symbol == symbol)
+                  and self._visible(o)]
         return _window(orders, "timestamp", since, limit)
 
     # -- ccxt's shapes -----------------------------------------------------------------------
 
-    def _order_dict(self, o: PaperOrder) -> dict[str, Any]:
-        fee = {"cost": float(o.fee), "currency": self._state.specs[o.symbol].quote}
+    def _order_dict(self, o: PaperOrder, *, trades: bool = True,
+                    fee: bool = True) -> dict[str, Any]:
+        """ccxt's order shape; ``trades``/``fee``: whether this answer carries them."""
+        fee_dict = {"cost": float(o.fee), "currency": self._state.specs[o.symbol].quote}
         average = float(o.cost / o.filled) if o.filled else None
         price = float(o.price) if o.price is not None else average
         return {
@@ -464,8 +518,10 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             "stopPrice": None, "takeProfitPrice": None, "stopLossPrice": None,
             "amount": float(o.amount), "filled": float(o.filled),
             "remaining": float(o.remaining), "cost": float(o.cost), "average": average,
-            "status": o.status, "fee": fee, "fees": [fee],
-            "trades": [self._trade_dict(self._state.trades[t]) for t in o.trade_ids],
+            "status": o.status, "fee": fee_dict if fee else None,
+            "fees": [fee_dict] if fee else [],
+            "trades": [self._trade_dict(self._state.trades[t]) for t in o.trade_ids]
+            if trades else [],
         }
 
     def _trade_dict(self, t: PaperTrade) -> dict[str, Any]:

@@ -4,9 +4,15 @@ The journal has already rebuilt every order (the order book replays it on open).
 exchange did meanwhile is applied as transitions with origin "reconcile":
 acknowledgements, fills (from trades, or inferred from the cumulative filled), cancels and
 expiries. An order whose placement outcome was unknown takes the exchange's state if found;
-absent, it is declared failed only after ``not_found_confirmations`` definitive not-found
-answers spread over time. Network errors never count as not found: such an order stays in
-doubt, untouched, for the next recovery.
+absent past the exchange's visibility grace period, it is presumed absent and watched by
+every later recovery until the exchange's lookup window has passed; only then does it fail
+(_decide.after_not_found). Recovery never re-sends. Network errors never count as not found:
+such an order stays in doubt, untouched, for the next recovery.
+
+Orphans are exchange orders with this executor's client-order-id prefix whose exchange id
+the journal does not hold: an order the journal never heard of, and also a second exchange
+order under a client order id the journal knows (a double placement), or one under an
+order the journal gave up on.
 """
 
 from __future__ import annotations
@@ -54,11 +60,17 @@ class RecoveryReport:
         lines += [f"  {c.client_order_id}  {c.before} -> {c.after}  ({c.rows} row(s))"
                   for c in self.changes]
         lines += [f"  in doubt: {d}" for d in self.in_doubt]
-        for o in self.orphans:
-            adopted = " (adopted)" if o.client_order_id in self.adopted else ""
+        for o, journal_id in zip(self.orphans, self._adopted_ids(), strict=True):
+            adopted = f" (adopted as {journal_id})" if journal_id else ""
             lines.append(f"  not in the journal: {o.client_order_id} exchange id {o.id} "
                          f"{o.symbol} {o.side} {o.amount} status {o.status}{adopted}")
         return "\n".join(lines)
+
+    def _adopted_ids(self) -> list[str]:
+        """The journal id each orphan was adopted under, or "" (same order as orphans)."""
+        if not self.adopted:
+            return [""] * len(self.orphans)
+        return list(self.adopted)
 
 
 def recover(executor: TradeExecutor, adopt: bool = False,
@@ -103,7 +115,7 @@ def _settle(executor: TradeExecutor, order: Order, open_now: dict[str, ExchangeO
     if order.state is State.PENDING_SUBMIT:
         order = executor._record(cid, LoseAnswer("the run stopped before the answer was "
                                                  "recorded"))
-    if order.state is State.SUBMIT_UNKNOWN:
+    if order.state in (State.SUBMIT_UNKNOWN, State.PRESUMED_ABSENT):
         seen = open_now.get(cid)
         if seen is not None:
             executor._observe(order, seen)
@@ -126,6 +138,7 @@ def _settle(executor: TradeExecutor, order: Order, open_now: dict[str, ExchangeO
 def _orphans(executor: TradeExecutor, symbols: set[str]) -> list[ExchangeOrder]:
     prefix = executor.config.client_order_id_prefix
     book, adapter = executor.book, executor.adapter
+    known_ids = {o.exchange_order_id for o in book.orders() if o.exchange_order_id}
     found: dict[str, ExchangeOrder] = {}
     for symbol in sorted(symbols):
         for listing in (adapter.open_orders, adapter.closed_orders):
@@ -135,26 +148,33 @@ def _orphans(executor: TradeExecutor, symbols: set[str]) -> list[ExchangeOrder]:
                 continue
             for seen in orders:
                 cid = seen.client_order_id
-                if cid and cid.startswith(prefix) and cid not in book:
-                    found[cid] = seen
+                if not (cid and cid.startswith(prefix)) or seen.id in known_ids:
+                    continue
+                mine = book.get(cid) if cid in book else None
+                if mine is not None and mine.exchange_order_id is None and not mine.is_terminal:
+                    continue  # our order in doubt, showing up: settled, not an orphan
+                found[seen.id or cid] = seen
     return list(found.values())
 
 
 def _adopt(executor: TradeExecutor, seen: ExchangeOrder) -> str:
-    """Journal an order found only on the exchange, as reconciliation rows."""
+    """Journal an order found only on the exchange, as reconciliation rows. A second
+    exchange order under a client order id the journal holds is journaled under
+    ``CID~EXCHANGE_ID``: the journal keys orders by client order id."""
     cid = seen.client_order_id or ""
+    book = executor.book
+    journal_id = cid if cid not in book else f"{cid}~{seen.id}"
     try:
-        spec = OrderSpec(cid, seen.symbol or "", seen.side or "", seen.type or "limit",
+        spec = OrderSpec(journal_id, seen.symbol or "", seen.side or "", seen.type or "limit",
                          seen.amount if seen.amount is not None else 0, seen.price)
     except InvalidInput as exc:
         raise InvalidInput(f"cannot adopt exchange order {seen.id}: {exc}") from None
-    book = executor.book
     book.create(spec, "reconcile")
-    order = book.apply(cid, Submit(), "reconcile")
+    order = book.apply(journal_id, Submit(), "reconcile")
     if seen.id is not None:
-        order = book.apply(cid, Acknowledge(seen.id), "reconcile")
+        order = book.apply(journal_id, Acknowledge(seen.id), "reconcile")
     executor._observe(order, seen)
-    return cid
+    return journal_id
 
 
 def _changes(executor: TradeExecutor, before: dict[str, tuple[str, str]],

@@ -16,6 +16,7 @@ from ._exceptions import InvalidInput, OrderInDoubt
 from ._executor import TradeExecutor
 from ._model import Order
 from ._signals_file import read_signals
+from ._states import State
 
 #: Keys come from the environment only, never the command line (shell history, ps).
 KEY_VARIABLES = {"apiKey": "FSM_EXECUTOR_API_KEY", "secret": "FSM_EXECUTOR_API_SECRET",
@@ -90,12 +91,16 @@ def summarize(orders: list[Order], executor: TradeExecutor, in_doubt: list[Order
     lines.append(f"{'retries':<22}{stats['retries']:>8}")
     lines.append(f"{'unknown outcomes':<22}{stats['unknown_outcomes']:>8}")
     lines.append(f"{'  resolved':<22}{stats['unknown_resolved']:>8}")
+    lines.append(f"{'  presumed absent':<22}{stats['presumed_absent']:>8}")
     lines.append(f"{'  re-sent (same id)':<22}{stats['resubmits']:>8}")
     lines.append(f"{'already journaled':<22}{stats['already_journaled']:>8}")
     for key, value in extra.items():
         lines.append(f"{key:<22}{value:>8}")
     lines.append(f"journal head {executor.book.journal.head}")
-    bad = bool(in_doubt) or any(o.failure in ("fatal", "abandoned") for o in orders)
+    # Not a normal outcome: a person must look, or the signal may not have been executed
+    # (an order presumed absent is still watched; the next run's recovery settles it).
+    bad = bool(in_doubt) or any(o.failure in ("fatal", "absent")
+                                or o.state is State.PRESUMED_ABSENT for o in orders)
     return "\n".join(lines), bad
 
 

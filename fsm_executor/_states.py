@@ -9,8 +9,13 @@ cancelled / failed``:
 - ``pending_submit``: the placement is journaled and may have left. A crash here means
   nobody knows whether the exchange has the order, so recovery must look it up.
 - ``submit_unknown``: the placement's answer was lost (a timeout, a dropped connection).
-  Ambiguity is a state, not a failure: only a lookup by client order id resolves it, and
-  a re-send (``resubmit``) reuses the same client order id.
+  Ambiguity is a state, not a failure: only a lookup by client order id resolves it.
+- ``presumed_absent``: lookups answered "no such order" for longer than the exchange's
+  visibility grace period (Binance, for one, cannot see an order it has just accepted).
+  "Not found" is evidence, not a verdict: the order is still watched, is acknowledged if
+  it appears late, and fails (``declare_absent``) only once the exchange's lookup window
+  has passed. A re-send (``resubmit``, same client order id) leaves from here, and only on
+  exchanges that refuse a reused client order id forever (_profiles.py).
 - ``pending_cancel``: a cancel is requested but not confirmed. Fills still arrive here
   (the cancel raced them); the exchange may also refuse the cancel (``cancel_rejected``).
 - ``expired``: the exchange ended the order by itself (time in force, session end). It
@@ -34,6 +39,7 @@ class State(StrEnum):
     CREATED = "created"
     PENDING_SUBMIT = "pending_submit"
     SUBMIT_UNKNOWN = "submit_unknown"
+    PRESUMED_ABSENT = "presumed_absent"
     SUBMITTED = "submitted"
     PARTIALLY_FILLED = "partially_filled"
     PENDING_CANCEL = "pending_cancel"
@@ -46,7 +52,11 @@ class State(StrEnum):
 INITIAL: Final = State.CREATED
 TERMINAL: Final = frozenset({State.FILLED, State.CANCELLED, State.FAILED, State.EXPIRED})
 #: States in which a request may be on the wire: the exchange may know more than we do.
-IN_FLIGHT: Final = frozenset({State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN, State.PENDING_CANCEL})
+IN_FLIGHT: Final = frozenset({State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN, State.PRESUMED_ABSENT,
+                              State.PENDING_CANCEL})
+#: States in which the exchange may hold an order we have no exchange id for: only a
+#: lookup by client order id can tell.
+IN_DOUBT: Final = frozenset({State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN, State.PRESUMED_ABSENT})
 #: States in which the order rests on the exchange's book as far as we know.
 OPEN: Final = frozenset({State.SUBMITTED, State.PARTIALLY_FILLED, State.PENDING_CANCEL})
 
@@ -91,16 +101,18 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     _t("refuse", "created", S.FAILED),
     # Cancelled before anything was sent.
     _t("withdraw", "created", S.CANCELLED),
-    # The exchange has it, with its own order id.
-    _t("acknowledge", "pending_submit submit_unknown", S.SUBMITTED),
-    # The exchange's definitive no (InsufficientFunds, InvalidOrder, ...).
-    _t("reject", "pending_submit submit_unknown", S.FAILED),
+    # The exchange has it, with its own order id (late, from presumed_absent, too).
+    _t("acknowledge", "pending_submit submit_unknown presumed_absent", S.SUBMITTED),
+    # The exchange's definitive no (InsufficientFunds, InvalidOrder, status rejected).
+    _t("reject", "pending_submit submit_unknown presumed_absent", S.FAILED),
     # The answer was lost in flight: outcome unknown.
     _t("lose_answer", "pending_submit", S.SUBMIT_UNKNOWN),
-    # A lookup said definitively "not there": send again, same client order id.
-    _t("resubmit", "submit_unknown", S.PENDING_SUBMIT),
-    # Definitively never placed, after enough not-found answers spread over time.
-    _t("abandon", "submit_unknown", S.FAILED),
+    # Not found through the exchange's visibility grace period: presumed, still watched.
+    _t("presume_absent", "submit_unknown", S.PRESUMED_ABSENT),
+    # Send again, same client order id: only where the exchange refuses a reused id forever.
+    _t("resubmit", "presumed_absent", S.PENDING_SUBMIT),
+    # Still not found once the exchange's lookup window has passed: never placed.
+    _t("declare_absent", "presumed_absent", S.FAILED),
     # A trade, keyed by trade id; the destination depends on whether it completes the order.
     _t("fill", "submitted partially_filled pending_cancel", S.FILLED, when="is_complete"),
     _t("fill", "submitted partially_filled", S.PARTIALLY_FILLED),

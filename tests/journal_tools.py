@@ -18,9 +18,9 @@ from fsm_executor import (
     Note,
     OrderBook,
     OrderSpec,
+    PresumeAbsent,
     Reject,
     RequestCancel,
-    Resubmit,
     Submit,
 )
 
@@ -88,7 +88,7 @@ def build_scenario(book: OrderBook, clock: FakeClock) -> None:
     book.apply("o2", Submit())                                              # 7
     clock.advance(30)
     book.apply("o2", LoseAnswer("timeout"))                                 # 8
-    book.apply("o2", Resubmit())                                            # 9
+    book.apply("o2", PresumeAbsent("not found past the grace period"))      # 9
     book.apply("o2", Reject("InsufficientFunds"))                           # 10: failed
     open_order(book, "o3", "3")                                             # 11-13
     clock.advance(0.001)

@@ -12,15 +12,16 @@ from decimal import Decimal
 from hypothesis import strategies as st
 
 from fsm_executor import (
-    Abandon,
     Acknowledge,
     Cancel,
     CancelRejected,
+    DeclareAbsent,
     Expire,
     Fill,
     LoseAnswer,
     Note,
     OrderSpec,
+    PresumeAbsent,
     Refuse,
     Reject,
     RequestCancel,
@@ -72,7 +73,8 @@ EVENTS: dict[str, st.SearchStrategy] = {
     "withdraw": st.builds(Withdraw, reasons),
     "reject": st.builds(Reject, reasons, st.booleans()),
     "lose_answer": st.builds(LoseAnswer, reasons),
-    "abandon": st.builds(Abandon, reasons, st.booleans()),
+    "presume_absent": st.builds(PresumeAbsent, reasons),
+    "declare_absent": st.builds(DeclareAbsent, reasons, st.booleans()),
     "acknowledge": st.builds(Acknowledge, st.sampled_from(["ex-1", "ex-2"])),
     "fill": fills,
     "request_cancel": st.builds(RequestCancel, reasons),

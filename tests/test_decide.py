@@ -30,6 +30,7 @@ from fsm_executor._decide import (
 from fsm_executor._exceptions import ExchangeFailure
 from fsm_executor._exchange import ExchangeOrder
 from fsm_executor._model import Side
+from fsm_executor._states import IN_DOUBT
 
 D = Decimal
 
@@ -37,7 +38,7 @@ D = Decimal
 def order(state: State = State.SUBMITTED, filled: str = "0", amount: str = "1") -> Order:
     o = Order.from_spec(OrderSpec("c1", "X/Y", "buy", "limit", amount, "10"), 0.0)
     o.state = state
-    if state not in (State.CREATED, State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN):
+    if state is not State.CREATED and state not in IN_DOUBT:
         o.exchange_order_id = "E1"
     if D(filled):
         o.fills = {"t0": Fill("t0", filled, "10")}

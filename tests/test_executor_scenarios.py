@@ -66,26 +66,49 @@ def test_a_clean_limit_order_fills_and_is_journaled_before_each_effect(
     assert_consistent(executor, venue, order, journal_path)
 
 
-def test_timeout_before_the_book_is_looked_up_then_resent_with_the_same_client_id(
-        executor: TradeExecutor, venue: PaperExchange, journal_path: Path) -> None:
+def test_on_binance_a_create_lost_before_arrival_is_presumed_absent_and_never_resent(
+        executor: TradeExecutor, venue: PaperExchange, journal_path: Path,
+        clock: ScheduledClock) -> None:
+    start = clock.now()
     venue.inject("create_order", "timeout_before")
     order = executor.execute_signal(buy())
-    assert order.state is State.FILLED
+    assert order.state is State.PRESUMED_ABSENT
     steps = triggers(journal_path, order.client_order_id)
     assert steps[:4] == ["create", "submit", "lose_answer", "note"]
-    assert "resubmit" in steps
-    assert notes(journal_path, order.client_order_id).count("not_found") == 2
-    assert executor.stats["resubmits"] == 1
-    assert_consistent(executor, venue, order, journal_path)
+    assert steps[-1] == "presume_absent" and "resubmit" not in steps
+    # Not found through Binance's visibility grace (30 s), asked again at its end.
+    assert clock.now() - start >= 30
+    assert notes(journal_path, order.client_order_id).count("not_found") == 3
+    assert executor.stats["resubmits"] == 0 and executor.stats["presumed_absent"] == 1
+    assert order in executor.pending_orders  # still watched
+    assert_consistent(executor, venue, order, journal_path, placed=0)
 
 
-def test_timeout_after_acceptance_is_found_by_client_id_and_never_resent(
+@pytest.mark.parametrize("fault", ["timeout_before", "unavailable"])
+def test_where_ids_are_unique_forever_a_create_lost_before_arrival_is_resent_with_the_same_id(
+        clock: ScheduledClock, journal_path: Path, fault: str) -> None:
+    venue = PaperExchange(clock, seed=3, fill_probability=1.0, imitate="bybit")
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        venue.inject("create_order", fault)
+        order = executor.execute_signal(buy())
+        assert order.state is State.FILLED
+        steps = triggers(journal_path, order.client_order_id)
+        assert steps[:3] == ["create", "submit", "lose_answer"]
+        assert steps.index("presume_absent") < steps.index("resubmit")
+        assert executor.stats["resubmits"] == 1
+        assert_consistent(executor, venue, order, journal_path)
+
+
+def test_timeout_after_acceptance_is_found_by_client_id_once_visible_and_never_resent(
         executor: TradeExecutor, venue: PaperExchange, journal_path: Path) -> None:
     venue.inject("create_order", "timeout_after")
     order = executor.execute_signal(buy())
     assert order.state is State.FILLED
     steps = triggers(journal_path, order.client_order_id)
-    assert steps[:4] == ["create", "submit", "lose_answer", "acknowledge"]
+    assert steps[:3] == ["create", "submit", "lose_answer"]
+    # Binance cannot see it for a while: not-found answers, then found, never re-sent.
+    assert notes(journal_path, order.client_order_id).count("not_found") == 2
+    assert "acknowledge" in steps and "presume_absent" not in steps
     assert "resubmit" not in steps
     assert executor.stats["unknown_resolved"] == 1
     assert_consistent(executor, venue, order, journal_path)
@@ -95,9 +118,9 @@ def test_exchange_not_available_on_create_is_an_unknown_outcome_not_a_failure(
         executor: TradeExecutor, venue: PaperExchange, journal_path: Path) -> None:
     venue.inject("create_order", "unavailable")
     order = executor.execute_signal(buy())
-    assert order.state is State.FILLED
+    assert order.state is State.PRESUMED_ABSENT and order.failure is None
     assert "lose_answer" in triggers(journal_path, order.client_order_id)
-    assert_consistent(executor, venue, order, journal_path)
+    assert_consistent(executor, venue, order, journal_path, placed=0)
 
 
 def test_rate_limits_wait_at_least_the_cool_down_and_are_retried(

@@ -24,12 +24,13 @@ from fsm_executor import (
 )
 from fsm_executor._lifecycle import apply, plan
 from fsm_executor._model import OrderSpec
+from fsm_executor._states import IN_DOUBT
 
 
 def order_in(state: State, amount: str = "1", filled: str = "0") -> Order:
     order = Order.from_spec(OrderSpec("o1", "BTC/USDT", "buy", "limit", amount, "100"), 1.0)
     order.state = state
-    if state not in (State.CREATED, State.PENDING_SUBMIT, State.SUBMIT_UNKNOWN):
+    if state is not State.CREATED and state not in IN_DOUBT:
         order.exchange_order_id = "ex-1"
     if Decimal(filled):
         fill = Fill("t0", filled, "100")

@@ -14,13 +14,24 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 import ccxt
 import pytest
 
 from fsm_executor import FakeClock
-from fsm_executor._paper import DEFAULT_MARKETS, FAULTS, MarketSpec, PaperExchange
+from fsm_executor._paper import DEFAULT_MARKETS, FAULTS, MANNERS, MarketSpec, PaperExchange
 
 T = TypeVar("T")
+
+
+#: Binance's manners without their unkindness: these tests are about the engine's mechanics
+#: and read trades off order answers; tests/test_paper_manners.py pins the manners.
+PROMPT = attrs.evolve(MANNERS["binance"], visibility_lag=0.0, trade_lag=0.0,
+                      order_has_trades=True, order_has_fee=True)
+
+
+def prompt_venue(*args: Any, **kwargs: Any) -> PaperExchange:
+    return PaperExchange(*args, imitate=PROMPT, **kwargs)
 
 #: Every fault that leaves the venue untouched, with the class it raises.
 NOTHING_HAPPENS = [
@@ -34,7 +45,7 @@ NOTHING_HAPPENS = [
 
 @pytest.fixture
 def venue(clock: FakeClock) -> Iterator[PaperExchange]:
-    v = PaperExchange(clock, seed=7)
+    v = prompt_venue(clock, seed=7)
     yield v
     v.close()
 
@@ -207,13 +218,13 @@ def test_market_order_fills_fully_at_once_at_the_touch(venue: PaperExchange) -> 
 def test_market_orders_split_into_one_to_three_trades_by_seed(clock: FakeClock) -> None:
     counts = set()
     for seed in range(12):
-        v = PaperExchange(clock, seed=seed)
+        v = prompt_venue(clock, seed=seed)
         counts.add(len(v.create_order("SOL/USDT", "market", "buy", 9)["trades"]))
     assert counts == {1, 2, 3}
 
 
 def test_a_marketable_limit_fills_at_the_touch_not_its_limit(clock: FakeClock) -> None:
-    venue = PaperExchange(clock, fill_probability=1.0)
+    venue = prompt_venue(clock, fill_probability=1.0)
     order = venue.create_order("ETH/USDT", "limit", "buy", 1, 2100)
     assert order["filled"] > 0
     assert {t["price"] for t in order["trades"]} == {2000.2}
@@ -226,7 +237,7 @@ def test_resting_limit_orders_fill_over_time_as_the_clock_moves(clock: FakeClock
     trade_counts = []
     for seed in range(6):
         c = FakeClock(clock.now())
-        venue = PaperExchange(c, seed=seed, fill_probability=0.3)
+        venue = prompt_venue(c, seed=seed, fill_probability=0.3)
         order = venue.create_order("BTC/USDT", "limit", "buy", 1, 30010)
         if order["status"] == "closed":
             continue  # filled in full at once: a 30% * 1/3 chance
@@ -246,7 +257,7 @@ def test_resting_limit_orders_fill_over_time_as_the_clock_moves(clock: FakeClock
 
 
 def test_passive_orders_fill_when_the_price_moves_through_them(clock: FakeClock) -> None:
-    venue = PaperExchange(clock, seed=5, volatility=0.002, fill_probability=1.0)
+    venue = prompt_venue(clock, seed=5, volatility=0.002, fill_probability=1.0)
     order = venue.create_order("ETH/USDT", "limit", "buy", 1, 1990)
     assert order["status"] == "open" and order["filled"] == 0
     for _ in range(600):
@@ -336,7 +347,7 @@ def test_invalid_orders_are_refused_and_nothing_is_created(
 
 
 def test_the_hold_counts_the_fee(clock: FakeClock) -> None:
-    venue = PaperExchange(clock, balances={"USDT": "100.09", "BTC": "0"})
+    venue = prompt_venue(clock, balances={"USDT": "100.09", "BTC": "0"})
     with pytest.raises(ccxt.InsufficientFunds):
         venue.create_order("BTC/USDT", "limit", "buy", "0.001", "100000")  # needs 100.1
     venue.create_order("BTC/USDT", "limit", "buy", "0.001", "99990")  # needs 100.08999
@@ -346,7 +357,8 @@ def test_the_hold_counts_the_fee(clock: FakeClock) -> None:
 def test_a_client_order_id_is_a_duplicate_only_while_its_order_is_open(
         venue: PaperExchange) -> None:
     venue.create_order("ETH/USDT", "limit", "buy", 1, 1000, {"clientOrderId": "x"})
-    with pytest.raises(ccxt.DuplicateOrderId, match="Duplicate order sent."):
+    # As ccxt.binance maps it: -2010 is InvalidOrder, whatever its message says.
+    with pytest.raises(ccxt.InvalidOrder, match='"code":-2010,"msg":"Duplicate order sent."'):
         venue.create_order("ETH/USDT", "limit", "buy", 1, 1000, {"clientOrderId": "x"})
     assert len(venue.orders_for_client_id("x")) == 1
 
@@ -364,11 +376,11 @@ def test_bad_constructor_arguments_are_value_errors(clock: FakeClock) -> None:
     with pytest.raises(ValueError, match="timeout_before"):  # lists the valid names
         PaperExchange(clock, faults={"meteor": 0.1})
     with pytest.raises(ValueError):
-        PaperExchange(clock, faults={"timeout_before": 1.5})
+        prompt_venue(clock, faults={"timeout_before": 1.5})
     with pytest.raises(ValueError):
-        PaperExchange(clock, fill_probability=2)
+        prompt_venue(clock, fill_probability=2)
     with pytest.raises(ValueError):
-        PaperExchange(clock, markets=[DEFAULT_MARKETS[0], DEFAULT_MARKETS[0]])
+        prompt_venue(clock, markets=[DEFAULT_MARKETS[0], DEFAULT_MARKETS[0]])
     with pytest.raises(ValueError):
         MarketSpec("X/Y", "X", "Y", "0", "1", "1", "1", "1")
 
@@ -380,7 +392,7 @@ def test_the_same_seed_gives_the_same_fills(clock: FakeClock) -> None:
     runs = []
     for _ in range(2):
         c = FakeClock(clock.now())
-        v = PaperExchange(c, seed=42, volatility=0.001)
+        v = prompt_venue(c, seed=42, volatility=0.001)
         busy_run(v, c)
         runs.append((tape(v), v.all_orders()))
     assert runs[0] == runs[1] and len(runs[0][0]) > 12
@@ -390,7 +402,7 @@ def test_a_different_seed_gives_different_fills(clock: FakeClock) -> None:
     tapes = []
     for seed in (1, 2):
         c = FakeClock(clock.now())
-        v = PaperExchange(c, seed=seed, volatility=0.001)
+        v = prompt_venue(c, seed=seed, volatility=0.001)
         busy_run(v, c)
         tapes.append(tape(v))
     assert tapes[0] != tapes[1]
@@ -400,7 +412,7 @@ def test_how_often_a_bot_polls_does_not_change_the_fills(clock: FakeClock) -> No
     tapes = []
     for polls in (1, 7):
         c = FakeClock(clock.now())
-        v = PaperExchange(c, seed=9, volatility=0.001, step_seconds=2.0)
+        v = prompt_venue(c, seed=9, volatility=0.001, step_seconds=2.0)
         v.create_order("BTC/USDT", "limit", "buy", 1, 30004)
         v.create_order("ETH/USDT", "limit", "sell", 5, 1999)
         for _ in range(60 * polls):
@@ -411,7 +423,7 @@ def test_how_often_a_bot_polls_does_not_change_the_fills(clock: FakeClock) -> No
 
 
 def test_a_long_jump_in_time_is_bounded(clock: FakeClock) -> None:
-    venue = PaperExchange(clock, fill_probability=0.0)
+    venue = prompt_venue(clock, fill_probability=0.0)
     order = venue.create_order("BTC/USDT", "limit", "buy", 1, 31000)
     clock.advance(10 * 365 * 86400)
     started = time.perf_counter()
@@ -420,7 +432,7 @@ def test_a_long_jump_in_time_is_bounded(clock: FakeClock) -> None:
 
 
 def test_latency_is_slept_on_the_injected_clock(clock: FakeClock) -> None:
-    venue = PaperExchange(clock, latency=0.25)
+    venue = prompt_venue(clock, latency=0.25)
     before = clock.now()
     venue.fetch_ticker("BTC/USDT")
     venue.fetch_balance()
@@ -452,7 +464,7 @@ def test_timeout_after_creates_the_order_and_loses_the_answer(venue: PaperExchan
     assert order["status"] == "open"
     assert venue.fetch_order("", "ETH/USDT", {"clientOrderId": "lost"})["id"] == order["id"]
     assert venue.balance_of("USDT")[1] > 0
-    with pytest.raises(ccxt.DuplicateOrderId):
+    with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent"):
         venue.create_order("ETH/USDT", "limit", "buy", 1, 1900, {"clientOrderId": "lost"})
 
 
@@ -522,7 +534,7 @@ def test_inject_refuses_faults_that_make_no_sense(venue: PaperExchange) -> None:
 
 
 def test_scripted_faults_come_first_and_in_order(clock: FakeClock) -> None:
-    venue = PaperExchange(clock, faults={"rate_limit": 1.0})
+    venue = prompt_venue(clock, faults={"rate_limit": 1.0})
     venue.inject("fetch_ticker", "unavailable")
     venue.inject("fetch_ticker", "timeout_before")
     errors = []
@@ -536,7 +548,7 @@ def test_scripted_faults_come_first_and_in_order(clock: FakeClock) -> None:
 def test_fault_rates_apply_only_where_they_make_sense(clock: FakeClock) -> None:
     rates = {"insufficient_funds": 1.0, "invalid_order": 1.0, "cancel_race": 1.0,
              "timeout_after": 1.0}
-    venue = PaperExchange(clock, faults=rates)
+    venue = prompt_venue(clock, faults=rates)
     for _ in range(5):
         venue.fetch_ticker("BTC/USDT")
         venue.fetch_open_orders()
@@ -549,7 +561,7 @@ def test_fault_rates_apply_only_where_they_make_sense(clock: FakeClock) -> None:
 def test_fault_rates_are_seeded(clock: FakeClock) -> None:
     logs = []
     for seed in (3, 3, 4):
-        venue = PaperExchange(clock, seed=seed, faults={"timeout_before": 0.3,
+        venue = prompt_venue(clock, seed=seed, faults={"timeout_before": 0.3,
                                                         "rate_limit": 0.2})
         for _ in range(60):
             with contextlib.suppress(ccxt.BaseError):
@@ -610,8 +622,8 @@ def careful_bot(venue: PaperExchange, clock: FakeClock) -> None:
 
 def test_faults_do_not_change_the_fill_sequence(clock: FakeClock) -> None:
     calm_clock, faulty_clock = FakeClock(clock.now()), FakeClock(clock.now())
-    calm = PaperExchange(calm_clock, seed=21, volatility=0.0005)
-    faulty = PaperExchange(faulty_clock, seed=21, volatility=0.0005, faults={
+    calm = prompt_venue(calm_clock, seed=21, volatility=0.0005)
+    faulty = prompt_venue(faulty_clock, seed=21, volatility=0.0005, faults={
         "timeout_before": 0.1, "timeout_after": 0.15, "unavailable": 0.05, "rate_limit": 0.05,
         "insufficient_funds": 0.05, "invalid_order": 0.1,
     })
@@ -635,7 +647,7 @@ def test_a_buy_spends_exactly_its_cost_and_fees(venue: PaperExchange) -> None:
 
 
 def test_balances_are_conserved_through_a_busy_session(clock: FakeClock) -> None:
-    venue = PaperExchange(clock, seed=8, volatility=0.001)
+    venue = prompt_venue(clock, seed=8, volatility=0.001)
     busy_run(venue, clock, seconds=60)
     for order in venue.fetch_open_orders():
         venue.cancel_order(order["id"])
@@ -672,18 +684,18 @@ def test_a_restarted_venue_keeps_its_orders_and_keeps_filling_them(
         tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "venue.db"
     reference_clock = FakeClock(clock.now())
-    reference = PaperExchange(reference_clock, seed=4, fill_probability=0.2)
+    reference = prompt_venue(reference_clock, seed=4, fill_probability=0.2)
     reference.inject("fetch_order", "unavailable")
     resting_orders(reference)
 
-    first = PaperExchange(clock, seed=4, fill_probability=0.2, state_path=str(path))
+    first = prompt_venue(clock, seed=4, fill_probability=0.2, state_path=str(path))
     first.inject("fetch_order", "unavailable")
     created = resting_orders(first)
     assert [o["status"] for o in created] == ["open"] * 6
     # Killed: no close(), no goodbye. The next process starts a minute later.
     clock.advance(60)
     reference_clock.advance(60)
-    second = PaperExchange(clock, seed=99, fill_probability=0.9, markets=[DEFAULT_MARKETS[0]],
+    second = prompt_venue(clock, seed=99, fill_probability=0.9, markets=[DEFAULT_MARKETS[0]],
                            balances={"USDT": "1"}, state_path=str(path))
     with pytest.raises(ccxt.ExchangeNotAvailable):  # the scripted fault survived too
         second.fetch_order(created[0]["id"])
@@ -703,7 +715,7 @@ def test_a_restarted_venue_keeps_its_orders_and_keeps_filling_them(
 
 def test_the_state_file_is_private_sqlite(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "venue.db"
-    PaperExchange(clock, state_path=str(path)).close()
+    prompt_venue(clock, state_path=str(path)).close()
     assert os.stat(path).st_mode & 0o777 == 0o600
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
@@ -713,13 +725,13 @@ def test_the_state_file_is_private_sqlite(tmp_path: Path, clock: FakeClock) -> N
 def test_a_venue_reopened_by_itself_continues_where_it_was(tmp_path: Path,
                                                            clock: FakeClock) -> None:
     path = str(tmp_path / "venue.db")
-    venue = PaperExchange(clock, seed=2, volatility=0.001, state_path=path)
+    venue = prompt_venue(clock, seed=2, volatility=0.001, state_path=path)
     busy_run(venue, clock, seconds=10)
     venue.close()
-    reopened = PaperExchange(clock, state_path=path)
+    reopened = prompt_venue(clock, state_path=path)
     busy_run_rest = [o["id"] for o in reopened.fetch_open_orders()]
     reference_clock = FakeClock(1_700_000_000.0)
-    reference = PaperExchange(reference_clock, seed=2, volatility=0.001)
+    reference = prompt_venue(reference_clock, seed=2, volatility=0.001)
     busy_run(reference, reference_clock, seconds=10)
     assert busy_run_rest == [o["id"] for o in reference.fetch_open_orders()]
     clock.advance(30)
@@ -737,7 +749,7 @@ def test_a_file_that_is_not_a_venue_is_refused_untouched(tmp_path: Path, clock: 
     path.write_bytes(content)
     before = path.stat()
     with pytest.raises(ValueError, match="not a paper venue state"):
-        PaperExchange(clock, state_path=str(path))
+        prompt_venue(clock, state_path=str(path))
     assert path.read_bytes() == content and path.stat().st_mtime_ns == before.st_mtime_ns
 
 
@@ -750,19 +762,19 @@ def test_another_sqlite_database_is_refused_untouched(tmp_path: Path,
     conn.close()
     content = path.read_bytes()
     with pytest.raises(ValueError, match="not a paper venue state"):
-        PaperExchange(clock, state_path=str(path))
+        prompt_venue(clock, state_path=str(path))
     assert path.read_bytes() == content
 
 
 def test_a_damaged_venue_file_is_a_clear_value_error(tmp_path: Path,
                                                      clock: FakeClock) -> None:
     path = tmp_path / "venue.db"
-    PaperExchange(clock, state_path=str(path)).close()
+    prompt_venue(clock, state_path=str(path)).close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE kv SET value = '{}' WHERE key = 'config'")
     conn.close()
     with pytest.raises(ValueError, match="damaged paper venue state"):
-        PaperExchange(clock, state_path=str(path))
+        prompt_venue(clock, state_path=str(path))
 
 
 def test_fault_names_are_the_documented_ones() -> None:

@@ -1,0 +1,201 @@
+"""What each exchange does with a client order id, as data: one profile per exchange.
+
+The decisions and the adapter read these instead of assuming one exchange's manners:
+
+- ``uniqueness``: how long the exchange refuses a reused client order id. Only ``FOREVER``
+  makes a re-send after a lost answer safe (a duplicate is refused or answered with the
+  existing order, so at most one order can exist). Everywhere else a lost create is settled
+  by lookups alone: a second placement could fill twice.
+- ``visibility_grace_seconds``: how long a just-accepted order may be invisible to lookups
+  (Binance answers -2013 "Order does not exist." for an order it holds). Not-found answers
+  inside it say nothing.
+- ``lookup_window_seconds``: how long an order that ended without fills can still be
+  found. Until it has passed, an order presumed absent is still watched; afterwards a
+  lookup can teach nothing more (a filled order stays visible: its trades do).
+- ``lookup``: how to find an order by client order id: ``fetch_order`` with
+  ``lookup_param`` (ccxt maps it to the exchange's field), or only the open and closed
+  listings where ccxt's fetch_order ignores the client id.
+- ``duplicate_answers``: how the exchange says "this client order id is taken". ccxt maps
+  them to InvalidOrder or BadRequest, never DuplicateOrderId; matched by ccxt class and code
+  or message, they mean "it exists: look it up", never a reject.
+
+No ccxt import here: the core reads profiles without paying for ccxt. tests/test_profiles.py
+checks every class name against ccxt's tree. Each entry cites the ccxt file (4.5.90) it was
+checked against; line numbers are those of that release.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any, Final
+
+import attrs
+
+
+class Uniqueness(StrEnum):
+    #: A reused client order id is refused (or answered with the existing order) forever.
+    FOREVER = "forever"
+    #: Refused only while an order with it is open: a re-send after a fill places again.
+    OPEN = "open"
+    #: Refused for a while after its order's creation.
+    WINDOW = "window"
+    #: Not enforced.
+    NONE = "none"
+
+
+class LookupBy(StrEnum):
+    FETCH_ORDER = "fetch_order"
+    LISTINGS = "listings"
+
+
+@attrs.frozen
+class ErrorAnswer:
+    """An exchange answer, recognised by the ccxt class it arrives as (or an ancestor) and
+    by a code or a message fragment of its text (both, when both are given)."""
+
+    ccxt_class: str
+    code: str = ""
+    message: str = ""
+
+    def matches(self, class_names: Iterable[str], text: str) -> bool:
+        if self.ccxt_class not in class_names:
+            return False
+        if self.code and not re.search(rf"(?<![\d-]){re.escape(self.code)}(?!\d)", text):
+            return False
+        return not self.message or self.message.lower() in text.lower()
+
+
+@attrs.frozen
+class ExchangeProfile:
+    """One exchange's manners with client order ids (see the module docstring)."""
+
+    id: str
+    #: The params key ccxt's create_order reads our client order id from.
+    client_id_param: str
+    client_id_max_length: int
+    #: A regex every client order id must match in full.
+    client_id_alphabet: str
+    uniqueness: Uniqueness
+    lookup: LookupBy
+    #: The params key for a lookup by client order id (fetch_order's, or a listing's).
+    lookup_param: str
+    visibility_grace_seconds: float
+    lookup_window_seconds: float
+    duplicate_answers: tuple[ErrorAnswer, ...]
+    #: fetch_open_orders / fetch_closed_orders refuse to run without a symbol.
+    listings_need_symbol: bool
+    #: Not-found answers that mean "ask again" rather than "no such order".
+    transient_not_found: tuple[ErrorAnswer, ...] = ()
+    #: Where each fact was checked (ccxt's file, the exchange's documentation).
+    source: str = ""
+
+    @property
+    def resend_safe(self) -> bool:
+        """Whether a re-send with the same client order id can never place a second order."""
+        return self.uniqueness is Uniqueness.FOREVER
+
+    def is_duplicate(self, class_names: Iterable[str], text: str) -> bool:
+        names = tuple(class_names)
+        return any(a.matches(names, text) for a in self.duplicate_answers)
+
+    def is_transient_not_found(self, class_names: Iterable[str], text: str) -> bool:
+        names = tuple(class_names)
+        return any(a.matches(names, text) for a in self.transient_not_found)
+
+    def check_client_id(self, client_order_id: str) -> bool:
+        return (len(client_order_id) <= self.client_id_max_length
+                and re.fullmatch(self.client_id_alphabet, client_order_id) is not None)
+
+
+_HOUR: Final = 3600.0
+_DAY: Final = 24 * _HOUR
+_ALNUM: Final = r"[A-Za-z0-9]+"
+_ALNUM_DASH: Final = r"[A-Za-z0-9_-]+"
+_P = ExchangeProfile
+_E = ErrorAnswer
+
+#: A ccxt id without a profile of its own gets this: never re-send, trust no quick
+#: not-found, watch a presumed-absent order for a day, list per symbol.
+DEFAULT: Final = _P(
+    id="default", client_id_param="clientOrderId", client_id_max_length=32,
+    client_id_alphabet=_ALNUM, uniqueness=Uniqueness.NONE, lookup=LookupBy.FETCH_ORDER,
+    lookup_param="clientOrderId", visibility_grace_seconds=60.0, lookup_window_seconds=_DAY,
+    duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=True,
+    source="conservative: assumes nothing an unknown exchange has not promised",
+)
+
+PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
+    _P(id="binance", client_id_param="clientOrderId", client_id_max_length=36,
+       client_id_alphabet=r"[.A-Za-z0-9:/_-]+", uniqueness=Uniqueness.OPEN,
+       lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
+       visibility_grace_seconds=30.0, lookup_window_seconds=90 * _DAY,
+       duplicate_answers=(_E("InvalidOrder", "-2010", "Duplicate order sent"),
+                          _E("DuplicateOrderId")),
+       listings_need_symbol=True,
+       source="ccxt/binance.py"),
+    _P(id="bybit", client_id_param="clientOrderId", client_id_max_length=36,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
+       lookup=LookupBy.LISTINGS, lookup_param="orderLinkId",
+       visibility_grace_seconds=10.0, lookup_window_seconds=7 * _DAY,
+       duplicate_answers=(_E("InvalidOrder", "110072"), _E("InvalidOrder", "170141"),
+                          _E("DuplicateOrderId")),
+       listings_need_symbol=False, source="ccxt/bybit.py"),
+    _P(id="okx", client_id_param="clientOrderId", client_id_max_length=32,
+       client_id_alphabet=_ALNUM, uniqueness=Uniqueness.OPEN,
+       lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
+       visibility_grace_seconds=10.0, lookup_window_seconds=2 * _HOUR,
+       duplicate_answers=(_E("InvalidOrder", "51016"), _E("DuplicateOrderId")),
+       listings_need_symbol=False, source="ccxt/okx.py"),
+    _P(id="kucoin", client_id_param="clientOrderId", client_id_max_length=40,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
+       lookup=LookupBy.FETCH_ORDER, lookup_param="clientOid",
+       visibility_grace_seconds=10.0, lookup_window_seconds=30 * _DAY,
+       duplicate_answers=(_E("BadRequest", "400100", "clientOidDuplicated"),
+                          _E("DuplicateOrderId")),
+       listings_need_symbol=False, source="ccxt/kucoin.py"),
+    _P(id="gate", client_id_param="clientOrderId", client_id_max_length=28,
+       client_id_alphabet=r"[A-Za-z0-9_.-]+", uniqueness=Uniqueness.NONE,
+       lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
+       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
+       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=True,
+       source="ccxt/gate.py"),
+    _P(id="kraken", client_id_param="clientOrderId", client_id_max_length=18,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
+       lookup=LookupBy.LISTINGS, lookup_param="cl_ord_id",
+       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
+       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
+       source="ccxt/kraken.py"),
+    _P(id="coinbase", client_id_param="clientOrderId", client_id_max_length=36,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
+       lookup=LookupBy.LISTINGS, lookup_param="client_order_id",
+       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
+       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
+       source="ccxt/coinbase.py"),
+    _P(id="bitget", client_id_param="clientOrderId", client_id_max_length=40,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
+       lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
+       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
+       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=True,
+       source="ccxt/bitget.py"),
+    _P(id="bitfinex", client_id_param="clientOrderId", client_id_max_length=15,
+       client_id_alphabet=r"[0-9]+", uniqueness=Uniqueness.NONE,
+       lookup=LookupBy.LISTINGS, lookup_param="cid",
+       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
+       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
+       source="ccxt/bitfinex.py"),
+    _P(id="htx", client_id_param="clientOrderId", client_id_max_length=64,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.WINDOW,
+       lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
+       visibility_grace_seconds=10.0, lookup_window_seconds=2 * _HOUR,
+       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=True,
+       source="ccxt/htx.py"),
+)}
+
+
+def profile_for(exchange: Any) -> ExchangeProfile:
+    """The profile of a ccxt exchange object (or a venue imitating one, via ``imitates``);
+    the conservative DEFAULT for any other id."""
+    key = getattr(exchange, "imitates", None) or getattr(exchange, "id", None)
+    return PROFILES.get(str(key), DEFAULT)
