@@ -1,11 +1,15 @@
 """An exchange whose every answer is drawn by hypothesis, for property tests.
 
-Answers are arbitrary but never *lie definitively*: OrderNotFound is raised only for an
-order that does not exist, and the cumulative filled it reports never exceeds the truth.
-Everything else goes: any ccxt exception at any call, statuses missing or odd, filled
-missing or reported lower than before. Like Binance, a client order id is refused as a
-duplicate only while an order with it is open, so a blind re-send after a lost answer
-would create a second order, which the ground truth (``orders_for_client_id``) shows.
+Answers are arbitrary but as unkind as Binance's, never worse: OrderNotFound is raised for
+an order that does not exist, or one still inside its visibility lag (drawn per order: a
+new order can be invisible to lookups, listings and cancels for a while, -2013 "Order does
+not exist."), and the cumulative filled it reports never exceeds the truth. Everything else
+goes: any ccxt exception at any call, statuses missing or odd, filled missing or reported
+lower than before, a lookup by client order id answered with an empty order or another
+one, trade lists lagging the cumulative filled. Like Binance, a client order id is refused
+only while an order with it is open, with -2010 "Duplicate order sent." as InvalidOrder,
+so a blind re-send after a lost answer would create a second order, which the ground truth
+(``orders_for_client_id``) shows.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 import ccxt
 from hypothesis import strategies as st
+
+from ._clock import Clock
 
 #: Errors a call may raise without anything happening (the request never arrived, or was
 #: refused before processing). OrderNotFound is left out: it is a definitive answer.
@@ -33,15 +39,25 @@ def ccxt_errors(classes: tuple[type[Exception], ...] = TRANSIENT_ERRORS) -> Any:
     return st.sampled_from(classes).map(lambda cls: cls("generated"))
 
 
+#: Visibility lags a new order may draw (seconds); Binance's grace in _profiles.py is 30 s,
+#: so the last one outlasts it: the order is presumed absent while the exchange holds it.
+LAGS = (0.0, 0.0, 1.0, 5.0, 20.0, 45.0)
+_NOT_FOUND = '{"code":-2013,"msg":"Order does not exist."}'
+_UNKNOWN = '{"code":-2011,"msg":"Unknown order sent."}'
+
+
 class GeneratedExchange:
-    """A ccxt-shaped exchange (one market, SYM/USD) answering from ``draw``."""
+    """A ccxt-shaped exchange (one market, SYM/USD) answering from ``draw``, imitating
+    Binance's manners. Without ``clock`` there is no visibility lag."""
 
     id = "generated"
+    imitates = "binance"
     precisionMode = ccxt.TICK_SIZE
 
     def __init__(self, draw: Callable[[Any], Any], *, trades: bool = False,
-                 error_rate: float = 0.3) -> None:
+                 error_rate: float = 0.3, clock: Clock | None = None) -> None:
         self.draw = draw
+        self.clock = clock
         self.has = {"fetchOrder": True, "fetchOrderWithClientOrderId": True,
                     "fetchOpenOrders": True, "fetchClosedOrders": True,
                     "fetchMyTrades": trades, "fetchTicker": True}
@@ -107,14 +123,18 @@ class GeneratedExchange:
                 "average": 10.0 if order["filled"] else None,
                 "cost": None, "fee": None, "trades": [], "timestamp": None}
 
-    def _find(self, id: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    def _visible(self, order: dict[str, Any]) -> bool:
+        return self.clock is None or self.clock.now() >= order["visible_at"]
+
+    def _find(self, id: str | None, params: dict[str, Any],
+              unknown: str = _NOT_FOUND) -> dict[str, Any]:
         if id:
             order = self.orders.get(id)
         else:
             matches = self.orders_for_client_id(params.get("clientOrderId", ""))
             order = matches[-1] if matches else None
-        if order is None:
-            raise ccxt.OrderNotFound("Order does not exist.")
+        if order is None or not self._visible(order):
+            raise ccxt.OrderNotFound(f"generated {unknown}")
         return order
 
     # -- the ccxt calls the executor makes -----------------------------------------------------
@@ -145,10 +165,12 @@ class GeneratedExchange:
         if outcome == "reject":
             raise self.draw(ccxt_errors(REJECT_ERRORS))
         if any(o["status"] == "open" for o in self.orders_for_client_id(cid or "")):
-            raise ccxt.DuplicateOrderId("Duplicate order sent.")
+            raise ccxt.InvalidOrder('generated {"code":-2010,"msg":"Duplicate order sent."}')
         oid = str(1000 + len(self.orders))
+        now = self.clock.now() if self.clock is not None else 0.0
         order = {"id": oid, "clientOrderId": cid, "amount": Decimal(str(amount)),
-                 "filled": Decimal(0), "status": "open"}
+                 "filled": Decimal(0), "status": "open",
+                 "visible_at": now + self.draw(st.sampled_from(LAGS))}
         self.orders[oid] = order
         self._progress(order)
         if outcome == "lost_after":
@@ -158,6 +180,10 @@ class GeneratedExchange:
     def fetch_order(self, id: str | None, symbol: str | None = None,
                     params: dict[str, Any] | None = None) -> Any:
         self._maybe_fail()
+        if not id and self.orders and self.draw(st.integers(0, 9)) == 0:
+            # Some exchanges answer a lookup by client id with an empty order, or another.
+            return self.draw(st.sampled_from([{}, self._answer(
+                self.orders[self.draw(st.sampled_from(sorted(self.orders)))])]))
         order = self._find(id, params or {})
         self._progress(order)
         return self._answer(order)
@@ -165,23 +191,27 @@ class GeneratedExchange:
     def cancel_order(self, id: str, symbol: str | None = None,
                      params: dict[str, Any] | None = None) -> Any:
         self._maybe_fail()
-        order = self._find(id, {})
+        order = self._find(id, {}, _UNKNOWN)
         self._progress(order)  # a fill may race the cancel
         if order["status"] != "open":
-            raise ccxt.OrderNotFound("Unknown order sent.")
+            raise ccxt.OrderNotFound(f"generated {_UNKNOWN}")
         order["status"] = "canceled"
         return self._answer(order)
 
     def fetch_open_orders(self, symbol: str | None = None, *args: Any) -> Any:
         self._maybe_fail()
-        return [self._answer(o) for o in self.orders.values() if o["status"] == "open"]
+        return [self._answer(o) for o in self.orders.values()
+                if o["status"] == "open" and self._visible(o)]
 
     def fetch_closed_orders(self, symbol: str | None = None, *args: Any) -> Any:
         self._maybe_fail()
-        return [self._answer(o) for o in self.orders.values() if o["status"] != "open"]
+        return [self._answer(o) for o in self.orders.values()
+                if o["status"] != "open" and self._visible(o)]
 
     def fetch_my_trades(self, symbol: str | None = None, since: Any = None, limit: Any = None,
                         params: dict[str, Any] | None = None) -> Any:
         self._maybe_fail()
         oid = (params or {}).get("orderId")
-        return [t for t in self.trades if oid is None or t["order"] == oid]
+        listed = [t for t in self.trades if oid is None or t["order"] == oid]
+        # The trade list may lag the cumulative filled: the newest trades are missing.
+        return listed[:self.draw(st.integers(0, len(listed)))]

@@ -90,9 +90,10 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     ``latency``, the fault rates and the manners, which belong to the connection.
 
     ``imitate`` names the exchange whose manners it reproduces (_paper_manners.py:
-    "binance", the default, "okx", "bybit", or a VenueManners of your own): the lag before a new order is visible, trades
-    listed late, order answers without trades or fee, how a duplicate client order id and an
-    unknown order are answered. ``visibility_lag`` and ``trade_lag`` override its lags.
+    "binance", the default, "okx", "bybit", or a VenueManners of your own): the lag before
+    a new order is visible, trades listed late, order answers without trades or fee, how a
+    duplicate client order id and an unknown order are answered. ``visibility_lag`` and
+    ``trade_lag`` override its lags.
     """
 
     def describe(self) -> Any:

@@ -35,6 +35,8 @@ import attrs
 
 
 class Uniqueness(StrEnum):
+    """How long an exchange refuses a reused client order id."""
+
     #: A reused client order id is refused (or answered with the existing order) forever.
     FOREVER = "forever"
     #: Refused only while an order with it is open: a re-send after a fill places again.
@@ -43,6 +45,11 @@ class Uniqueness(StrEnum):
     WINDOW = "window"
     #: Not enforced.
     NONE = "none"
+
+    def value_text(self) -> str:
+        """For sentences: "refuses a reused client order id ..."."""
+        return {"forever": "forever", "open": "only while its order is open",
+                "window": "only for a while", "none": "never"}[self.value]
 
 
 class LookupBy(StrEnum):

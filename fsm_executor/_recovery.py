@@ -52,11 +52,14 @@ class RecoveryReport:
     orphans: tuple[ExchangeOrder, ...]
     adopted: tuple[str, ...]
     exchange_calls: int
+    #: Orders presumed absent after this recovery: watched until the lookup window passes.
+    presumed_absent: tuple[str, ...] = ()
 
     def render(self) -> str:
         lines = [f"recovery: {self.checked} unfinished order(s) checked, {len(self.changes)} "
                  f"changed, {len(self.in_doubt)} in doubt, {len(self.orphans)} unknown to the "
-                 f"journal, {self.exchange_calls} exchange call(s)"]
+                 f"journal, {len(self.presumed_absent)} presumed absent (watched), "
+                 f"{self.exchange_calls} exchange call(s)"]
         lines += [f"  {c.client_order_id}  {c.before} -> {c.after}  ({c.rows} row(s))"
                   for c in self.changes]
         lines += [f"  in doubt: {d}" for d in self.in_doubt]
@@ -91,8 +94,10 @@ def recover(executor: TradeExecutor, adopt: bool = False,
     orphans = _orphans(executor, symbols_seen)
     adopted = [_adopt(executor, o) for o in orphans] if adopt else []
     changes = _changes(executor, before, seq_before)
+    absent = tuple(o.client_order_id for o in book.unfinished()
+                   if o.state is State.PRESUMED_ABSENT)
     return RecoveryReport(len(unfinished), tuple(changes), tuple(in_doubt), tuple(orphans),
-                          tuple(adopted), adapter.calls - calls_before)
+                          tuple(adopted), adapter.calls - calls_before, absent)
 
 
 def _open_orders(executor: TradeExecutor, symbols: set[str]) -> dict[str, ExchangeOrder]:

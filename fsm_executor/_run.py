@@ -74,10 +74,15 @@ class Progress:
         self.out.flush()
 
 
+#: Exit statuses of ``run`` and ``recover``.
+EXIT_OK, EXIT_LOOK, EXIT_BAD_INPUT, EXIT_PRESUMED_ABSENT = 0, 1, 2, 3
+
+
 def summarize(orders: list[Order], executor: TradeExecutor, in_doubt: list[OrderInDoubt],
-              extra: dict[str, int]) -> tuple[str, bool]:
-    """The summary table, and whether anything failed for a reason other than a normal
-    reject or refusal."""
+              extra: dict[str, int]) -> tuple[str, int]:
+    """The summary table, and the exit status: EXIT_LOOK when something failed for a reason
+    other than a normal reject or refusal, or is in doubt; EXIT_PRESUMED_ABSENT when some
+    signals' orders are presumed absent (most likely not executed; still watched)."""
     states = Counter(o.state.value for o in orders)
     failures = Counter(o.failure for o in orders if o.failure)
     lines = ["", f"{'final state':<22}{'orders':>8}"]
@@ -97,11 +102,18 @@ def summarize(orders: list[Order], executor: TradeExecutor, in_doubt: list[Order
     for key, value in extra.items():
         lines.append(f"{key:<22}{value:>8}")
     lines.append(f"journal head {executor.book.journal.head}")
-    # Not a normal outcome: a person must look, or the signal may not have been executed
-    # (an order presumed absent is still watched; the next run's recovery settles it).
-    bad = bool(in_doubt) or any(o.failure in ("fatal", "absent")
-                                or o.state is State.PRESUMED_ABSENT for o in orders)
-    return "\n".join(lines), bad
+    absent = states.get(State.PRESUMED_ABSENT.value, 0)
+    if absent:
+        profile = executor.adapter.profile
+        lines.append(
+            f"{absent} order(s) presumed absent: the placement's answer was lost and "
+            f"{profile.id} shows no such order past its visibility grace. {profile.id} "
+            f"refuses a reused client order id {profile.uniqueness.value_text()}, so a re-send "
+            "could place twice: they were not re-sent. They stay watched until the "
+            "exchange's lookup window has passed: `fsm-executor recover` settles them.")
+    if in_doubt or any(o.failure in ("fatal", "absent") for o in orders):
+        return "\n".join(lines), EXIT_LOOK
+    return "\n".join(lines), EXIT_PRESUMED_ABSENT if absent else EXIT_OK
 
 
 def read_config(path: str | None) -> ExecutionConfig:
@@ -139,7 +151,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     with open_executor(args) as executor:
         report = executor.recover(adopt=args.adopt)
     print(report.render())
-    return 1 if report.in_doubt else 0
+    if report.in_doubt or len(report.orphans) > len(report.adopted):
+        return EXIT_LOOK
+    return EXIT_PRESUMED_ABSENT if report.presumed_absent else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -166,9 +180,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         log = getattr(exchange, "fault_log", None)
         if log is not None:
             extra["faults injected"] = len(log)
-        text, bad = summarize(orders, executor, in_doubt, extra)
+        text, code = summarize(orders, executor, in_doubt, extra)
     print(text)
-    return 1 if bad else 0
+    return code
 
 
 def _venue_options(p: Any) -> None:

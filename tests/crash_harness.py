@@ -37,11 +37,13 @@ class Outcome:
     mismatched: int = 0
     illegal: int = 0
     unfinished: int = 0
+    #: Presumed absent and truly not on the exchange: watched, as it should be (not a fault).
+    presumed_absent: int = 0
     problems: list[str] = attrs.Factory(list)
 
     def add(self, other: Outcome) -> None:
         for field in ("kills", "signals", "double_placed", "unknown_to_journal", "mismatched",
-                      "illegal", "unfinished"):
+                      "illegal", "unfinished", "presumed_absent"):
             setattr(self, field, getattr(self, field) + getattr(other, field))
         self.kills_by_mode.update(other.kills_by_mode)
         self.problems.extend(other.problems)
@@ -99,7 +101,7 @@ def episode(seed: int, kills: int, signals: int = 6) -> Outcome:
 
 
 def check(workdir: Path, outcome: Outcome) -> None:
-    from fsm_executor import FakeClock, audit, replay
+    from fsm_executor import FakeClock, State, audit, replay
     from fsm_executor._paper import PaperExchange
 
     report = audit(workdir / "journal.db")
@@ -116,18 +118,26 @@ def check(workdir: Path, outcome: Outcome) -> None:
         if count > 1:
             outcome.double_placed += 1
             outcome.problems.append(f"signal {signal_id} has {count} journal orders")
+    journaled_ids = {o.exchange_order_id for o in orders.values() if o.exchange_order_id}
     for cid, placed in by_cid.items():
         if cid not in orders:
             outcome.unknown_to_journal += 1
             outcome.problems.append(f"exchange order {cid} is not in the journal")
+        for one in placed:
+            if cid in orders and str(one["id"]) not in journaled_ids:
+                outcome.unknown_to_journal += 1
+                outcome.problems.append(f"exchange order {one['id']} ({cid}) is not in the "
+                                        "journal by its exchange id")
         if len(placed) > 1:
             outcome.double_placed += 1
             outcome.problems.append(f"{cid} was placed {len(placed)} times")
     for cid, order in orders.items():
-        if not order.is_terminal:
+        placed = by_cid.get(cid, [])
+        if order.state is State.PRESUMED_ABSENT and not placed:
+            outcome.presumed_absent += 1
+        elif not order.is_terminal:
             outcome.unfinished += 1
             outcome.problems.append(f"{cid} left {order.state.value}")
-        placed = by_cid.get(cid, [])
         if not placed:
             if order.exchange_order_id is not None:
                 outcome.mismatched += 1
@@ -136,6 +146,8 @@ def check(workdir: Path, outcome: Outcome) -> None:
         truth = placed[0]
         expected = STATE_OF_STATUS.get(str(truth["status"]), str(truth["status"]))
         if order.state.value != expected or order.filled != Decimal(str(truth["filled"])):
+            # Among them: an order the journal holds failed (or presumed absent) while the
+            # exchange holds it.
             outcome.mismatched += 1
             outcome.problems.append(f"{cid}: journal {order.state.value} {order.filled}, "
                                     f"exchange {truth['status']} {truth['filled']}")
@@ -166,6 +178,7 @@ def main() -> int:
     print(f"illegal transitions    {outcome.illegal}")
     print(f"state/filled mismatch  {outcome.mismatched}")
     print(f"left unfinished        {outcome.unfinished}")
+    print(f"presumed absent (and truly absent, still watched) {outcome.presumed_absent}")
     print(f"took                   {time.time() - start:.0f} s")
     for problem in outcome.problems[:20]:
         print(f"  {problem}")

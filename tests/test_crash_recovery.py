@@ -24,3 +24,6 @@ def test_sigkill_at_any_moment_then_recovery_places_nothing_twice_and_forgets_no
     assert outcome.illegal == 0
     assert outcome.mismatched == 0
     assert outcome.unfinished == 0
+    # Killed before the request left: on the binance-like venue such an order is presumed
+    # absent after recovery (never re-sent) and watched; it is truly not on the exchange.
+    assert outcome.presumed_absent > 0

@@ -52,18 +52,52 @@ def recover(venue: Any, path: Path, clock: FakeClock, **kwargs: Any) -> Any:
         return ex.recover(**kwargs), ex.book.get("fsmxA1") if "fsmxA1" in ex.book else None
 
 
-def test_killed_between_commit_and_request_the_order_is_failed_after_confirmations(
+def test_killed_between_commit_and_request_the_order_is_presumed_absent_not_failed(
         venue: PaperExchange, journal_path: Path, clock: FakeClock) -> None:
     stopped_run(journal_path, clock).close()
     start = clock.now()
     report, order = recover(venue, journal_path, clock)
-    assert order.state is State.FAILED and order.failure == "abandoned"
+    assert order.state is State.PRESUMED_ABSENT and order.failure is None
     assert venue.all_orders() == []
-    # Three definitive not-found answers, spread over time, before declaring it failed.
-    assert [t for t, _ in rows(journal_path, "fsmxA1")].count("note") == 3
-    assert clock.now() - start >= 10
+    # Three not-found answers 5 s apart, then one more once Binance's visibility grace
+    # (30 s) has passed.
+    assert [t for t, _ in rows(journal_path, "fsmxA1")].count("note") == 4
+    assert clock.now() - start >= 30
     assert all(origin == "reconcile" for _, origin in rows(journal_path, "fsmxA1")[2:])
     assert report.changes[0].before == "pending_submit"
+    assert report.changes[0].after == "presumed_absent"
+    assert audit(journal_path).ok
+
+
+def test_a_presumed_absent_order_fails_only_once_the_lookup_window_has_passed(
+        venue: PaperExchange, journal_path: Path, clock: FakeClock) -> None:
+    stopped_run(journal_path, clock).close()
+    recover(venue, journal_path, clock)
+    clock.advance(3600)
+    _, order = recover(venue, journal_path, clock)
+    assert order.state is State.PRESUMED_ABSENT  # watched: an hour proves nothing
+    clock.advance(90 * 86400)  # Binance's lookup window for orders that ended unfilled
+    _, order = recover(venue, journal_path, clock)
+    assert order.state is State.FAILED and order.failure == "absent"
+    assert "lookup window" in (order.reason or "")
+    assert [t for t, _ in rows(journal_path, "fsmxA1")][-1] == "declare_absent"
+    assert venue.all_orders() == []
+
+
+def test_a_presumed_absent_order_that_shows_up_late_is_acknowledged_and_followed(
+        venue: PaperExchange, journal_path: Path, clock: FakeClock) -> None:
+    stopped_run(journal_path, clock, price="30100").close()
+    recover(venue, journal_path, clock)
+    # It was on its way after all (a slow gateway): it lands after the grace period.
+    placed = venue.create_order("BTC/USDT", "limit", "buy", 0.01, 30100,
+                                {"clientOrderId": "fsmxA1"})
+    clock.advance(60)
+    report, order = recover(venue, journal_path, clock)
+    assert order.exchange_order_id == placed["id"]
+    assert order.state is State.FILLED and order.filled == order.amount
+    triggers = [t for t, _ in rows(journal_path, "fsmxA1")]
+    assert triggers.index("presume_absent") < triggers.index("acknowledge")
+    assert report.orphans == ()
     assert audit(journal_path).ok
 
 
