@@ -42,6 +42,8 @@ def ccxt_errors(classes: tuple[type[Exception], ...] = TRANSIENT_ERRORS) -> Any:
 #: Visibility lags a new order may draw (seconds); Binance's grace in _profiles.py is 30 s,
 #: so the last one outlasts it: the order is presumed absent while the exchange holds it.
 LAGS = (0.0, 0.0, 1.0, 5.0, 20.0, 45.0)
+#: What a create may do: be answered, be lost before or after the exchange acted, be refused.
+CREATE_OUTCOMES = ("ok", "ok", "lost_before", "lost_after", "reject")
 _NOT_FOUND = '{"code":-2013,"msg":"Order does not exist."}'
 _UNKNOWN = '{"code":-2011,"msg":"Unknown order sent."}'
 
@@ -55,9 +57,13 @@ class GeneratedExchange:
     precisionMode = ccxt.TICK_SIZE
 
     def __init__(self, draw: Callable[[Any], Any], *, trades: bool = False,
-                 error_rate: float = 0.3, clock: Clock | None = None) -> None:
+                 error_rate: float = 0.3, clock: Clock | None = None,
+                 create_outcomes: tuple[str, ...] = CREATE_OUTCOMES,
+                 lags: tuple[float, ...] = LAGS) -> None:
         self.draw = draw
         self.clock = clock
+        self.create_outcomes = create_outcomes
+        self.lags = lags
         self.has = {"fetchOrder": True, "fetchOrderWithClientOrderId": True,
                     "fetchOpenOrders": True, "fetchClosedOrders": True,
                     "fetchMyTrades": trades, "fetchTicker": True}
@@ -158,7 +164,7 @@ class GeneratedExchange:
     def create_order(self, symbol: str, type: str, side: str, amount: float,
                      price: float | None = None, params: dict[str, Any] | None = None) -> Any:
         cid = (params or {}).get("clientOrderId")
-        outcome = self.draw(st.sampled_from(["ok", "ok", "lost_before", "lost_after", "reject"]))
+        outcome = self.draw(st.sampled_from(self.create_outcomes))
         self.calls += 1
         if outcome == "lost_before":
             raise self.draw(ccxt_errors())
@@ -170,7 +176,7 @@ class GeneratedExchange:
         now = self.clock.now() if self.clock is not None else 0.0
         order = {"id": oid, "clientOrderId": cid, "amount": Decimal(str(amount)),
                  "filled": Decimal(0), "status": "open",
-                 "visible_at": now + self.draw(st.sampled_from(LAGS))}
+                 "visible_at": now + self.draw(st.sampled_from(self.lags))}
         self.orders[oid] = order
         self._progress(order)
         if outcome == "lost_after":
@@ -180,10 +186,11 @@ class GeneratedExchange:
     def fetch_order(self, id: str | None, symbol: str | None = None,
                     params: dict[str, Any] | None = None) -> Any:
         self._maybe_fail()
-        if not id and self.orders and self.draw(st.integers(0, 9)) == 0:
+        shown = sorted(oid for oid, o in self.orders.items() if self._visible(o))
+        if not id and shown and self.draw(st.integers(0, 9)) == 0:
             # Some exchanges answer a lookup by client id with an empty order, or another.
             return self.draw(st.sampled_from([{}, self._answer(
-                self.orders[self.draw(st.sampled_from(sorted(self.orders)))])]))
+                self.orders[self.draw(st.sampled_from(shown))])]))
         order = self._find(id, params or {})
         self._progress(order)
         return self._answer(order)

@@ -140,3 +140,34 @@ def test_a_signal_run_twice_places_nothing_the_second_time(data: st.DataObject) 
             assert second.state in (State.PRESUMED_ABSENT, State.SUBMITTED,
                                     State.PARTIALLY_FILLED, State.FILLED, State.CANCELLED,
                                     State.EXPIRED)
+
+
+@given(st.data())
+def test_a_lost_create_is_never_placed_twice_however_late_it_shows_up(
+        data: st.DataObject) -> None:
+    """The create's answer is always lost; the order may be invisible for longer than the
+    grace period and may have ended meanwhile (Binance then accepts its client id again).
+    Executing, then recovering once the exchange has caught up, places it at most once."""
+    clock = FakeClock()
+    # Half the orders stay invisible past Binance's 30 s grace: the case that tempts a
+    # re-send.
+    exchange = GeneratedExchange(data.draw, error_rate=0.0, clock=clock,
+                                 create_outcomes=("lost_after", "lost_before"),
+                                 lags=(45.0, 0.0))
+    with tempfile.TemporaryDirectory() as d, TradeExecutor(
+            exchange, Path(d) / "j.db", CONFIG, clock=clock, seed=1) as executor:
+        signal = {"id": "s", "symbol": "SYM/USD", "side": "buy", "amount": "1",
+                  "price": "10", "order_type": data.draw(st.sampled_from(["limit", "market"]))}
+        try:
+            cid = executor.execute_signal(signal).client_order_id
+        except OrderInDoubt as exc:  # acknowledged, then invisible past the grace period
+            cid = exc.order_id
+        clock.advance(data.draw(st.sampled_from([0, 10, 60])))
+        executor.recover()
+        order = executor.book.get(cid)
+        placed = exchange.orders_for_client_id(order.client_order_id)
+        assert len(placed) <= 1, f"placed {len(placed)} times"
+        if order.state is State.FAILED:
+            assert not placed
+        if placed and exchange._visible(placed[0]):
+            assert order.exchange_order_id == placed[0]["id"]
