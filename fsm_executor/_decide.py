@@ -45,13 +45,18 @@ def _base36(n: int, width: int) -> str:
     return "".join(reversed(out))
 
 
-def new_client_order_id(config: ExecutionConfig, now: float, rng: random.Random) -> str:
+def new_client_order_id(config: ExecutionConfig, now: float, rng: random.Random,
+                        max_length: int | None = None) -> str:
     """Prefix + milliseconds (base 36) + random: unique across restarts and processes,
-    alphanumeric (every exchange accepts it), within the configured length."""
+    alphanumeric (every exchange accepts it), within the configured length and the
+    exchange's (``max_length``, from its profile)."""
+    limit = config.client_order_id_max_length
+    if max_length is not None:
+        limit = min(limit, max_length)
     stamp = _base36(int(now * 1000), 9)
-    room = config.client_order_id_max_length - len(config.client_order_id_prefix) - len(stamp)
+    room = limit - len(config.client_order_id_prefix) - len(stamp)
     entropy = _base36(rng.getrandbits(128), max(room, 8))[: max(room, 8)]
-    return f"{config.client_order_id_prefix}{stamp}{entropy}"[: config.client_order_id_max_length]
+    return f"{config.client_order_id_prefix}{stamp}{entropy}"[:limit]
 
 
 @attrs.frozen

@@ -109,8 +109,8 @@ def kind_of(exc: BaseException) -> Kind:
 def translate(exc: BaseException, action: str,
               profile: ExchangeProfile | None = None) -> ExchangeFailure:
     """The project's exception for a ccxt one; raise it ``from exc``. The exchange's
-    profile recognises its duplicate-id and transient not-found answers, which arrive as
-    generic classes (InvalidOrder, BadRequest, OrderNotFound)."""
+    profile recognises its duplicate-id answers, which arrive as generic classes
+    (InvalidOrder, BadRequest, ExchangeError)."""
     name = type(exc).__name__
     kind = kind_of(exc)
     if profile is not None:
@@ -118,8 +118,6 @@ def translate(exc: BaseException, action: str,
         text = str(exc)
         if profile.is_duplicate(names, text):
             kind = Kind.DUPLICATE
-        elif kind is Kind.NOT_FOUND and profile.is_transient_not_found(names, text):
-            kind = Kind.TRANSIENT
     return ExchangeFailure(kind.value, f"{action}: {name}: {exc}", name)
 
 

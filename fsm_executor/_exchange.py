@@ -254,7 +254,8 @@ class ExchangeAdapter:
                     return Lookup(seen)
                 odd.append(f"fetch_order by client order id answered {_brief(seen)}")
         # Not found by id (or no such call): the open and recent closed orders settle it.
-        params = {profile.lookup_param: cid} if profile.lookup is LookupBy.LISTINGS else {}
+        params = ({profile.lookup_param: cid}
+                  if profile.lookup is LookupBy.LISTINGS and profile.lookup_param else {})
         for listing in (self.open_orders, self.closed_orders):
             for seen in listing(order.symbol, params):
                 if seen.client_order_id == cid and seen.id is not None:

@@ -39,7 +39,7 @@ from ._events import (
     Submit,
     Withdraw,
 )
-from ._exceptions import ExchangeFailure, InvalidTransition, OrderInDoubt
+from ._exceptions import ExchangeFailure, InvalidInput, InvalidTransition, OrderInDoubt
 from ._exchange import ExchangeAdapter, ExchangeOrder
 from ._journal import Durability
 from ._model import Order, OrderSpec, OrderType
@@ -49,6 +49,17 @@ from ._signal import Signal
 from ._states import IN_DOUBT, State
 
 T = TypeVar("T")
+
+
+def _check_client_ids(config: ExecutionConfig, profile: ExchangeProfile) -> None:
+    """Refuse, before anything is opened or sent, a configuration whose client order ids
+    the exchange would reject."""
+    sample = new_client_order_id(config, 0.0, random.Random(0), profile.client_id_max_length)
+    if not profile.check_client_id(sample):
+        raise InvalidInput(
+            f"{profile.id} does not accept client order ids like {sample!r} (it wants "
+            f"{profile.client_id_alphabet}, at most {profile.client_id_max_length} "
+            "characters): change client_order_id_prefix or client_order_id_max_length")
 
 
 class TradeExecutor:
@@ -66,16 +77,17 @@ class TradeExecutor:
         durability: Durability = "normal",
         profile: ExchangeProfile | None = None,
     ) -> None:
-        if isinstance(journal, OrderBook):
-            self.book = journal
-        else:
-            self.book = OrderBook.open(journal, durability=durability, clock=clock)
-        self.clock: Clock = clock or self.book.clock
         self.config = (config if isinstance(config, ExecutionConfig)
                        else ExecutionConfig.from_dict(config or {}))
         #: How this exchange treats client order ids (_profiles.py): whether a lost create
         #: may be re-sent, how long lookups may miss a new order.
         self.adapter = ExchangeAdapter(exchange, profile)
+        _check_client_ids(self.config, self.adapter.profile)
+        if isinstance(journal, OrderBook):
+            self.book = journal
+        else:
+            self.book = OrderBook.open(journal, durability=durability, clock=clock)
+        self.clock: Clock = clock or self.book.clock
         # Jitter may be seeded for tests; client order ids never repeat across processes.
         self._rng = random.Random(seed)
         self._ids = random.Random(seed) if seed is not None else random.SystemRandom()
@@ -189,9 +201,10 @@ class TradeExecutor:
     # -- creating --------------------------------------------------------------------------
 
     def _create(self, signal: Signal) -> Order:
-        cid = new_client_order_id(self.config, self.clock.now(), self._ids)
+        longest = self.adapter.profile.client_id_max_length
+        cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
         while cid in self.book:  # a seeded generator restarts its sequence with the process
-            cid = new_client_order_id(self.config, self.clock.now(), self._ids)
+            cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
         order_type = signal.order_type or self.config.order_type
         try:
             rules = self._retrying(lambda: self.adapter.rules(signal.symbol))

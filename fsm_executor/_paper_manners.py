@@ -77,14 +77,18 @@ MANNERS: Final[dict[str, VenueManners]] = {m.imitates: m for m in (
         cancel_unknown=Answer.binance("OrderNotFound", -2011, "Unknown order sent."),
         cancel_reply_own_client_id=True,
     ),
-    # ccxt/okx.py: 51016 "Duplicated clOrdId" is InvalidOrder, 51603 "Order does not exist"
-    # OrderNotFound; an order answer carries its fee but no trades.
+    # ccxt/okx.py: 51016 "Client order ID already exists." is InvalidOrder (unique among
+    # pending orders only), 51603 "Order does not exist" OrderNotFound on a query, 51400 on
+    # a cancel (also for a filled or cancelled order); an order answer carries its fee but
+    # no trades.
     VenueManners(
         imitates="okx", visibility_lag=1.0, trade_lag=1.0, order_has_trades=False,
         order_has_fee=True, unique_forever=False,
-        duplicate=Answer.okx("InvalidOrder", "51016", "Duplicated clOrdId"),
+        duplicate=Answer.okx("InvalidOrder", "51016", "Client order ID already exists."),
         not_found=Answer.okx("OrderNotFound", "51603", "Order does not exist"),
-        cancel_unknown=Answer.okx("OrderNotFound", "51603", "Order does not exist"),
+        cancel_unknown=Answer.okx("OrderNotFound", "51400",
+                                  "Order cancellation failed as the order has been filled, "
+                                  "canceled or does not exist"),
         cancel_reply_own_client_id=False,
     ),
     # ccxt/bybit.py: a reused orderLinkId is refused forever, 170141 "Duplicate

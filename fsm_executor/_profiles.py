@@ -16,12 +16,16 @@ The decisions and the adapter read these instead of assuming one exchange's mann
   ``lookup_param`` (ccxt maps it to the exchange's field), or only the open and closed
   listings where ccxt's fetch_order ignores the client id.
 - ``duplicate_answers``: how the exchange says "this client order id is taken". ccxt maps
-  them to InvalidOrder or BadRequest, never DuplicateOrderId; matched by ccxt class and code
-  or message, they mean "it exists: look it up", never a reject.
+  them to InvalidOrder, BadRequest or plain ExchangeError, never DuplicateOrderId; matched by
+  ccxt class and code or message, they mean "it exists: look it up", never a reject.
+
+No exchange documents a not-found answer that means "ask again" other than the lag right
+after placement, which ``visibility_grace_seconds`` covers: there is no such field.
 
 No ccxt import here: the core reads profiles without paying for ccxt. tests/test_profiles.py
-checks every class name against ccxt's tree. Each entry cites the ccxt file (4.5.90) it was
-checked against; line numbers are those of that release.
+checks every class name against ccxt's tree and every param and code against the ccxt
+exchange's source. Each entry says what in ccxt's file (4.5.90) and the exchange's documents
+it rests on.
 """
 
 from __future__ import annotations
@@ -93,8 +97,6 @@ class ExchangeProfile:
     duplicate_answers: tuple[ErrorAnswer, ...]
     #: fetch_open_orders / fetch_closed_orders refuse to run without a symbol.
     listings_need_symbol: bool
-    #: Not-found answers that mean "ask again" rather than "no such order".
-    transient_not_found: tuple[ErrorAnswer, ...] = ()
     #: Where each fact was checked (ccxt's file, the exchange's documentation).
     source: str = ""
 
@@ -107,10 +109,6 @@ class ExchangeProfile:
         names = tuple(class_names)
         return any(a.matches(names, text) for a in self.duplicate_answers)
 
-    def is_transient_not_found(self, class_names: Iterable[str], text: str) -> bool:
-        names = tuple(class_names)
-        return any(a.matches(names, text) for a in self.transient_not_found)
-
     def check_client_id(self, client_order_id: str) -> bool:
         return (len(client_order_id) <= self.client_id_max_length
                 and re.fullmatch(self.client_id_alphabet, client_order_id) is not None)
@@ -120,6 +118,9 @@ _HOUR: Final = 3600.0
 _DAY: Final = 24 * _HOUR
 _ALNUM: Final = r"[A-Za-z0-9]+"
 _ALNUM_DASH: Final = r"[A-Za-z0-9_-]+"
+#: No exchange documents how long a just-accepted order may be invisible to lookups
+#: (Binance and Bybit say only that processing is asynchronous): this is our margin.
+_GRACE: Final = 30.0
 _P = ExchangeProfile
 _E = ErrorAnswer
 
@@ -135,69 +136,111 @@ DEFAULT: Final = _P(
 
 PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
     _P(id="binance", client_id_param="clientOrderId", client_id_max_length=36,
-       client_id_alphabet=r"[.A-Za-z0-9:/_-]+", uniqueness=Uniqueness.OPEN,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
-       visibility_grace_seconds=30.0, lookup_window_seconds=90 * _DAY,
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=90 * _DAY,
        duplicate_answers=(_E("InvalidOrder", "-2010", "Duplicate order sent"),
                           _E("DuplicateOrderId")),
        listings_need_symbol=True,
-       source="ccxt/binance.py"),
+       source="ccxt/binance.py: create_order sends clientOrderId as newClientOrderId, "
+              "fetch_order sends it as origClientOrderId; exceptions: -2010 InvalidOrder "
+              "(shared with insufficient balance: matched by message), -2013/-2011 "
+              "OrderNotFound; fetch_closed_orders requires a symbol. Binance docs: a client "
+              "id is unique among open orders; canceled or expired orders without fills "
+              "are archived after 90 days."),
     _P(id="bybit", client_id_param="clientOrderId", client_id_max_length=36,
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
        lookup=LookupBy.LISTINGS, lookup_param="orderLinkId",
-       visibility_grace_seconds=10.0, lookup_window_seconds=7 * _DAY,
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=_DAY,
        duplicate_answers=(_E("InvalidOrder", "110072"), _E("InvalidOrder", "170141"),
                           _E("DuplicateOrderId")),
-       listings_need_symbol=False, source="ccxt/bybit.py"),
+       listings_need_symbol=True,
+       source="ccxt/bybit.py: clientOrderId is sent as orderLinkId; fetch_order ignores "
+              "it (and needs acknowledged=True), fetch_open_orders filters by orderLinkId "
+              "(realtime: open orders and the last 500 closed); without a symbol listings "
+              "default to swap. 110072 and 170141 are InvalidOrder. Bybit docs: orderLinkId "
+              "is always unique; canceled orders kept 24 h in history."),
     _P(id="okx", client_id_param="clientOrderId", client_id_max_length=32,
        client_id_alphabet=_ALNUM, uniqueness=Uniqueness.OPEN,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
-       visibility_grace_seconds=10.0, lookup_window_seconds=2 * _HOUR,
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=2 * _HOUR,
        duplicate_answers=(_E("InvalidOrder", "51016"), _E("DuplicateOrderId")),
-       listings_need_symbol=False, source="ccxt/okx.py"),
+       listings_need_symbol=False,
+       source="ccxt/okx.py: clientOrderId is sent as clOrdId (create and fetch_order); "
+              "51016 'Client order ID already exists.' is InvalidOrder; 51603 and 51400 "
+              "OrderNotFound. OKX docs: clOrdId unique among pending orders; canceled "
+              "orders without fills are kept 2 hours."),
     _P(id="kucoin", client_id_param="clientOrderId", client_id_max_length=40,
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
-       lookup=LookupBy.FETCH_ORDER, lookup_param="clientOid",
-       visibility_grace_seconds=10.0, lookup_window_seconds=30 * _DAY,
-       duplicate_answers=(_E("BadRequest", "400100", "clientOidDuplicated"),
-                          _E("DuplicateOrderId")),
-       listings_need_symbol=False, source="ccxt/kucoin.py"),
-    _P(id="gate", client_id_param="clientOrderId", client_id_max_length=28,
-       client_id_alphabet=r"[A-Za-z0-9_.-]+", uniqueness=Uniqueness.NONE,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
-       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
-       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=True,
-       source="ccxt/gate.py"),
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=2 * _DAY,
+       duplicate_answers=(_E("BadRequest", "400100", "clientOidDuplicated"),
+                          _E("InvalidOrder", "126044"), _E("InvalidOrder", "126033"),
+                          _E("DuplicateOrderId")),
+       listings_need_symbol=True,
+       source="ccxt/kucoin.py: clientOrderId is sent as clientOid; fetch_order by client "
+              "id needs a symbol (HF accounts); 400100 is BadRequest (shared: matched by "
+              "message), 126044 and 126033 InvalidOrder; an answer with data null parses "
+              "to an order without id (treated as odd, not as found). KuCoin docs ask for "
+              "unique ids without a scope (taken as open orders); canceled orders kept "
+              "2-3 days."),
+    _P(id="gate", client_id_param="clientOrderId", client_id_max_length=28,
+       # ccxt adds Gate's "t-" only to ids that do not start with "t": such ids are refused.
+       client_id_alphabet=r"(?!t)[0-9A-Za-z_.-]+", uniqueness=Uniqueness.NONE,
+       lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=_HOUR,
+       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
+       source="ccxt/gate.py: clientOrderId is sent as text, 't-' prefixed; fetch_order "
+              "takes it in place of the id. Gate does not enforce unique text (the later "
+              "order wins); lookups by text work only while pending, or within an hour of "
+              "completion."),
     _P(id="kraken", client_id_param="clientOrderId", client_id_max_length=18,
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
-       lookup=LookupBy.LISTINGS, lookup_param="cl_ord_id",
-       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
+       lookup=LookupBy.LISTINGS, lookup_param="clientOrderId",
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=_DAY,
        duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
-       source="ccxt/kraken.py"),
-    _P(id="coinbase", client_id_param="clientOrderId", client_id_max_length=36,
+       source="ccxt/kraken.py: clientOrderId is sent as cl_ord_id (free text, 18 "
+              "characters); fetch_order maps it to userref and still needs a txid, so "
+              "lookups use fetch_open_orders/fetch_closed_orders, which send it as "
+              "cl_ord_id. Kraken's duplicate answer is undocumented."),
+    _P(id="coinbase", client_id_param="client_order_id", client_id_max_length=36,
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
-       lookup=LookupBy.LISTINGS, lookup_param="client_order_id",
-       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
+       lookup=LookupBy.LISTINGS, lookup_param="",
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=_DAY,
        duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
-       source="ccxt/coinbase.py"),
-    _P(id="bitget", client_id_param="clientOrderId", client_id_max_length=40,
-       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
+       source="ccxt/coinbase.py: the unified clientOrderId is replaced by ccxt's own "
+              "ccxt-<uuid>, only client_order_id gets through; fetch_order and the listings "
+              "take no client id (matched locally). Coinbase answers a reused "
+              "client_order_id with the existing order."),
+    _P(id="bitget", client_id_param="clientOrderId", client_id_max_length=50,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.NONE,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
-       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
-       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=True,
-       source="ccxt/bitget.py"),
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=90 * _DAY,
+       duplicate_answers=(_E("ExchangeError", "43118"), _E("ExchangeError", "45034"),
+                          _E("DuplicateOrderId")),
+       listings_need_symbol=False,
+       source="ccxt/bitget.py: clientOrderId is sent as clientOid, fetch_order honours it "
+              "(with a symbol and id ''); 43118 'clientOrderId duplicate' is not mapped "
+              "(ExchangeError). Uniqueness scope undocumented: taken as none."),
     _P(id="bitfinex", client_id_param="clientOrderId", client_id_max_length=15,
        client_id_alphabet=r"[0-9]+", uniqueness=Uniqueness.NONE,
        lookup=LookupBy.LISTINGS, lookup_param="cid",
-       visibility_grace_seconds=10.0, lookup_window_seconds=_DAY,
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=14 * _DAY,
        duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
-       source="ccxt/bitfinex.py"),
+       source="ccxt/bitfinex.py: clientOrderId is sent as cid, an integer; fetch_order "
+              "sees active orders only and answers an unknown id with an empty order. "
+              "Bitfinex: cid 'unique in the day (UTC) (not enforced)'; history 2 weeks."),
     _P(id="htx", client_id_param="clientOrderId", client_id_max_length=64,
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.WINDOW,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
-       visibility_grace_seconds=10.0, lookup_window_seconds=2 * _HOUR,
-       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=True,
-       source="ccxt/htx.py"),
+       visibility_grace_seconds=_GRACE, lookup_window_seconds=2 * _HOUR,
+       duplicate_answers=(_E("ExchangeError", "", "invalid-client-order-id"),
+                          _E("DuplicateOrderId")),
+       listings_need_symbol=True,
+       source="ccxt/htx.py: clientOrderId is sent as client-order-id (unique within 8 "
+              "or 24 hours, the docs disagree); fetch_order honours it within 8 hours; "
+              "canceled API orders stop being queryable after 2 hours; "
+              "fetch_closed_orders needs a symbol."),
 )}
 
 
