@@ -237,3 +237,44 @@ def test_cli_recover_prints_what_it_changed(tmp_path: Path, clock: FakeClock,
     out = capsys.readouterr().out
     assert "1 unfinished order(s) checked, 1 changed" in out
     assert "fsmxA1  pending_submit -> " in out
+
+
+def test_a_second_exchange_order_under_a_known_client_id_is_an_orphan_and_adoptable(
+        venue: PaperExchange, journal_path: Path, clock: FakeClock) -> None:
+    # The journal knows fsmxA1 as one exchange order; a blind re-send elsewhere (or by
+    # another program) placed a second one under the same client order id.
+    book = stopped_run(journal_path, clock)
+    first = venue.create_order("BTC/USDT", "market", "buy", 0.01, None,
+                               {"clientOrderId": "fsmxA1"})
+    book.apply("fsmxA1", Acknowledge(first["id"]))
+    book.close()
+    second = venue.create_order("BTC/USDT", "market", "buy", 0.01, None,
+                                {"clientOrderId": "fsmxA1"})
+    clock.advance(10)
+    report, order = recover(venue, journal_path, clock)
+    assert order.exchange_order_id == first["id"]
+    assert [o.id for o in report.orphans] == [second["id"]]
+    assert f"exchange id {second['id']}" in report.render()
+    report, _ = recover(venue, journal_path, clock, adopt=True)
+    journal_id = f"fsmxA1~{second['id']}"
+    assert report.adopted == (journal_id,)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock) as ex:
+        adopted = ex.book.get(journal_id)
+        assert adopted.exchange_order_id == second["id"] and adopted.state is State.FILLED
+    report, _ = recover(venue, journal_path, clock)
+    assert report.orphans == ()  # known by its exchange id now
+    assert audit(journal_path).ok
+
+
+def test_an_order_the_journal_gave_up_on_that_the_exchange_holds_is_an_orphan(
+        venue: PaperExchange, journal_path: Path, clock: FakeClock) -> None:
+    stopped_run(journal_path, clock).close()
+    recover(venue, journal_path, clock)
+    clock.advance(91 * 86400)
+    _, order = recover(venue, journal_path, clock)
+    assert order.state is State.FAILED and order.failure == "absent"
+    late = venue.create_order("BTC/USDT", "limit", "buy", 0.01, 20000,
+                              {"clientOrderId": "fsmxA1"})
+    clock.advance(10)
+    report, _ = recover(venue, journal_path, clock)
+    assert [o.id for o in report.orphans] == [late["id"]]
