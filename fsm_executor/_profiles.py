@@ -249,3 +249,25 @@ def profile_for(exchange: Any) -> ExchangeProfile:
     the conservative DEFAULT for any other id."""
     key = getattr(exchange, "imitates", None) or getattr(exchange, "id", None)
     return PROFILES.get(str(key), DEFAULT)
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", _DAY), ("h", _HOUR), ("s", 1.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
+def markdown_table() -> str:
+    """The profiles as the README shows them (a test keeps the README in step)."""
+    lines = ["| exchange | a reused client id is refused | lost create re-sent | lookup by "
+             "client id | grace | lookup window |",
+             "|---|---|---|---|---|---|"]
+    for p in (*PROFILES.values(), DEFAULT):
+        lookup = (f"`fetch_order` (`{p.lookup_param}`)" if p.lookup is LookupBy.FETCH_ORDER
+                  else "open and closed listings")
+        lines.append(f"| {p.id} | {p.uniqueness.value_text()} | "
+                     f"{'yes, same id' if p.resend_safe else 'never: lookups only'} | "
+                     f"{lookup} | {_duration(p.visibility_grace_seconds)} | "
+                     f"{_duration(p.lookup_window_seconds)} |")
+    return "\n".join(lines)

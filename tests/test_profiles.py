@@ -120,3 +120,12 @@ def test_an_executor_refuses_client_ids_the_exchange_would_reject_before_opening
 def test_listing_lookups_are_used_where_fetch_order_ignores_the_client_id() -> None:
     listings = {p.id for p in PROFILES.values() if p.lookup is LookupBy.LISTINGS}
     assert {"bybit", "kraken", "coinbase", "bitfinex"} <= listings
+
+
+def test_the_readme_shows_the_profiles_as_they_are() -> None:
+    from pathlib import Path
+
+    from fsm_executor._profiles import markdown_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert markdown_table() in readme, "README's profile table is stale: regenerate it"
