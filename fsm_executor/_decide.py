@@ -157,10 +157,15 @@ def is_retryable(failure: ExchangeFailure) -> bool:
     return failure.kind in (Kind.TRANSIENT, Kind.RATE_LIMITED)
 
 
-def after_create_failure(failure: ExchangeFailure) -> Event:
-    """What a failed create means. A transient error leaves the outcome unknown (the order
-    may be on the book); a duplicate-id answer says it *is* there: both are settled by a
-    lookup. Only a definitive no fails the order."""
+def after_create_failure(failure: ExchangeFailure, may_retry: bool) -> Event | None:
+    """What a failed create means; None: send it again (``may_retry``: the budget allows).
+
+    An answer the exchange documents as a refusal before execution (a rate limit, on
+    Binance) placed nothing: it is sent again. A transient error leaves the outcome unknown
+    (the order may be on the book); a duplicate-id answer says it *is* there: both are
+    settled by a lookup. Only a definitive no fails the order."""
+    if failure.unprocessed and is_retryable(failure) and may_retry:
+        return None
     if failure.kind in (Kind.TRANSIENT, Kind.RATE_LIMITED, Kind.DUPLICATE, Kind.NOT_FOUND):
         return LoseAnswer(str(failure))
     return Reject(str(failure), fatal=failure.kind == Kind.FATAL)

@@ -113,12 +113,14 @@ def translate(exc: BaseException, action: str,
     (InvalidOrder, BadRequest, ExchangeError)."""
     name = type(exc).__name__
     kind = kind_of(exc)
+    unprocessed = False
     if profile is not None:
         names = [c.__name__ for c in type(exc).__mro__]
         text = str(exc)
         if profile.is_duplicate(names, text):
             kind = Kind.DUPLICATE
-    return ExchangeFailure(kind.value, f"{action}: {name}: {exc}", name)
+        unprocessed = profile.is_unprocessed(names, text)
+    return ExchangeFailure(kind.value, f"{action}: {name}: {exc}", name, unprocessed)
 
 
 #: What ccxt raises, for ``except`` clauses at the edge.

@@ -124,9 +124,12 @@ class ExchangeFailure(FsmExecutorError):
     """An exchange error after translation (_errors.py); ``kind`` says how it is treated
     and ``ccxt_class`` names the ccxt exception it came from."""
 
-    def __init__(self, kind: str, message: str, ccxt_class: str = "") -> None:
+    def __init__(self, kind: str, message: str, ccxt_class: str = "",
+                 unprocessed: bool = False) -> None:
         self.kind = kind
         self.ccxt_class = ccxt_class
+        #: The exchange documents this answer as a refusal before execution (its profile).
+        self.unprocessed = unprocessed
         super().__init__(message)
 
 

@@ -270,7 +270,17 @@ class TradeExecutor:
         try:
             seen = self.adapter.create(order)
         except ExchangeFailure as failure:
-            event = after_create_failure(failure)
+            event = after_create_failure(failure, self._sends[cid] <= self.config.max_retries)
+            if event is None:
+                # Refused before execution: nothing exists, so sending again is no re-send
+                # of an order in doubt. The note is journaled before the request leaves.
+                self.stats["retries"] += 1
+                self._record(cid, Note("create_refused", f"not executed, sent again: "
+                                       f"{failure}"))
+                self.clock.sleep(backoff(self._sends[cid] - 1, failure.kind, self.config,
+                                         self._rng))
+                self._send(self.book.get(cid))
+                return
             if isinstance(event, LoseAnswer):
                 self.stats["unknown_outcomes"] += 1
             self._record(cid, event)

@@ -19,6 +19,11 @@ The decisions and the adapter read these instead of assuming one exchange's mann
   them to InvalidOrder, BadRequest or plain ExchangeError, never DuplicateOrderId; matched by
   ccxt class and code or message, they mean "it exists: look it up", never a reject.
 
+- ``unprocessed_answers``: answers to a create that the exchange documents as refusals
+  before execution (Binance: HTTP 4XX, 429 and 418 among them, "the issue is on the
+  sender's side"; only 5XX leaves the execution status unknown). Such a create is sent
+  again after the cool-down: nothing exists to place twice.
+
 No exchange documents a not-found answer that means "ask again" other than the lag right
 after placement, which ``visibility_grace_seconds`` covers: there is no such field.
 
@@ -97,6 +102,7 @@ class ExchangeProfile:
     duplicate_answers: tuple[ErrorAnswer, ...]
     #: fetch_open_orders / fetch_closed_orders refuse to run without a symbol.
     listings_need_symbol: bool
+    unprocessed_answers: tuple[ErrorAnswer, ...] = ()
     #: Where each fact was checked (ccxt's file, the exchange's documentation).
     source: str = ""
 
@@ -108,6 +114,10 @@ class ExchangeProfile:
     def is_duplicate(self, class_names: Iterable[str], text: str) -> bool:
         names = tuple(class_names)
         return any(a.matches(names, text) for a in self.duplicate_answers)
+
+    def is_unprocessed(self, class_names: Iterable[str], text: str) -> bool:
+        names = tuple(class_names)
+        return any(a.matches(names, text) for a in self.unprocessed_answers)
 
     def check_client_id(self, client_order_id: str) -> bool:
         return (len(client_order_id) <= self.client_id_max_length
@@ -142,12 +152,17 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        duplicate_answers=(_E("InvalidOrder", "-2010", "Duplicate order sent"),
                           _E("DuplicateOrderId")),
        listings_need_symbol=True,
+       # ccxt raises DDoSProtection for HTTP 429 and 418 (with the status in the message).
+       unprocessed_answers=(_E("DDoSProtection", "429"), _E("DDoSProtection", "418"),
+                            _E("RateLimitExceeded", "429"), _E("RateLimitExceeded", "-1003")),
        source="ccxt/binance.py: create_order sends clientOrderId as newClientOrderId, "
               "fetch_order sends it as origClientOrderId; exceptions: -2010 InvalidOrder "
               "(shared with insufficient balance: matched by message), -2013/-2011 "
               "OrderNotFound; fetch_closed_orders requires a symbol. Binance docs: a client "
               "id is unique among open orders; canceled or expired orders without fills "
-              "are archived after 90 days."),
+              "are archived after 90 days; HTTP 4XX answers (429 and 418 included) are "
+              "refusals, only 5XX leaves the execution status unknown "
+              "(rest-api/http-return-codes)."),
     _P(id="bybit", client_id_param="clientOrderId", client_id_max_length=36,
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
        lookup=LookupBy.LISTINGS, lookup_param="orderLinkId",

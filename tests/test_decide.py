@@ -125,10 +125,19 @@ def test_a_different_exchange_id_for_an_acknowledged_order_is_noted_not_applied(
                                             ("duplicate", LoseAnswer), ("rejected", Reject),
                                             ("fatal", Reject)])
 def test_a_failed_create_is_unknown_unless_definitive(kind: str, expected: type) -> None:
-    event = after_create_failure(ExchangeFailure(kind, "x"))
+    event = after_create_failure(ExchangeFailure(kind, "x"), may_retry=True)
     assert isinstance(event, expected)
     if isinstance(event, Reject):
         assert event.fatal is (kind == "fatal")
+
+
+def test_a_create_refused_before_execution_is_sent_again_while_the_budget_lasts() -> None:
+    refused = ExchangeFailure("rate_limited", "429", "DDoSProtection", unprocessed=True)
+    assert after_create_failure(refused, may_retry=True) is None
+    assert isinstance(after_create_failure(refused, may_retry=False), LoseAnswer)
+    # A 5XX (execution status unknown) is never taken as a refusal.
+    unknown = ExchangeFailure("transient", "503", "ExchangeNotAvailable")
+    assert isinstance(after_create_failure(unknown, may_retry=True), LoseAnswer)
 
 
 def test_backoff_grows_exponentially_is_capped_and_rate_limits_wait_longer() -> None:

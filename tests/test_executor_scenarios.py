@@ -293,3 +293,15 @@ def test_cancel_all_cancels_what_is_resting(
     assert order.state is State.CANCELLED
     assert executor.cancel_all() == []
     assert venue.open_order_count() == 0
+
+
+def test_on_binance_a_rate_limited_create_placed_nothing_and_is_sent_again(
+        executor: TradeExecutor, venue: PaperExchange, journal_path: Path) -> None:
+    venue.inject("create_order", "rate_limit")
+    order = executor.execute_signal(buy())
+    assert order.state is State.FILLED
+    steps = triggers(journal_path, order.client_order_id)
+    assert steps[:4] == ["create", "submit", "note", "acknowledge"]
+    assert notes(journal_path, order.client_order_id)[0] == "create_refused"
+    assert "lose_answer" not in steps
+    assert_consistent(executor, venue, order, journal_path)

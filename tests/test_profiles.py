@@ -129,3 +129,13 @@ def test_the_readme_shows_the_profiles_as_they_are() -> None:
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert markdown_table() in readme, "README's profile table is stale: regenerate it"
+
+
+def test_binance_documents_rate_limit_answers_as_refusals_before_execution() -> None:
+    binance = PROFILES["binance"]
+    limited = ccxt.DDoSProtection('binance 429 Too Many Requests {"code":-1003,"msg":"x"}')
+    assert translate(limited, "create_order", binance).unprocessed
+    unknown = ccxt.RequestTimeout('binance {"code":-1007,"msg":"Timeout waiting for '
+                                  'response from backend server."}')
+    assert not translate(unknown, "create_order", binance).unprocessed
+    assert not translate(limited, "create_order", PROFILES["okx"]).unprocessed
