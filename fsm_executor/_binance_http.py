@@ -1,0 +1,462 @@
+"""A local Binance spot REST server over the paper venue, for end-to-end tests of the real
+``ccxt.binance`` client (its signing, its parsing, its error mapping) without the internet.
+
+``BinanceServer`` answers the handful of /api/v3 endpoints an order layer uses (ping, time,
+exchangeInfo, tickers, depth, order create/query/cancel, openOrders, allOrders, myTrades,
+account) in Binance's documented shapes, checks signed requests as Binance does (API key,
+HMAC-SHA256 signature, timestamp within recvWindow of the wall clock), and turns the venue's
+ccxt errors into Binance's bodies and HTTP statuses. Every behaviour of the market (fills,
+visibility lag, duplicate client ids, trade lag, the venue's faults) comes from calling the
+venue's unified methods; the venue's records only supply exact figures for the answer
+(_binance_shapes.py). HTTP-layer faults are scripted per endpoint with ``inject``.
+
+Deliberately not modelled: order types other than LIMIT and MARKET, timeInForce other than
+GTC, ``quoteOrderQty`` (refused), cancelRestrictions, order lists, the 24h statistics of
+tickers (open/high/low are the last price, volumes zero), rate-limit headers and weights,
+IP bans (418), RSA and Ed25519 keys, microsecond timestamps, SBE, WebSocket streams, sapi
+(404). Commissions are charged in the quote currency, as the venue does. A venue
+RequestTimeout closes the connection without an answer; the client sees a NetworkError.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import string
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit
+
+import attrs
+import ccxt
+
+from . import _binance_shapes as shapes
+from ._binance_shapes import Params
+from ._clock import Clock, SystemClock
+from ._paper import PaperExchange
+from ._paper_store import PaperOrder
+
+__all__ = ["ENDPOINTS", "HTTP_FAULTS", "BinanceServer", "binance_client"]
+
+_log = logging.getLogger(__name__)
+
+#: Every endpoint served ("METHOD /path"): whether it is SIGNED, and its handler.
+_ROUTES: Final[Mapping[str, tuple[bool, str]]] = {
+    "GET /api/v3/ping": (False, "_ping"), "GET /api/v3/time": (False, "_time"),
+    "GET /api/v3/exchangeInfo": (False, "_exchange_info"),
+    "GET /api/v3/ticker/24hr": (False, "_ticker_24hr"),
+    "GET /api/v3/ticker/price": (False, "_ticker_price"),
+    "GET /api/v3/ticker/bookTicker": (False, "_book_ticker"),
+    "GET /api/v3/depth": (False, "_depth"),
+    "POST /api/v3/order": (True, "_create"), "GET /api/v3/order": (True, "_query"),
+    "DELETE /api/v3/order": (True, "_cancel"), "GET /api/v3/openOrders": (True, "_open_orders"),
+    "GET /api/v3/allOrders": (True, "_all_orders"), "GET /api/v3/myTrades": (True, "_my_trades"),
+    "GET /api/v3/account": (True, "_account"),
+}
+#: Every endpoint served and whether it is SIGNED.
+ENDPOINTS: Final[Mapping[str, bool]] = {e: signed for e, (signed, _) in _ROUTES.items()}
+#: drop_before: close without touching the venue; drop_after: act, then close without an
+#: answer (the order IS placed); http_503: answer 503 without touching the venue.
+HTTP_FAULTS: Final = ("drop_before", "drop_after", "http_503")
+LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+
+_ID_ALPHABET: Final = string.ascii_letters + string.digits
+
+
+class _Drop(Exception):
+    """Close the connection without writing any answer."""
+
+
+@attrs.frozen
+class _Answer:
+    status: int
+    body: Any  # JSON; None: plain text (a 503 from in front of the API)
+    headers: Mapping[str, str] = attrs.Factory(dict)
+
+
+class BinanceServer:
+    """Binance spot's REST API on 127.0.0.1 over ``venue``, in a daemon thread.
+
+    ``clock`` is the wall clock signed timestamps are checked against (and /api/v3/time
+    answers): the real one by default, whatever clock the venue runs on. ``seed`` makes
+    the client ids the server invents (a cancel's own id) reproducible.
+    """
+
+    def __init__(self, venue: PaperExchange, *, api_key: str, secret: str,
+                 clock: Clock | None = None, host: str = "127.0.0.1", port: int = 0,
+                 seed: int = 0) -> None:
+        if host not in LOOPBACK:
+            raise ValueError(f"BinanceServer binds loopback only ({', '.join(sorted(LOOPBACK))}),"
+                             f" not {host!r}")
+        if not api_key or not secret:
+            raise ValueError("api_key and secret must not be empty")
+        self.venue = venue
+        self.api_key = api_key
+        self._secret = secret.encode()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._host = "127.0.0.1" if host == "localhost" else host
+        self._port = port
+        #: Requests received per endpoint ("METHOD /path"), whatever became of them.
+        self.requests: Counter[str] = Counter()
+        self._faults: dict[str, list[str]] = {}
+        self._lock = threading.Lock()  # the venue, the faults and the id generator
+        self._rng = random.Random(seed)
+        self._symbols: dict[str, str] = {}  # Binance id -> unified symbol
+        self._ids: dict[str, str] = {}  # unified symbol -> Binance id
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (``http://[::1]:PORT``) once started."""
+        if self._httpd is None:
+            raise RuntimeError("the server is not started")
+        port = self._httpd.server_address[1]
+        return f"http://[{self._host}]:{port}" if ":" in self._host else \
+            f"http://{self._host}:{port}"
+
+    def start(self) -> BinanceServer:
+        if self._httpd is not None:
+            return self
+        with self._lock:
+            markets = self.venue.load_markets()
+            self._symbols = {str(m["id"]): symbol for symbol, m in markets.items()}
+            self._ids = {symbol: mid for mid, symbol in self._symbols.items()}
+        cls = _HTTPServer6 if ":" in self._host else _HTTPServer
+        httpd = cls((self._host, self._port), _Handler)
+        httpd.binance = self
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, name="binance-http",
+                                        kwargs={"poll_interval": 0.01}, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> BinanceServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def inject(self, endpoint: str, fault: str, times: int = 1) -> None:
+        """Make the next ``times`` requests to ``endpoint`` ("POST /api/v3/order") suffer
+        ``fault`` (HTTP_FAULTS). Venue faults are scripted on the venue itself."""
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; valid: {', '.join(ENDPOINTS)}")
+        if fault not in HTTP_FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; valid: {', '.join(HTTP_FAULTS)}")
+        if times < 1:
+            raise ValueError(f"times must be at least 1, not {times!r}")
+        with self._lock:
+            self._faults.setdefault(endpoint, []).extend([fault] * times)
+
+    # -- one request -----------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str],
+               body: bytes) -> _Answer:
+        """The answer to one HTTP request (``headers`` named in lower case); raises _Drop
+        for no answer at all."""
+        path, _, query = target.partition("?")
+        endpoint = f"{method} {path}"
+        with self._lock:
+            self.requests[endpoint] += 1
+            queue = self._faults.get(endpoint)
+            fault = queue.pop(0) if queue else None
+        if fault == "drop_before":
+            raise _Drop
+        if fault == "http_503":
+            return _Answer(503, None)
+        route = _ROUTES.get(endpoint)
+        if route is None:
+            return _Answer(404, shapes.error(-1020, "This operation is not supported."))
+        text = body.decode("utf-8", errors="replace")
+        try:
+            params = dict(parse_qsl(text, keep_blank_values=True))
+            params.update(parse_qsl(query, keep_blank_values=True))  # the query string wins
+            if route[0]:
+                shapes.check_signed(headers, query, text, params, api_key=self.api_key,
+                                    secret=self._secret, now_ms=self._now_ms())
+            with self._lock:
+                handler: Callable[[Params], _Answer] = getattr(self, route[1])
+                answer = handler(params)
+        except shapes.Refusal as refusal:
+            status = refusal.status
+            answer = _Answer(status, shapes.error(refusal.code, refusal.msg))
+        except ccxt.RequestTimeout:
+            raise _Drop from None  # the venue may have acted: its answer is lost
+        except ccxt.BaseError as exc:
+            status, error = shapes.venue_error(exc)
+            answer = _Answer(status, error, {"Retry-After": "1"} if status == 429 else {})
+        except Exception:
+            # A bug must not look like a lost answer (a dropped connection): say so.
+            _log.exception("BinanceServer failed on %s", endpoint)
+            answer = _Answer(500, shapes.error(
+                -1000, "An unknown error occurred while processing the request."))
+        if fault == "drop_after":
+            raise _Drop
+        return answer
+
+    def _now_ms(self) -> int:
+        return round(self.clock.now() * 1000)
+
+    def _symbol(self, params: Params, required: bool = True) -> str | None:
+        market_id = params.get("symbol")
+        if not market_id:
+            if required:
+                raise shapes.missing("symbol")
+            return None
+        symbol = self._symbols.get(market_id)
+        if symbol is None:
+            raise shapes.Refusal(400, -1121, "Invalid symbol.")
+        return symbol
+
+    def _market(self, params: Params) -> str:
+        symbol = self._symbol(params)
+        assert symbol is not None
+        return symbol
+
+    def _symbols_asked(self, params: Params) -> list[str]:
+        symbol = self._symbol(params, required=False)
+        return list(self._ids) if symbol is None else [symbol]
+
+    def _new_client_id(self) -> str:
+        return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(22))
+
+    def _quote(self, symbol: str) -> str:
+        return self.venue.market_spec(symbol).quote
+
+    # -- market data -----------------------------------------------------------------------
+
+    def _ping(self, params: Params) -> _Answer:
+        return _Answer(200, {})
+
+    def _time(self, params: Params) -> _Answer:
+        return _Answer(200, {"serverTime": self._now_ms()})
+
+    def _exchange_info(self, params: Params) -> _Answer:
+        symbols = self._symbols_asked(params)
+        info = shapes.exchange_info(
+            [(self._ids[s], self.venue.market_spec(s)) for s in symbols], self._now_ms())
+        return _Answer(200, info)
+
+    def _one_or_all(self, params: Params, render: Callable[[str], dict[str, Any]]) -> _Answer:
+        single = self._symbol(params, required=False) is not None
+        rows = [render(s) for s in self._symbols_asked(params)]
+        return _Answer(200, rows[0] if single else rows)
+
+    def _ticker_24hr(self, params: Params) -> _Answer:
+        def render(symbol: str) -> dict[str, Any]:
+            t = self.venue.fetch_ticker(symbol)
+            return shapes.ticker_24hr(self._ids[symbol], shapes.from_float(t["bid"]),
+                                      shapes.from_float(t["ask"]), shapes.from_float(t["last"]),
+                                      int(t["timestamp"]))
+        return self._one_or_all(params, render)
+
+    def _ticker_price(self, params: Params) -> _Answer:
+        def render(symbol: str) -> dict[str, Any]:
+            last = shapes.from_float(self.venue.fetch_ticker(symbol)["last"])
+            return {"symbol": self._ids[symbol], "price": shapes.num(last)}
+        return self._one_or_all(params, render)
+
+    def _book_ticker(self, params: Params) -> _Answer:
+        def render(symbol: str) -> dict[str, Any]:
+            book = self.venue.fetch_order_book(symbol, 1)
+            best = [[shapes.from_float(x) for x in (side[0] if side else (0.0, 0.0))]
+                    for side in (book["bids"], book["asks"])]
+            return shapes.book_ticker(self._ids[symbol], best[0], best[1])
+        return self._one_or_all(params, render)
+
+    def _depth(self, params: Params) -> _Answer:
+        symbol = self._market(params)
+        book = self.venue.fetch_order_book(symbol, shapes.limit_param(params, 100, 5000))
+
+        def levels(side: list[list[float]]) -> list[list[Decimal]]:
+            return [[shapes.from_float(p), shapes.from_float(q)] for p, q in side]
+        return _Answer(200, shapes.depth(int(book["timestamp"]), levels(book["bids"]),
+                                         levels(book["asks"])))
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def _create(self, params: Params) -> _Answer:
+        symbol = self._market(params)
+        new = shapes.NewOrder.from_params(params)
+        cid = new.client_order_id or self._new_client_id()
+        answer = self.venue.create_order(symbol, new.type, new.side, new.quantity, new.price,
+                                         {"clientOrderId": cid})
+        order, market_id = self.venue.order_record(answer["id"]), self._ids[symbol]
+        if new.respond == "ACK":
+            return _Answer(200, shapes.order_ack(order, market_id))
+        if new.respond == "RESULT":
+            return _Answer(200, shapes.order_result(order, market_id))
+        quote = self._quote(symbol)
+        fills = [shapes.fill(self.venue.trade_record(t["id"]), quote)
+                 for t in answer.get("trades") or []]
+        return _Answer(200, shapes.order_full(order, market_id, fills))
+
+    def _fetch(self, symbol: str, oid: int | None, cid: str | None) -> PaperOrder:
+        """The order by id (checked against ``cid`` when both are given), else by client id."""
+        if oid is not None:
+            order = self.venue.order_record(self.venue.fetch_order(str(oid), symbol)["id"])
+            if cid is not None and order.client_order_id != cid:
+                raise shapes.Refusal(400, -2013, "Order does not exist.")
+            return order
+        answer = self.venue.fetch_order(None, symbol, {"clientOrderId": cid})
+        return self.venue.order_record(answer["id"])
+
+    def _query(self, params: Params) -> _Answer:
+        symbol, (oid, cid) = self._market(params), shapes.order_ids(params)
+        return _Answer(200, shapes.order_query(self._fetch(symbol, oid, cid), self._ids[symbol]))
+
+    def _cancel(self, params: Params) -> _Answer:
+        symbol, (oid, cid) = self._market(params), shapes.order_ids(params)
+        cancel_id = shapes.client_id(params, "newClientOrderId") or self._new_client_id()
+        if oid is not None and cid is not None:
+            self._fetch(symbol, oid, cid)  # Binance checks the pair before cancelling
+        answer = (self.venue.cancel_order(str(oid), symbol) if oid is not None
+                  else self.venue.cancel_order(None, symbol, {"clientOrderId": cid}))
+        order = self.venue.order_record(answer["id"])
+        return _Answer(200, shapes.cancel_answer(order, self._ids[symbol], cancel_id))
+
+    def _open_orders(self, params: Params) -> _Answer:
+        symbol = self._symbol(params, required=False)
+        orders = [self.venue.order_record(o["id"]) for o in self.venue.fetch_open_orders(symbol)]
+        return _Answer(200, [shapes.order_query(o, self._ids[o.symbol]) for o in orders])
+
+    def _all_orders(self, params: Params) -> _Answer:
+        symbol = self._market(params)
+        oid, start, end = (shapes.long_param(params, n)
+                           for n in ("orderId", "startTime", "endTime"))
+        limit = shapes.limit_param(params, 500, 1000)
+        # Binance lists every status; the venue splits them in two listings.
+        seen = self.venue.fetch_open_orders(symbol) + self.venue.fetch_closed_orders(symbol)
+        orders = sorted((self.venue.order_record(o["id"]) for o in seen), key=lambda o: int(o.id))
+        orders = [o for o in orders if (oid is None or int(o.id) >= oid)
+                  and (start is None or o.created >= start) and (end is None or o.created <= end)]
+        orders = shapes.page(orders, limit, oid is not None or start is not None)
+        return _Answer(200, [shapes.order_query(o, self._ids[symbol]) for o in orders])
+
+    def _my_trades(self, params: Params) -> _Answer:
+        symbol = self._market(params)
+        oid, from_id, start, end = (shapes.long_param(params, n)
+                                    for n in ("orderId", "fromId", "startTime", "endTime"))
+        limit = shapes.limit_param(params, 500, 1000)
+        listed = self.venue.fetch_my_trades(
+            symbol, params=None if oid is None else {"orderId": str(oid)})
+        trades = sorted((self.venue.trade_record(t["id"]) for t in listed),
+                        key=lambda t: shapes.trade_number(t.id))
+        trades = [t for t in trades if (from_id is None or shapes.trade_number(t.id) >= from_id)
+                  and (start is None or t.timestamp >= start)
+                  and (end is None or t.timestamp <= end)]
+        trades = shapes.page(trades, limit, from_id is not None or start is not None)
+        quote = self._quote(symbol)
+        return _Answer(200, [shapes.my_trade(t, self._ids[symbol], quote) for t in trades])
+
+    def _account(self, params: Params) -> _Answer:
+        balance = self.venue.fetch_balance()
+        omit_zero = params.get("omitZeroBalances", "false").lower() == "true"
+        rows = []
+        for asset in sorted(balance["free"]):
+            free, used = self.venue.balance_of(asset)
+            if not (omit_zero and free + used == 0):
+                rows.append((asset, free, used))
+        first = next(iter(self._ids))
+        fee_rate = shapes.from_float(self.venue.market(first)["taker"])
+        return _Answer(200, shapes.account(rows, fee_rate, int(balance["timestamp"])))
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    binance: BinanceServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer; never a traceback on stderr.
+        _log.debug("BinanceServer: connection from %s failed", client_address, exc_info=True)
+
+
+class _HTTPServer6(_HTTPServer):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    timeout = 10.0  # a silent client does not hold a thread for ever
+
+    def _serve(self) -> None:
+        server = self.server
+        assert isinstance(server, _HTTPServer)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            answer = server.binance.handle(
+                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        except _Drop:
+            self.close_connection = True  # nothing written: the client sees the line go dead
+            return
+        if answer.body is None:
+            data, kind = b"Service Unavailable", "text/plain"
+        else:
+            data, kind = shapes.dumps(answer.body).encode(), "application/json;charset=UTF-8"
+        self.send_response(answer.status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = do_PUT = _serve
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The path only: a query string carries signatures, never worth a log line.
+        _log.debug("%s %s -> %s", self.command, self.path.partition("?")[0], code)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("BinanceServer: " + format, *args)
+
+
+# -- the client ------------------------------------------------------------------------------
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        old = out.get(key)
+        out[key] = (_merge(old, value) if isinstance(old, dict) and isinstance(value, Mapping)
+                    else value)
+    return out
+
+
+def binance_client(server: BinanceServer, **overrides: Any) -> Any:
+    """A real ``ccxt.binance`` that talks only to ``server``: every ``urls['api']`` entry
+    points at it (sapi, futures and options paths answer 404 there), markets load from spot
+    exchangeInfo alone (no sapi currencies or margin pairs), no rate limiter, a 3 s timeout.
+    ``overrides`` are merged into ccxt's config (dicts deeply, e.g. ``options``)."""
+    config = _merge({
+        "apiKey": server.api_key, "secret": server._secret.decode(),
+        "enableRateLimit": False, "timeout": 3000,
+        "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
+                    "fetchMargins": False, "adjustForTimeDifference": False},
+    }, overrides)
+    client = ccxt.binance(config)
+    base = server.url
+    client.urls["api"] = {name: base + urlsplit(url).path if isinstance(url, str) else url
+                          for name, url in client.urls["api"].items()}
+    return client

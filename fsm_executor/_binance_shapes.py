@@ -1,0 +1,412 @@
+"""Binance spot's wire format, without I/O: a request's parameters and signature checked as
+Binance checks them, and the paper venue's records rendered as Binance's raw JSON.
+
+Every figure is an exact decimal string of the venue's own record (``PaperOrder``,
+``PaperTrade``, ``MarketSpec``), padded to Binance's eight decimals but never rounded: a
+fee of 0.0003000301 is written whole. Field names and their order follow Binance's
+documented answers (rest-api.md) and what ccxt's binance.py parse_* functions read; error
+codes and messages follow errors.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any, Final, TypeVar
+
+import attrs
+import ccxt
+
+from ._paper_store import MarketSpec, PaperOrder, PaperTrade
+
+T = TypeVar("T")
+Params = Mapping[str, str]
+
+#: Binance pads its decimal strings to eight places.
+_PLACES: Final = Decimal("1e-8")
+#: Room for any figure the venue can hold (its inputs are bounded to 1e24).
+_WIDE: Final = Context(prec=100)
+#: The venue enforces no maximum; Binance always publishes one, and ccxt would read "0"
+#: ("disabled" for Binance) as a maximum of zero. Far beyond anything the venue sees.
+_MAX_PRICE: Final = Decimal(10) ** 9
+_MAX_QTY: Final = Decimal(10) ** 10
+_MAX_NOTIONAL: Final = Decimal(10) ** 13
+#: Each status the venue records, for an order with and without fills.
+_STATUS: Final[Mapping[str, tuple[str, str]]] = {
+    "open": ("NEW", "PARTIALLY_FILLED"), "closed": ("FILLED", "FILLED"),
+    "canceled": ("CANCELED", "CANCELED"), "expired": ("EXPIRED", "EXPIRED"),
+    "rejected": ("REJECTED", "REJECTED"),
+}
+_DEFAULT_RECV_WINDOW: Final = Decimal(5000)
+_MAX_RECV_WINDOW: Final = Decimal(60000)
+_CLIENT_ID: Final = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
+_LONG: Final = re.compile(r"[0-9]{1,20}")
+_TYPES: Final = {"LIMIT": "limit", "MARKET": "market"}
+_SIDES: Final = {"BUY": "buy", "SELL": "sell"}
+_RESPONSE_TYPES: Final = ("ACK", "RESULT", "FULL")
+
+dumps: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+# -- requests --------------------------------------------------------------------------------
+
+class Refusal(Exception):
+    """A request Binance refuses: HTTP status and the code and msg of its body."""
+
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status, self.code, self.msg = status, code, msg
+
+
+def missing(name: str) -> Refusal:
+    return Refusal(400, -1102,
+                   f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+
+
+def required(params: Params, name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise missing(name)
+    return value
+
+
+def long_param(params: Params, name: str) -> int | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not _LONG.fullmatch(value):
+        raise Refusal(400, -1100, f"Illegal characters found in parameter '{name}'; "
+                                  "legal range is '^[0-9]{1,20}$'.")
+    return int(value)
+
+
+def client_id(params: Params, name: str) -> str | None:
+    value = params.get(name)
+    if value is not None and not _CLIENT_ID.fullmatch(value):
+        raise Refusal(400, -1100, f"Illegal characters found in parameter '{name}'; "
+                                  "legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.")
+    return value
+
+
+def limit_param(params: Params, default: int, maximum: int) -> int:
+    limit = long_param(params, "limit")
+    if limit is None:
+        return default
+    if not 1 <= limit <= maximum:
+        raise Refusal(400, -1130, "Data sent for parameter 'limit' is not valid.")
+    return limit
+
+
+def page(items: list[T], limit: int, from_start: bool) -> list[T]:
+    """Binance's paging: the first ``limit`` from a starting point, else the newest."""
+    return items[:limit] if from_start else items[-limit:]
+
+
+def _unsigned(text: str) -> str:
+    """``text`` (a query string or body) without its signature parameter."""
+    return "&".join(p for p in text.split("&") if p and not p.startswith("signature="))
+
+
+def check_signed(headers: Mapping[str, str], query: str, body: str, params: Params, *,
+                 api_key: str, secret: bytes, now_ms: int) -> None:
+    """Refuse a SIGNED request as Binance would: the API key (``headers`` named in lower
+    case), the HMAC-SHA256 signature, then the timestamp against ``recvWindow``."""
+    key = headers.get("x-mbx-apikey")
+    if not key:
+        raise Refusal(401, -2014, "API-key format invalid.")
+    if not hmac.compare_digest(key.encode(), api_key.encode()):
+        raise Refusal(401, -2015, "Invalid API-key, IP, or permissions for action.")
+    signature = required(params, "signature")
+    stamp = required(params, "timestamp")
+    # Binance signs the query string followed by the body, without a separator.
+    payload = (_unsigned(query) + _unsigned(body)).encode()
+    expected = hmac.new(secret, payload, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
+        raise Refusal(400, -1022, "Signature for this request is not valid.")
+    try:
+        sent = int(stamp)
+        window = Decimal(params.get("recvWindow", _DEFAULT_RECV_WINDOW))
+    except ValueError:
+        raise missing("timestamp") from None
+    except InvalidOperation:
+        raise missing("recvWindow") from None
+    if window > _MAX_RECV_WINDOW:
+        raise Refusal(400, -1131, "recvWindow must be less than 60000")
+    if sent >= now_ms + 1000:
+        raise Refusal(400, -1021,
+                      "Timestamp for this request was 1000ms ahead of the server's time.")
+    if now_ms - sent > window:
+        raise Refusal(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+
+
+@attrs.frozen
+class NewOrder:
+    """POST /api/v3/order's parameters, checked, in the venue's terms."""
+
+    side: str
+    type: str
+    quantity: str
+    price: str | None
+    respond: str  # ACK, RESULT or FULL
+    client_order_id: str | None
+
+    @classmethod
+    def from_params(cls, params: Params) -> NewOrder:
+        side = _SIDES.get(required(params, "side"))
+        if side is None:
+            raise Refusal(400, -1117, "Invalid side.")
+        kind = _TYPES.get(required(params, "type"))
+        if kind is None:
+            raise Refusal(400, -1116, "Invalid orderType.")
+        if "quoteOrderQty" in params:  # not modelled: the venue takes base quantities only
+            raise Refusal(400, -1106, "Parameter 'quoteOrderQty' sent when not required.")
+        quantity = required(params, "quantity")
+        tif, price = params.get("timeInForce"), params.get("price")
+        if kind == "limit":
+            if not tif:
+                raise missing("timeInForce")
+            if tif != "GTC":
+                raise Refusal(400, -1115, "Invalid timeInForce.")
+            price = required(params, "price")
+        elif tif or price:
+            name = "timeInForce" if tif else "price"
+            raise Refusal(400, -1106, f"Parameter '{name}' sent when not required.")
+        respond = params.get("newOrderRespType", "FULL")
+        if respond not in _RESPONSE_TYPES:
+            raise Refusal(400, -1100, "Illegal characters found in parameter "
+                                      "'newOrderRespType'; legal range is 'ACK, RESULT, FULL'.")
+        return cls(side, kind, quantity, price, respond, client_id(params, "newClientOrderId"))
+
+
+def order_ids(params: Params) -> tuple[int | None, str | None]:
+    """(orderId, origClientOrderId) of a query or cancel: at least one of them."""
+    oid = long_param(params, "orderId")
+    cid = params.get("origClientOrderId") or None
+    if oid is None and cid is None:
+        raise Refusal(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, "
+                                  "but both were empty/null!")
+    return oid, cid
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+def num(value: Decimal) -> str:
+    """A Binance decimal string: exactly ``value``, with at least eight decimals."""
+    value = value.normalize(_WIDE)  # 0.015001500 -> 0.0150015, then padded back to 8
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -8:
+        value = value.quantize(_PLACES, context=_WIDE)  # padding only: never rounds
+    return f"{value:f}"
+
+
+def from_float(value: float) -> Decimal:
+    """A float the venue made from a Decimal, back to that Decimal (its shortest repr)."""
+    return Decimal(repr(value))
+
+
+def trade_number(trade_id: str) -> int:
+    """Binance's numeric trade id for a venue trade id ("T17" -> 17)."""
+    if not (trade_id.startswith("T") and trade_id[1:].isdigit()):
+        raise ValueError(f"not a paper venue trade id: {trade_id!r}")
+    return int(trade_id[1:])
+
+
+def error(code: int, msg: str) -> dict[str, Any]:
+    return {"code": code, "msg": msg}
+
+
+def embedded_error(exc: BaseException) -> dict[str, Any] | None:
+    """The Binance body a ccxt exception's message carries after its first "{", if any."""
+    text = str(exc)
+    start = text.find("{")
+    if start < 0:
+        return None
+    try:
+        body, _ = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("code"), int) and "msg" in body:
+        return {"code": body["code"], "msg": str(body["msg"])}
+    return None
+
+
+def venue_error(exc: ccxt.BaseError) -> tuple[int, dict[str, Any] | None]:
+    """(HTTP status, Binance body) for an error the venue raised. A 503 goes without a JSON
+    body (None: plain text), so ccxt maps it by status alone to ExchangeNotAvailable; a
+    code ccxt does not know would make it ExchangeError, which nobody retries.
+
+    RequestTimeout is not answered at all: the caller drops the connection."""
+    body = embedded_error(exc)
+    if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
+        return 429, body or error(-1003, "Too many requests.")
+    if isinstance(exc, ccxt.NetworkError):
+        return 503, None
+    if body is not None:
+        return 400, body
+    if isinstance(exc, ccxt.BadSymbol):
+        return 400, error(-1121, "Invalid symbol.")
+    return 400, error(-1013, str(exc))
+
+
+# -- markets ---------------------------------------------------------------------------------
+
+def symbol_info(market_id: str, spec: MarketSpec) -> dict[str, Any]:
+    """One entry of exchangeInfo's ``symbols``: only LIMIT and MARKET, GTC, spot."""
+    return {
+        "symbol": market_id, "status": "TRADING",
+        "baseAsset": spec.base, "baseAssetPrecision": 8,
+        "quoteAsset": spec.quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
+        "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
+        "orderTypes": ["LIMIT", "MARKET"],
+        "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False,
+        "quoteOrderQtyMarketAllowed": False, "allowTrailingStop": False,
+        "cancelReplaceAllowed": False, "amendAllowed": False,
+        "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": num(spec.price_tick),
+             "maxPrice": num(_MAX_PRICE), "tickSize": num(spec.price_tick)},
+            {"filterType": "LOT_SIZE", "minQty": num(spec.min_amount),
+             "maxQty": num(_MAX_QTY), "stepSize": num(spec.amount_tick)},
+            {"filterType": "NOTIONAL", "minNotional": num(spec.min_cost),
+             "applyMinToMarket": True, "maxNotional": num(_MAX_NOTIONAL),
+             "applyMaxToMarket": False, "avgPriceMins": 5},
+        ],
+        "permissions": [], "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": "NONE", "allowedSelfTradePreventionModes": ["NONE"],
+    }
+
+
+def exchange_info(markets: Iterable[tuple[str, MarketSpec]], server_time: int) -> dict[str, Any]:
+    return {
+        "timezone": "UTC", "serverTime": server_time,
+        "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+             "limit": 6000},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+        ],
+        "exchangeFilters": [],
+        "symbols": [symbol_info(mid, spec) for mid, spec in markets],
+    }
+
+
+def ticker_24hr(market_id: str, bid: Decimal, ask: Decimal, last: Decimal,
+                now: int) -> dict[str, Any]:
+    """The 24hr ticker of a venue that keeps no history: open, high and low are the last
+    price, volumes are zero."""
+    zero = num(Decimal(0))
+    return {
+        "symbol": market_id, "priceChange": zero, "priceChangePercent": "0.000",
+        "weightedAvgPrice": num(last), "prevClosePrice": num(last), "lastPrice": num(last),
+        "lastQty": zero, "bidPrice": num(bid), "bidQty": zero, "askPrice": num(ask),
+        "askQty": zero, "openPrice": num(last), "highPrice": num(last), "lowPrice": num(last),
+        "volume": zero, "quoteVolume": zero, "openTime": now - 86_400_000, "closeTime": now,
+        "firstId": -1, "lastId": -1, "count": 0,
+    }
+
+
+def book_ticker(market_id: str, bid: Sequence[Decimal], ask: Sequence[Decimal]) -> dict[str, Any]:
+    """``bid``/``ask``: (price, quantity) of the best level."""
+    return {"symbol": market_id, "bidPrice": num(bid[0]), "bidQty": num(bid[1]),
+            "askPrice": num(ask[0]), "askQty": num(ask[1])}
+
+
+def depth(update_id: int, bids: Iterable[Sequence[Decimal]],
+          asks: Iterable[Sequence[Decimal]]) -> dict[str, Any]:
+    return {"lastUpdateId": update_id,
+            "bids": [[num(p), num(q)] for p, q in bids],
+            "asks": [[num(p), num(q)] for p, q in asks]}
+
+
+# -- orders and trades -----------------------------------------------------------------------
+
+def status(order: PaperOrder) -> str:
+    return _STATUS[order.status][1 if order.filled else 0]
+
+
+def _head(order: PaperOrder, market_id: str) -> dict[str, Any]:
+    return {"symbol": market_id, "orderId": int(order.id), "orderListId": -1,
+            "clientOrderId": order.client_order_id}
+
+
+def _figures(order: PaperOrder) -> dict[str, Any]:
+    return {
+        "price": num(order.price if order.price is not None else Decimal(0)),
+        "origQty": num(order.amount), "executedQty": num(order.filled),
+        "origQuoteOrderQty": num(Decimal(0)), "cummulativeQuoteQty": num(order.cost),
+        "status": status(order), "timeInForce": "GTC", "type": order.type.upper(),
+        "side": order.side.upper(),
+    }
+
+
+def order_query(order: PaperOrder, market_id: str) -> dict[str, Any]:
+    """GET /api/v3/order, openOrders and allOrders: no fills, no commission."""
+    zero = num(Decimal(0))
+    return {
+        **_head(order, market_id), **_figures(order), "stopPrice": zero, "icebergQty": zero,
+        "time": order.created, "updateTime": order.updated or order.created,
+        "isWorking": True, "workingTime": order.created, "selfTradePreventionMode": "NONE",
+    }
+
+
+def order_ack(order: PaperOrder, market_id: str) -> dict[str, Any]:
+    return {**_head(order, market_id), "transactTime": order.created}
+
+
+def order_result(order: PaperOrder, market_id: str) -> dict[str, Any]:
+    return {**order_ack(order, market_id), **_figures(order), "workingTime": order.created,
+            "selfTradePreventionMode": "NONE"}
+
+
+def fill(trade: PaperTrade, quote: str) -> dict[str, Any]:
+    """One entry of a FULL answer's ``fills``: the venue charges fees in the quote currency."""
+    return {"price": num(trade.price), "qty": num(trade.amount), "commission": num(trade.fee),
+            "commissionAsset": quote, "tradeId": trade_number(trade.id)}
+
+
+def order_full(order: PaperOrder, market_id: str, fills: Sequence[dict[str, Any]]
+               ) -> dict[str, Any]:
+    """The FULL answer: RESULT plus the fills of the moment."""
+    return {**order_result(order, market_id), "fills": list(fills)}
+
+
+def cancel_answer(order: PaperOrder, market_id: str, cancel_client_id: str) -> dict[str, Any]:
+    """DELETE /api/v3/order: ``clientOrderId`` names the cancel request itself; the
+    order's own is ``origClientOrderId`` (what ccxt reads as clientOrderId is not ours)."""
+    return {
+        "symbol": market_id, "origClientOrderId": order.client_order_id,
+        "orderId": int(order.id), "orderListId": -1, "clientOrderId": cancel_client_id,
+        "transactTime": order.updated or order.created, **_figures(order),
+        "selfTradePreventionMode": "NONE",
+    }
+
+
+def my_trade(trade: PaperTrade, market_id: str, quote: str) -> dict[str, Any]:
+    """One entry of GET /api/v3/myTrades."""
+    return {
+        "symbol": market_id, "id": trade_number(trade.id), "orderId": int(trade.order_id),
+        "orderListId": -1, "price": num(trade.price), "qty": num(trade.amount),
+        "quoteQty": num(trade.cost), "commission": num(trade.fee), "commissionAsset": quote,
+        "time": trade.timestamp, "isBuyer": trade.side == "buy", "isMaker": trade.maker,
+        "isBestMatch": True,
+    }
+
+
+def account(balances: Iterable[tuple[str, Decimal, Decimal]], fee_rate: Decimal,
+            update_time: int) -> dict[str, Any]:
+    """GET /api/v3/account; ``balances``: (asset, free, locked)."""
+    bps = int(fee_rate * 10_000)
+    rate, zero = num(fee_rate), num(Decimal(0))
+    return {
+        "makerCommission": bps, "takerCommission": bps, "buyerCommission": 0,
+        "sellerCommission": 0,
+        "commissionRates": {"maker": rate, "taker": rate, "buyer": zero, "seller": zero},
+        "canTrade": True, "canWithdraw": False, "canDeposit": False, "brokered": False,
+        "requireSelfTradePrevention": False, "preventSor": False, "updateTime": update_time,
+        "accountType": "SPOT",
+        "balances": [{"asset": a, "free": num(f), "locked": num(u)} for a, f, u in balances],
+        "permissions": ["SPOT"], "uid": 1,
+    }
