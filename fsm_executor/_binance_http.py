@@ -41,7 +41,7 @@ from ._clock import Clock, SystemClock
 from ._paper import PaperExchange
 from ._paper_store import PaperOrder
 
-__all__ = ["ENDPOINTS", "HTTP_FAULTS", "BinanceServer", "binance_client"]
+__all__ = ["ENDPOINTS", "HTTP_FAULTS", "BinanceServer", "binance_client", "local_binance"]
 
 _log = logging.getLogger(__name__)
 
@@ -445,18 +445,27 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def binance_client(server: BinanceServer, **overrides: Any) -> Any:
-    """A real ``ccxt.binance`` that talks only to ``server``: every ``urls['api']`` entry
-    points at it (sapi, futures and options paths answer 404 there), markets load from spot
-    exchangeInfo alone (no sapi currencies or margin pairs), no rate limiter, a 3 s timeout.
-    ``overrides`` are merged into ccxt's config (dicts deeply, e.g. ``options``)."""
+    """A real ``ccxt.binance`` that talks only to ``server`` (see ``local_binance``)."""
+    return local_binance(server.url, **{"apiKey": server.api_key,
+                                        "secret": server._secret.decode(), **overrides})
+
+
+def local_binance(url: str, **overrides: Any) -> Any:
+    """A real ``ccxt.binance`` that talks only to the Binance-compatible server at ``url``
+    (loopback only): every ``urls['api']`` entry points at it (sapi, futures and options
+    paths answer 404 there), markets load from spot exchangeInfo alone (no sapi currencies
+    or margin pairs), no rate limiter, a 3 s timeout. ``overrides`` (``apiKey`` and
+    ``secret`` among them) are merged into ccxt's config (dicts deeply, e.g. ``options``)."""
+    host = urlsplit(url).hostname or ""
+    if urlsplit(url).scheme != "http" or host not in LOOPBACK:
+        raise ValueError(f"a local Binance server is http:// on loopback, not {url!r}")
     config = _merge({
-        "apiKey": server.api_key, "secret": server._secret.decode(),
         "enableRateLimit": False, "timeout": 3000,
         "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
                     "fetchMargins": False, "adjustForTimeDifference": False},
     }, overrides)
     client = ccxt.binance(config)
-    base = server.url
-    client.urls["api"] = {name: base + urlsplit(url).path if isinstance(url, str) else url
-                          for name, url in client.urls["api"].items()}
+    base = url.rstrip("/")
+    client.urls["api"] = {name: base + urlsplit(u).path if isinstance(u, str) else u
+                          for name, u in client.urls["api"].items()}
     return client

@@ -81,8 +81,10 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_diagram)
 
     from ._run import add_parser as add_run
+    from ._venue_cli import add_parser as add_venue
 
     add_run(sub)
+    add_venue(sub)
     return p
 
 

@@ -457,7 +457,9 @@ class VenueFile:
             with contextlib.suppress(FileExistsError):
                 _create(p)
         _check(p)
-        return cls(p, sqlite3.connect(p, isolation_level=None))
+        # Callers serialise every call (the venue is not thread-safe; the Binance server
+        # holds one lock around it), so the connection may move between threads.
+        return cls(p, sqlite3.connect(p, isolation_level=None, check_same_thread=False))
 
     def load(self) -> SavedState | None:
         """The saved state, or None if nothing was saved yet; ValueError if unreadable."""

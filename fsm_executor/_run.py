@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import secrets
 import sys
 import time
 from collections import Counter
@@ -15,6 +17,7 @@ from ._config import ExecutionConfig
 from ._exceptions import InvalidInput, OrderInDoubt
 from ._executor import TradeExecutor
 from ._model import Order
+from ._paper_manners import MANNERS
 from ._signals_file import read_signals
 from ._states import State
 
@@ -28,13 +31,36 @@ DEFAULT_FAULTS = {"timeout_before": 0.05, "timeout_after": 0.05, "unavailable": 
                   "cancel_race": 0.2}
 
 
-def make_exchange(args: argparse.Namespace, clock: Clock) -> Any:
-    if args.exchange in (None, "paper"):
-        from ._paper import PaperExchange
+def paper_venue(args: argparse.Namespace, clock: Clock) -> Any:
+    """The paper venue a command line asks for."""
+    from ._paper import PaperExchange
 
-        return PaperExchange(clock, seed=args.seed, faults=DEFAULT_FAULTS if args.faults else None,
-                             latency=args.latency,
-                             state_path=getattr(args, "venue_state", None))
+    return PaperExchange(clock, seed=args.seed, faults=DEFAULT_FAULTS if args.faults else None,
+                         latency=args.latency, state_path=getattr(args, "venue_state", None),
+                         imitate=getattr(args, "imitate", "binance"))
+
+
+def make_exchange(args: argparse.Namespace, clock: Clock,
+                  cleanup: contextlib.ExitStack | None = None) -> tuple[Any, Any]:
+    """(the exchange the executor talks to, the paper venue behind it or None).
+
+    ``--http``: the paper venue is served by a local Binance REST server for this run, and
+    the executor talks to it through the real ccxt.binance client (keys made up per run).
+    """
+    if args.exchange in (None, "paper"):
+        http = getattr(args, "http", False)
+        if http and getattr(args, "imitate", "binance") != "binance":
+            raise InvalidInput("--http serves Binance's API: it needs --imitate binance")
+        venue = paper_venue(args, clock)
+        if not http:
+            return venue, venue
+        from ._binance_http import BinanceServer, binance_client
+
+        server = BinanceServer(venue, api_key=secrets.token_hex(16),
+                               secret=secrets.token_hex(32), seed=args.seed).start()
+        if cleanup is not None:
+            cleanup.callback(server.close)
+        return binance_client(server), venue
     import ccxt
 
     cls = getattr(ccxt, args.exchange, None)
@@ -44,10 +70,21 @@ def make_exchange(args: argparse.Namespace, clock: Clock) -> Any:
     for key, variable in KEY_VARIABLES.items():
         if os.environ.get(variable):
             settings[key] = os.environ[variable]
+    url = getattr(args, "exchange_url", None)
+    if url:
+        if args.exchange != "binance":
+            raise InvalidInput("--exchange-url is for a local Binance-compatible server: "
+                               "use it with --exchange binance")
+        from ._binance_http import local_binance
+
+        try:
+            return local_binance(url, **settings), None
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
     exchange = cls(settings)
     if args.sandbox:
         exchange.set_sandbox_mode(True)
-    return exchange
+    return exchange, None
 
 
 class Progress:
@@ -126,14 +163,17 @@ def read_config(path: str | None) -> ExecutionConfig:
         raise InvalidInput(f"{path}: cannot read config: {exc}") from None
 
 
-def open_executor(args: argparse.Namespace) -> TradeExecutor:
+def open_session(args: argparse.Namespace,
+                 cleanup: contextlib.ExitStack | None = None) -> tuple[TradeExecutor, Any]:
     """The executor a command line asks for. The paper venue runs on simulated time unless
     --realtime (a demo with 30 s order timeouts finishes at once); a real exchange always
-    runs on the real clock."""
+    runs on the real clock. ``cleanup`` closes what the run opened besides the executor
+    (the local server of --http). Returns the executor and the paper venue behind it (None
+    for a real exchange)."""
     config = read_config(args.config)
     simulated = args.exchange in (None, "paper") and not args.realtime
     clock: Clock = FakeClock(time.time()) if simulated else SystemClock()
-    exchange = make_exchange(args, clock)
+    exchange, venue = make_exchange(args, clock, cleanup)
     executor = TradeExecutor(exchange, args.journal, config, clock=clock,
                              seed=args.seed if simulated else None,
                              durability=args.durability)
@@ -141,15 +181,17 @@ def open_executor(args: argparse.Namespace) -> TradeExecutor:
         # Simulated time ran ahead of the wall clock in earlier runs: never go back on the
         # journal's or a persistent venue's time.
         times = [executor.book.last_ts]
-        if hasattr(exchange, "venue_time"):
-            times.append(exchange.venue_time())
+        if venue is not None:
+            times.append(venue.venue_time())
         clock.advance(max(times) - clock.now())
-    return executor
+    return executor, venue
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    with open_executor(args) as executor:
-        report = executor.recover(adopt=args.adopt)
+    with contextlib.ExitStack() as cleanup:
+        executor, _ = open_session(args, cleanup)
+        with executor:
+            report = executor.recover(adopt=args.adopt)
     print(report.render())
     if report.in_doubt or len(report.orphans) > len(report.adopted):
         return EXIT_LOOK
@@ -160,8 +202,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     signals = read_signals(args.signals)
     orders: list[Order] = []
     in_doubt: list[OrderInDoubt] = []
-    with open_executor(args) as executor:
-        exchange = executor.adapter.exchange
+    with contextlib.ExitStack() as cleanup:
+        executor, venue = open_session(args, cleanup)
+        cleanup.enter_context(executor)
         # Recovery first: whatever a stopped run left in flight is settled before anything
         # new is sent.
         report = executor.recover()
@@ -177,9 +220,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"fsm-executor: {exc}", file=sys.stderr)
             progress.step(signal.id)
         extra = {}
-        log = getattr(exchange, "fault_log", None)
-        if log is not None:
-            extra["faults injected"] = len(log)
+        if venue is not None:
+            extra["faults injected"] = len(venue.fault_log)
         text, code = summarize(orders, executor, in_doubt, extra)
     print(text)
     return code
@@ -198,6 +240,14 @@ def _venue_options(p: Any) -> None:
     p.add_argument("--realtime", action="store_true", help="paper venue on the real clock")
     p.add_argument("--venue-state", metavar="FILE",
                    help="paper venue: keep its state in FILE, so it outlives the bot")
+    p.add_argument("--imitate", choices=sorted(MANNERS), default="binance",
+                   help="paper venue: the exchange whose manners it reproduces")
+    p.add_argument("--http", action="store_true",
+                   help="paper venue: serve it over a local Binance REST server and trade "
+                        "through the real ccxt.binance client")
+    p.add_argument("--exchange-url", metavar="URL",
+                   help="with --exchange binance: a local Binance-compatible server "
+                        "(fsm-executor venue serve)")
     p.add_argument("--durability", choices=["normal", "full"], default="normal")
 
 

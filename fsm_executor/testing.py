@@ -2,7 +2,11 @@
 tested with. Needs ``hypothesis`` (``pip install fsm-executor[testing]``).
 
 - ``PaperExchange``: the embedded paper venue (seeded fills, fees, balances, latency on an
-  injected clock, seeded fault injection, an optional state file that outlives the bot).
+  injected clock, seeded fault injection, an optional state file that outlives the bot),
+  as unkind as the exchange it imitates (``imitate="binance"``, "okx", "bybit").
+- ``BinanceServer`` and ``binance_client``: the paper venue behind a local Binance spot REST
+  server, and the real ``ccxt.binance`` client pointed at it (HMAC-signed, Binance's bodies
+  and codes, accept-then-drop faults at the HTTP layer).
 - ``FakeClock``: time that moves only when slept on or advanced.
 - ``GeneratedExchange``: an exchange whose every answer hypothesis draws.
 - Strategies: ``ccxt_exceptions()``, ``ccxt_order_dicts()``.
@@ -14,6 +18,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ._binance_http import BinanceServer, binance_client
 from ._clock import FakeClock
 from ._errors import ccxt_exception_classes
 from ._generated import REJECT_ERRORS, TRANSIENT_ERRORS, GeneratedExchange, ccxt_errors
@@ -22,10 +27,12 @@ from ._paper import MarketSpec, PaperExchange
 __all__ = [
     "REJECT_ERRORS",
     "TRANSIENT_ERRORS",
+    "BinanceServer",
     "FakeClock",
     "GeneratedExchange",
     "MarketSpec",
     "PaperExchange",
+    "binance_client",
     "ccxt_errors",
     "ccxt_exceptions",
     "ccxt_order_dicts",

@@ -22,14 +22,14 @@ from fsm_executor._exchange import ExchangeAdapter
 def main() -> int:
     mode, n, downtime = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     args = sys.argv[sys.argv.index("--") + 1:]
-    open_executor = _run.open_executor
+    open_session = _run.open_session
 
-    def opened_after_downtime(arguments: Any) -> Any:
-        executor = open_executor(arguments)
+    def opened_after_downtime(*arguments: Any) -> Any:
+        executor, venue = open_session(*arguments)
         executor.clock.sleep(downtime)  # the bot was down this long; the venue was not
-        return executor
+        return executor, venue
 
-    _run.open_executor = opened_after_downtime
+    _run.open_session = opened_after_downtime
     create = ExchangeAdapter.create
     calls = 0
 

@@ -1,8 +1,11 @@
 """Kill the bot with SIGKILL at seeded moments, restart it, and check the result against
 the persistent paper venue's ground truth.
 
-Used by tests/test_crash_recovery.py (CI: at least 200 kill points) and by
-``make crash-test`` (``python tests/crash_harness.py 1000``), which prints the counts.
+Used by tests/test_crash_recovery.py (CI: at least 200 kill points, and 60 through HTTP) and
+by ``make crash-test`` (``python tests/crash_harness.py 1000 [--http]``), which prints the
+counts. ``--http``: the bot trades through the real ccxt.binance client with the venue behind
+the local Binance REST server, inside the bot's process (``run --http``): the kill takes
+both down, the venue's state file outlives them.
 """
 
 from __future__ import annotations
@@ -62,7 +65,8 @@ def write_signals(path: Path, rng: random.Random, count: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def child(workdir: Path, mode: str, n: int, downtime: float, seed: int) -> subprocess.Popen[str]:
+def child(workdir: Path, mode: str, n: int, downtime: float, seed: int,
+          http: bool = False) -> subprocess.Popen[str]:
     config = workdir / "config.json"
     if not config.exists():
         config.write_text(json.dumps({"order_timeout_seconds": 20, "poll_interval_seconds": 2,
@@ -70,12 +74,12 @@ def child(workdir: Path, mode: str, n: int, downtime: float, seed: int) -> subpr
     command = [sys.executable, str(HERE / "crash_child.py"), mode, str(n), str(downtime), "--",
                "run", str(workdir / "signals.csv"), "--journal", str(workdir / "journal.db"),
                "--venue-state", str(workdir / "venue.db"), "--faults", "--seed", str(seed),
-               "--config", str(config)]
+               "--config", str(config), *(["--http"] if http else [])]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, cwd=ROOT)
 
 
-def episode(seed: int, kills: int, signals: int = 6) -> Outcome:
+def episode(seed: int, kills: int, signals: int = 6, http: bool = False) -> Outcome:
     """One signals file, ``kills`` SIGKILLs at seeded moments, then a run to the end."""
     rng = random.Random(seed)
     outcome = Outcome(signals=signals)
@@ -84,7 +88,8 @@ def episode(seed: int, kills: int, signals: int = 6) -> Outcome:
         write_signals(workdir / "signals.csv", rng, signals)
         for _ in range(kills):
             mode = rng.choice(["run", "before_send", "after_accept"])
-            proc = child(workdir, mode, rng.randint(1, 3), rng.choice([0, 0, 5, 60]), seed)
+            proc = child(workdir, mode, rng.randint(1, 3), rng.choice([0, 0, 5, 60]), seed,
+                         http)
             if mode == "run":
                 assert proc.stdout is not None
                 proc.stdout.readline()  # started: past the imports
@@ -94,7 +99,7 @@ def episode(seed: int, kills: int, signals: int = 6) -> Outcome:
             if code == -signal.SIGKILL:
                 outcome.kills += 1
                 outcome.kills_by_mode[mode] += 1
-        final = child(workdir, "run", 0, rng.choice([0, 30]), seed)
+        final = child(workdir, "run", 0, rng.choice([0, 30]), seed, http)
         final.communicate()
         check(workdir, outcome)
     return outcome
@@ -154,7 +159,7 @@ def check(workdir: Path, outcome: Outcome) -> None:
 
 
 def run_many(kill_points: int, seed: int = 0, kills_per_episode: int = 4,
-             workers: int = 2) -> Outcome:
+             workers: int = 2, http: bool = False) -> Outcome:
     """Episodes until at least ``kill_points`` SIGKILLs landed, two at a time."""
     total = Outcome()
     next_seed = seed
@@ -162,15 +167,18 @@ def run_many(kill_points: int, seed: int = 0, kills_per_episode: int = 4,
         while total.kills < kill_points:
             batch = [next_seed + i for i in range(workers)]
             next_seed += workers
-            for result in pool.map(lambda s: episode(s, kills_per_episode), batch):
+            for result in pool.map(lambda s: episode(s, kills_per_episode, http=http), batch):
                 total.add(result)
     return total
 
 
 def main() -> int:
-    points = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    points = int(numbers[0]) if numbers else 1000
+    http = "--http" in sys.argv[1:]
     start = time.time()
-    outcome = run_many(points, seed=int(os.environ.get("CRASH_SEED", "0")))
+    outcome = run_many(points, seed=int(os.environ.get("CRASH_SEED", "0")), http=http)
+    print(f"venue                  binance-like{' over HTTP (real ccxt.binance)' if http else ''}")
     print(f"kill points            {outcome.kills} ({dict(outcome.kills_by_mode)})")
     print(f"signals                {outcome.signals}")
     print(f"placed twice           {outcome.double_placed}")

@@ -10,6 +10,7 @@ import os
 from crash_harness import run_many
 
 KILL_POINTS = int(os.environ.get("CRASH_KILL_POINTS", "200"))
+HTTP_KILL_POINTS = int(os.environ.get("CRASH_HTTP_KILL_POINTS", "60"))
 
 
 def test_sigkill_at_any_moment_then_recovery_places_nothing_twice_and_forgets_nothing() -> None:
@@ -27,3 +28,14 @@ def test_sigkill_at_any_moment_then_recovery_places_nothing_twice_and_forgets_no
     # Killed before the request left: on the binance-like venue such an order is presumed
     # absent after recovery (never re-sent) and watched; it is truly not on the exchange.
     assert outcome.presumed_absent > 0
+
+
+def test_sigkill_through_the_real_ccxt_binance_client_over_http_keeps_the_same_promises() -> None:
+    outcome = run_many(HTTP_KILL_POINTS, seed=int(os.environ.get("CRASH_SEED", "0")) + 500,
+                       http=True)
+    assert outcome.kills >= HTTP_KILL_POINTS
+    assert outcome.kills_by_mode["before_send"] > 0
+    assert outcome.kills_by_mode["after_accept"] > 0
+    assert outcome.problems == []
+    assert outcome.double_placed == outcome.unknown_to_journal == 0
+    assert outcome.illegal == outcome.mismatched == outcome.unfinished == 0

@@ -1,0 +1,96 @@
+"""The command line over HTTP: ``run --http`` (the paper venue behind the local Binance
+server, traded through the real ccxt.binance client) and ``venue serve`` (the same server
+as a process of its own, for a bot's end-to-end tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fsm_executor import State, audit, replay
+from fsm_executor._cli import main
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "signals.csv"
+
+
+def test_run_over_http_trades_through_ccxt_binance_and_journals_the_same_truths(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    journal, state = tmp_path / "j.db", tmp_path / "venue.db"
+    code = main(["run", str(EXAMPLE), "--journal", str(journal), "--faults", "--seed", "7",
+                 "--http", "--venue-state", str(state)])
+    out = capsys.readouterr().out
+    assert code in (0, 3)
+    orders = replay(journal)
+    assert len(orders) == 43 and audit(journal).ok
+    assert all(o.is_terminal or o.state is State.PRESUMED_ABSENT for o in orders.values())
+
+    from fsm_executor._paper import PaperExchange
+    from fsm_executor.testing import FakeClock
+
+    venue = PaperExchange(FakeClock(0), state_path=str(state))
+    truth = venue.all_orders()
+    venue.close()
+    by_exchange_id = {o.exchange_order_id: o for o in orders.values() if o.exchange_order_id}
+    assert {o["id"] for o in truth} == set(by_exchange_id)  # every placed order journaled
+    assert len({o["clientOrderId"] for o in truth}) == len(truth)  # none placed twice
+    assert "faults injected" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--http", "--imitate", "okx"], "needs --imitate binance"),
+    (["--exchange", "binance", "--exchange-url", "http://10.0.0.1:9"], "loopback"),
+    (["--exchange", "okx", "--exchange-url", "http://127.0.0.1:9"], "--exchange binance"),
+])
+def test_bad_http_options_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           args: list[str], message: str) -> None:
+    code = main(["run", str(EXAMPLE), "--journal", str(tmp_path / "j.db"), *args])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "j.db").exists()
+
+
+def test_venue_serve_refuses_to_start_without_keys(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FSM_EXECUTOR_API_KEY", raising=False)
+    monkeypatch.delenv("FSM_EXECUTOR_API_SECRET", raising=False)
+    assert main(["venue", "serve"]) == 2
+    assert "FSM_EXECUTOR_API_KEY" in capsys.readouterr().err
+
+
+def test_a_served_venue_takes_a_bots_orders_through_ccxt_binance(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "served-secret-0123456789abcdef"
+    env = {**os.environ, "FSM_EXECUTOR_API_KEY": "served-key",
+           "FSM_EXECUTOR_API_SECRET": secret}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fsm_executor._cli", "venue", "serve",
+         "--venue-state", str(tmp_path / "venue.db")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith("serving the paper venue (binance-like) at http://127.0.0.1:")
+        url = line.split()[-1]
+        signals = tmp_path / "s.csv"
+        signals.write_text("id,symbol,side,amount,price,order_type\n"
+                           "a,BTC/USDT,buy,0.01,30000,market\n"
+                           "b,ETH/USDT,sell,0.2,2000,market\n")
+        for name in ("FSM_EXECUTOR_API_KEY", "FSM_EXECUTOR_API_SECRET"):
+            monkeypatch.setenv(name, env[name])
+        journal = tmp_path / "j.db"
+        code = main(["run", str(signals), "--journal", str(journal), "--exchange", "binance",
+                     "--exchange-url", url])
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        orders = replay(journal)
+        assert sorted(o.state.value for o in orders.values()) == ["filled", "filled"]
+        assert secret not in out + err and secret.encode() not in journal.read_bytes()
+    finally:
+        server.terminate()
+        _, server_err = server.communicate(timeout=10)
+    assert server.returncode == 0
+    assert secret not in server_err
