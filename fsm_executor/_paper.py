@@ -260,7 +260,8 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     def fetch_closed_orders(self, symbol: str | None = None, since: int | None = None,
                             limit: int | None = None,
                             params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Closed, canceled, expired and rejected orders, oldest first."""
+        """Closed, canceled, expired and rejected orders, oldest first (only the closed ones
+        where the manners say so, as ccxt's binance)."""
         with self._call("fetch_closed_orders"):
             return self._list_orders(symbol, since, limit, open_=False)
 
@@ -498,7 +499,8 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         orders = [self._order_dict(o, trades=manners.order_has_trades, fee=manners.order_has_fee)
                   for o in self._state.orders.values()
                   if (o.status == "open") == open_ and (symbol is None or o.symbol == symbol)
-                  and self._visible(o)]
+                  and self._visible(o)
+                  and (open_ or o.status == "closed" or not manners.closed_lists_filled_only)]
         return _window(orders, "timestamp", since, limit)
 
     # -- ccxt's shapes -----------------------------------------------------------------------

@@ -18,6 +18,8 @@ reproduces what its exchange does, as ccxt reports it:
   ccxt class ccxt's own ``exceptions`` table maps the exchange's answer to, and the body.
 - ``cancel_reply_own_client_id``: a cancel's answer carries the *cancel request's* client
   id where ccxt reads ``clientOrderId`` (Binance: the order's is in ``origClientOrderId``).
+- ``closed_lists_filled_only``: ``fetch_closed_orders`` lists filled orders only, not the
+  cancelled or expired ones (ccxt's binance.py filters its allOrders listing on "closed").
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class VenueManners:
     not_found: Answer
     cancel_unknown: Answer
     cancel_reply_own_client_id: bool
+    closed_lists_filled_only: bool = False
 
 
 MANNERS: Final[dict[str, VenueManners]] = {m.imitates: m for m in (
@@ -75,7 +78,7 @@ MANNERS: Final[dict[str, VenueManners]] = {m.imitates: m for m in (
         duplicate=Answer.binance("InvalidOrder", -2010, "Duplicate order sent."),
         not_found=Answer.binance("OrderNotFound", -2013, "Order does not exist."),
         cancel_unknown=Answer.binance("OrderNotFound", -2011, "Unknown order sent."),
-        cancel_reply_own_client_id=True,
+        cancel_reply_own_client_id=True, closed_lists_filled_only=True,
     ),
     # ccxt/okx.py: 51016 "Client order ID already exists." is InvalidOrder (unique among
     # pending orders only), 51603 "Order does not exist" OrderNotFound on a query, 51400 on

@@ -27,7 +27,8 @@ T = TypeVar("T")
 #: Binance's manners without their unkindness: these tests are about the engine's mechanics
 #: and read trades off order answers; tests/test_paper_manners.py pins the manners.
 PROMPT = attrs.evolve(MANNERS["binance"], visibility_lag=0.0, trade_lag=0.0,
-                      order_has_trades=True, order_has_fee=True)
+                      order_has_trades=True, order_has_fee=True,
+                      closed_lists_filled_only=False)
 
 
 def prompt_venue(*args: Any, **kwargs: Any) -> PaperExchange:

@@ -106,3 +106,13 @@ def test_unknown_manners_and_negative_lags_are_refused(clock: FakeClock) -> None
         PaperExchange(clock, imitate="kind")
     with pytest.raises(ValueError, match="must be >= 0"):
         PaperExchange(clock, visibility_lag=-1)
+
+
+def test_binance_lists_only_filled_orders_as_closed_as_ccxt_does(
+        binance: PaperExchange, clock: FakeClock) -> None:
+    cancelled = resting(binance, "c")
+    filled = binance.create_order(BTC, "market", "buy", 0.01)
+    clock.advance(5)
+    binance.cancel_order(cancelled["id"], BTC)
+    assert [o["id"] for o in binance.fetch_closed_orders(BTC)] == [filled["id"]]
+    assert binance.fetch_order(cancelled["id"], BTC)["status"] == "canceled"
