@@ -4,6 +4,10 @@ A limit order is created, acknowledged, partially filled and filled over a few p
 the time spent inside the paper venue is measured and taken out, and what remains is split
 into journal (append + commit), machine (planning each transition) and the rest.
 Target: at most 1 ms per order.
+
+Measured twice: on a prompt venue (no lags, trades in every order answer: the lifecycle the
+target was set for) and on the default binance-like venue (orders invisible for 5 s after
+placement, trades listed late and fetched separately: more requests, more rows).
 """
 
 from __future__ import annotations
@@ -15,11 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 from _common import line, verdict
 
 import fsm_executor._book as book_module
 from fsm_executor import FakeClock, Journal, TradeExecutor
-from fsm_executor._paper import PaperExchange
+from fsm_executor._paper import MANNERS, PaperExchange
+from fsm_executor._paper_manners import VenueManners
+
+PROMPT = attrs.evolve(MANNERS["binance"], visibility_lag=0.0, trade_lag=0.0,
+                      order_has_trades=True, order_has_fee=True)
 
 ORDERS = 2_000
 VENUE_METHODS = ("create_order", "fetch_order", "cancel_order", "fetch_my_trades",
@@ -38,10 +47,10 @@ def timed(spent: Counter[str], key: str, fn: Callable[..., Any]) -> Callable[...
     return wrapper
 
 
-def main() -> None:
+def measure(label: str, manners: VenueManners) -> None:
     spent: Counter[str] = Counter()
     clock = FakeClock()
-    venue = PaperExchange(clock, seed=5, fill_probability=0.7)
+    venue = PaperExchange(clock, seed=5, fill_probability=0.7, imitate=manners)
     for name in VENUE_METHODS:
         setattr(venue, name, timed(spent, "venue", getattr(venue, name)))
     original_append = Journal.append
@@ -69,7 +78,7 @@ def main() -> None:
     own = total - spent["venue"]
     per_order = own / ORDERS
     rest = own - spent["journal"] - spent["machine"]
-    print(f"order lifecycle on the paper venue, zero latency ({ORDERS} orders, "
+    print(f"order lifecycle on the {label} paper venue, zero latency ({ORDERS} orders, "
           f"{rows / ORDERS:.1f} journal rows each)")
     line("total per order, venue included", f"{total / ORDERS * 1e6:.0f} us")
     line("  inside the paper venue", f"{spent['venue'] / ORDERS * 1e6:.0f} us")
@@ -79,6 +88,11 @@ def main() -> None:
                          ("machine (plan each transition)", spent["machine"]),
                          ("the rest (decisions, adapter, book)", rest)):
         line(f"  {label}", f"{value / own * 100:.0f} %")
+
+
+def main() -> None:
+    measure("prompt", PROMPT)
+    measure("binance-like", MANNERS["binance"])
 
 
 if __name__ == "__main__":
