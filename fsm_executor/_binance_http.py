@@ -342,8 +342,7 @@ class BinanceServer:
         oid, start, end = (shapes.long_param(params, n)
                            for n in ("orderId", "startTime", "endTime"))
         limit = shapes.limit_param(params, 500, 1000)
-        # Binance lists every status; the venue splits them in two listings.
-        seen = self.venue.fetch_open_orders(symbol) + self.venue.fetch_closed_orders(symbol)
+        seen = self.venue.fetch_orders(symbol)  # every status, as Binance's allOrders
         orders = sorted((self.venue.order_record(o["id"]) for o in seen), key=lambda o: int(o.id))
         orders = [o for o in orders if (oid is None or int(o.id) >= oid)
                   and (start is None or o.created >= start) and (end is None or o.created <= end)]

@@ -17,14 +17,22 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import attrs
 import ccxt
 
 from ._clock import Clock, SystemClock
-from ._exceptions import InvalidInput
 from ._model import to_decimal
+from ._paper_ccxt import (
+    binance_error,
+    check_request,
+    market_dict,
+    order_dict,
+    raise_answer,
+    trade_dict,
+    window,
+)
 from ._paper_faults import FAULTS, METHODS, FaultPlan, check_rates, raise_fault
 from ._paper_manners import DEFAULT_MANNERS, MANNERS, Answer, VenueManners
 from ._paper_store import (
@@ -59,24 +67,6 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def _binance(code: int, msg: str) -> str:
-    """Error text shaped like Binance's, which most bots have met."""
-    return f'paper {{"code":{code},"msg":"{msg}"}}'
-
-
-def _raise(answer: Answer) -> NoReturn:
-    raise getattr(ccxt, answer.ccxt_class)(f"paper {answer.body}")
-
-
-def _window(items: list[Any], stamp: str, since: int | None, limit: int | None) -> list[Any]:
-    """ccxt's since/limit: the first ``limit`` from ``since``, else the last ``limit``."""
-    if since is not None:
-        items = [i for i in items if i[stamp] >= since]
-    if limit is not None:
-        items = items[:limit] if since is not None else items[-limit:] if limit > 0 else []
-    return items
-
-
 class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     """A deterministic, seeded spot exchange with ccxt's interface and no network.
 
@@ -103,7 +93,7 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             "has": {
                 "spot": True, "fetchMarkets": True, "fetchCurrencies": False,
                 "createOrder": True, "createMarketOrder": True, "createLimitOrder": True,
-                "cancelOrder": True, "fetchOrder": True, "fetchOrders": False,
+                "cancelOrder": True, "fetchOrder": True, "fetchOrders": True,
                 "fetchOpenOrders": True, "fetchClosedOrders": True, "fetchMyTrades": True,
                 "fetchTicker": True, "fetchOrderBook": True, "fetchBalance": True,
                 "fetchOrderWithClientOrderId": True,
@@ -182,28 +172,10 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     # -- ccxt's market loading, offline ---------------------------------------------------
 
     def fetch_markets(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return [self._market_dict(s) for s in self._state.specs.values()]
+        return [market_dict(s, self._state.fee_rate) for s in self._state.specs.values()]
 
     def fetch_currencies(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {}  # ccxt derives the currencies from the markets
-
-    def _market_dict(self, s: MarketSpec) -> dict[str, Any]:
-        fee = float(self._state.fee_rate)
-        return {
-            "id": s.base + s.quote, "symbol": s.symbol, "base": s.base, "quote": s.quote,
-            "baseId": s.base, "quoteId": s.quote, "active": True, "type": "spot", "spot": True,
-            "margin": False, "swap": False, "future": False, "option": False,
-            "contract": False, "taker": fee, "maker": fee, "percentage": True,
-            "tierBased": False,
-            "precision": {"amount": float(s.amount_tick), "price": float(s.price_tick)},
-            "limits": {
-                "amount": {"min": float(s.min_amount), "max": None},
-                "price": {"min": float(s.price_tick), "max": None},
-                "cost": {"min": float(s.min_cost), "max": None},
-                "leverage": {"min": None, "max": None},
-            },
-            "info": {"symbol": s.base + s.quote},
-        }
 
     # -- the unified methods ---------------------------------------------------------------
 
@@ -234,7 +206,7 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         with self._call("cancel_order") as fault:
             order = self._find(id, symbol, params, unknown)
             if order.status != "open":
-                _raise(unknown)  # what Binance answers for a filled order
+                raise_answer(unknown)  # what Binance answers for a filled order
             now = _ms(self._clock.now())
             if fault == "cancel_race":
                 # The order filled while the cancel was on its way.
@@ -265,6 +237,13 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         with self._call("fetch_closed_orders"):
             return self._list_orders(symbol, since, limit, open_=False)
 
+    def fetch_orders(self, symbol: str | None = None, since: int | None = None,
+                     limit: int | None = None,
+                     params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every order, whatever its status, oldest first (Binance's allOrders)."""
+        with self._call("fetch_orders"):
+            return self._list_orders(symbol, since, limit, open_=None)
+
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
                         limit: int | None = None,
                         params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -278,7 +257,7 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             trades = [self._trade_dict(t) for t in self._state.trades.values()
                       if (symbol is None or t.symbol == symbol) and t.timestamp <= listed
                       and (order_id is None or t.order_id == str(order_id))]
-            return _window(trades, "timestamp", since, limit)
+            return window(trades, "timestamp", since, limit)
 
     def fetch_ticker(self, symbol: str,
                      params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -432,30 +411,13 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
                 params: Mapping[str, Any]) -> PaperOrder:
         """Validate as a venue would, in its order, then place."""
         spec = self._spec(symbol)
-        if type not in ("market", "limit"):
-            raise ccxt.InvalidOrder(_binance(-1116, "Invalid orderType."))
-        if side not in ("buy", "sell"):
-            raise ccxt.InvalidOrder(_binance(-1117, "Invalid side."))
-        qty = _order_number(amount, "quantity")
-        limit = None
-        if type == "limit":
-            if price is None:
-                raise ccxt.InvalidOrder(
-                    _binance(-1102, "Mandatory parameter 'price' was not sent."))
-            limit = _order_number(price, "price")
-            if limit % spec.price_tick:
-                raise ccxt.InvalidOrder(_binance(-1013, "Filter failure: PRICE_FILTER"))
-        if qty < spec.min_amount or qty % spec.amount_tick:
-            raise ccxt.InvalidOrder(_binance(-1013, "Filter failure: LOT_SIZE"))
-        bid, ask = self._state.quotes(symbol)
-        reference = limit if limit is not None else ask if side == "buy" else bid
-        if qty * reference < spec.min_cost:
-            raise ccxt.InvalidOrder(_binance(-1013, "Filter failure: NOTIONAL"))
+        qty, limit, reference = check_request(spec, type, side, amount, price,
+                                              self._state.quotes(symbol))
         expire_after = params.get("expireAfterSeconds")
         if expire_after is not None:
             expire_after = float(expire_after)
             if not expire_after > 0:
-                raise ccxt.InvalidOrder(_binance(-1100, "Illegal expireAfterSeconds."))
+                raise ccxt.InvalidOrder(binance_error(-1100, "Illegal expireAfterSeconds."))
         cid = params.get("clientOrderId")
         if cid is None:
             cid = self._state.new_client_id()
@@ -464,11 +426,11 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             # Like Binance: refused only while an order with this id is open. A client id
             # whose order has ended can be used again, so a blind re-send after a lost answer
             # *would* place a second order: this venue does not hide that bug.
-            _raise(self.manners.duplicate)
+            raise_answer(self.manners.duplicate)
         currency, hold = self._state.hold_for(side, spec, qty, reference)
         if self._state.free.get(currency, Decimal(0)) < hold:
             raise ccxt.InsufficientFunds(
-                _binance(-2010, "Account has insufficient balance for requested action."))
+                binance_error(-2010, "Account has insufficient balance for requested action."))
         return self._state.place(spec, str(cid), type, side, qty, limit, expire_after,
                                  self._clock.now())
 
@@ -488,62 +450,38 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             order = None if oid is None else self._state.orders[oid]
         if (order is None or (symbol is not None and order.symbol != symbol)
                 or not self._visible(order)):
-            _raise(unknown)
+            raise_answer(unknown)
         return order
 
     def _list_orders(self, symbol: str | None, since: int | None, limit: int | None,
-                     open_: bool) -> list[dict[str, Any]]:
+                     open_: bool | None) -> list[dict[str, Any]]:
+        """Visible orders: open ones, closed ones (filled only where the manners say so),
+        or (``open_`` None) every one."""
         if symbol is not None:
             self._spec(symbol)
         manners = self.manners
+
+        def listed(o: PaperOrder) -> bool:
+            if open_ is None:
+                return True
+            if open_:
+                return o.status == "open"
+            return o.status != "open" and (o.status == "closed"
+                                           or not manners.closed_lists_filled_only)
+
         orders = [self._order_dict(o, trades=manners.order_has_trades, fee=manners.order_has_fee)
                   for o in self._state.orders.values()
-                  if (o.status == "open") == open_ and (symbol is None or o.symbol == symbol)
-                  and self._visible(o)
-                  and (open_ or o.status == "closed" or not manners.closed_lists_filled_only)]
-        return _window(orders, "timestamp", since, limit)
+                  if listed(o) and (symbol is None or o.symbol == symbol) and self._visible(o)]
+        return window(orders, "timestamp", since, limit)
 
     # -- ccxt's shapes -----------------------------------------------------------------------
 
     def _order_dict(self, o: PaperOrder, *, trades: bool = True,
                     fee: bool = True) -> dict[str, Any]:
-        """ccxt's order shape; ``trades``/``fee``: whether this answer carries them."""
-        fee_dict = {"cost": float(o.fee), "currency": self._state.specs[o.symbol].quote}
-        average = float(o.cost / o.filled) if o.filled else None
-        price = float(o.price) if o.price is not None else average
-        return {
-            "info": {"orderId": o.id, "clientOrderId": o.client_order_id, "status": o.status},
-            "id": o.id, "clientOrderId": o.client_order_id, "timestamp": o.created,
-            "datetime": self.iso8601(o.created), "lastTradeTimestamp": o.last_trade,
-            "lastUpdateTimestamp": o.updated, "symbol": o.symbol, "type": o.type,
-            "timeInForce": "GTC" if o.type == "limit" else "IOC", "postOnly": False,
-            "reduceOnly": None, "side": o.side, "price": price, "triggerPrice": None,
-            "stopPrice": None, "takeProfitPrice": None, "stopLossPrice": None,
-            "amount": float(o.amount), "filled": float(o.filled),
-            "remaining": float(o.remaining), "cost": float(o.cost), "average": average,
-            "status": o.status, "fee": fee_dict if fee else None,
-            "fees": [fee_dict] if fee else [],
-            "trades": [self._trade_dict(self._state.trades[t]) for t in o.trade_ids]
-            if trades else [],
-        }
+        state = self._state
+        return order_dict(o, state.specs[o.symbol].quote,
+                          [state.trades[t] for t in o.trade_ids] if trades else None, fee)
 
     def _trade_dict(self, t: PaperTrade) -> dict[str, Any]:
-        fee = {"cost": float(t.fee), "currency": self._state.specs[t.symbol].quote}
-        return {
-            "info": {"id": t.id, "orderId": t.order_id}, "id": t.id, "order": t.order_id,
-            "timestamp": t.timestamp, "datetime": self.iso8601(t.timestamp),
-            "symbol": t.symbol, "type": self._state.orders[t.order_id].type, "side": t.side,
-            "takerOrMaker": "maker" if t.maker else "taker", "price": float(t.price),
-            "amount": float(t.amount), "cost": float(t.cost), "fee": fee, "fees": [fee],
-        }
-
-
-def _order_number(value: Any, what: str) -> Decimal:
-    try:
-        result = to_decimal(value, what)
-    except InvalidInput:
-        raise ccxt.InvalidOrder(
-            _binance(-1100, f"Illegal characters found in parameter '{what}'.")) from None
-    if result <= 0:
-        raise ccxt.InvalidOrder(_binance(-1013, f"Invalid {what}."))
-    return result
+        state = self._state
+        return trade_dict(t, state.specs[t.symbol].quote, state.orders[t.order_id].type)

@@ -22,6 +22,7 @@ FAULTS: Final = (
 #: The venue's methods that go through latency and faults.
 METHODS: Final = (
     "create_order", "fetch_order", "cancel_order", "fetch_open_orders", "fetch_closed_orders",
+    "fetch_orders",
     "fetch_my_trades", "fetch_ticker", "fetch_order_book", "fetch_balance",
 )
 

@@ -102,7 +102,7 @@ def test_markets_load_offline_as_real_ccxt_markets(venue: PaperExchange) -> None
     assert btc["limits"]["cost"]["min"] == 5.0 and btc["limits"]["amount"]["min"] == 0.00001
     assert btc["taker"] == btc["maker"] == 0.001
     assert venue.precisionMode == ccxt.TICK_SIZE and venue.id == "paper"
-    assert venue.has["fetchOrders"] is False and venue.has["fetchOrderWithClientOrderId"]
+    assert venue.has["fetchOrders"] and venue.has["fetchOrderWithClientOrderId"]
 
 
 @pytest.mark.usefixtures("offline")

@@ -116,3 +116,5 @@ def test_binance_lists_only_filled_orders_as_closed_as_ccxt_does(
     binance.cancel_order(cancelled["id"], BTC)
     assert [o["id"] for o in binance.fetch_closed_orders(BTC)] == [filled["id"]]
     assert binance.fetch_order(cancelled["id"], BTC)["status"] == "canceled"
+    # allOrders lists every status.
+    assert [o["status"] for o in binance.fetch_orders(BTC)] == ["canceled", "closed"]

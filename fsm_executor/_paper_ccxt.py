@@ -1,0 +1,125 @@
+"""The paper venue's ccxt face: requests checked in Binance's words, and the venue's records
+in ccxt's unified shapes. Pure functions; the venue (_paper.py) calls them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import ccxt
+
+from ._exceptions import InvalidInput
+from ._model import to_decimal
+from ._paper_manners import Answer
+from ._paper_store import MarketSpec, PaperOrder, PaperTrade
+
+_iso8601 = ccxt.Exchange.iso8601
+
+
+def binance_error(code: int, msg: str) -> str:
+    """Error text shaped like Binance's, which most bots have met."""
+    return f'paper {{"code":{code},"msg":"{msg}"}}'
+
+
+def raise_answer(answer: Answer) -> NoReturn:
+    raise getattr(ccxt, answer.ccxt_class)(f"paper {answer.body}")
+
+
+def window(items: list[Any], stamp: str, since: int | None, limit: int | None) -> list[Any]:
+    """ccxt's since/limit: the first ``limit`` from ``since``, else the last ``limit``."""
+    if since is not None:
+        items = [i for i in items if i[stamp] >= since]
+    if limit is not None:
+        items = items[:limit] if since is not None else items[-limit:] if limit > 0 else []
+    return items
+
+
+def check_request(spec: MarketSpec, type: str, side: str, amount: Any, price: Any,
+                  quotes: tuple[Decimal, Decimal]) -> tuple[Decimal, Decimal | None, Decimal]:
+    """(quantity, limit price, reference price) of a create request, validated as Binance
+    does, in its order; ccxt's InvalidOrder with Binance's code otherwise."""
+    if type not in ("market", "limit"):
+        raise ccxt.InvalidOrder(binance_error(-1116, "Invalid orderType."))
+    if side not in ("buy", "sell"):
+        raise ccxt.InvalidOrder(binance_error(-1117, "Invalid side."))
+    qty = _order_number(amount, "quantity")
+    limit = None
+    if type == "limit":
+        if price is None:
+            raise ccxt.InvalidOrder(
+                binance_error(-1102, "Mandatory parameter 'price' was not sent."))
+        limit = _order_number(price, "price")
+        if limit % spec.price_tick:
+            raise ccxt.InvalidOrder(binance_error(-1013, "Filter failure: PRICE_FILTER"))
+    if qty < spec.min_amount or qty % spec.amount_tick:
+        raise ccxt.InvalidOrder(binance_error(-1013, "Filter failure: LOT_SIZE"))
+    bid, ask = quotes
+    reference = limit if limit is not None else ask if side == "buy" else bid
+    if qty * reference < spec.min_cost:
+        raise ccxt.InvalidOrder(binance_error(-1013, "Filter failure: NOTIONAL"))
+    return qty, limit, reference
+
+
+def _order_number(value: Any, what: str) -> Decimal:
+    try:
+        result = to_decimal(value, what)
+    except InvalidInput:
+        raise ccxt.InvalidOrder(
+            binance_error(-1100, f"Illegal characters found in parameter '{what}'.")) from None
+    if result <= 0:
+        raise ccxt.InvalidOrder(binance_error(-1013, f"Invalid {what}."))
+    return result
+
+
+def market_dict(s: MarketSpec, fee_rate: Decimal) -> dict[str, Any]:
+    fee = float(fee_rate)
+    return {
+        "id": s.base + s.quote, "symbol": s.symbol, "base": s.base, "quote": s.quote,
+        "baseId": s.base, "quoteId": s.quote, "active": True, "type": "spot", "spot": True,
+        "margin": False, "swap": False, "future": False, "option": False,
+        "contract": False, "taker": fee, "maker": fee, "percentage": True,
+        "tierBased": False,
+        "precision": {"amount": float(s.amount_tick), "price": float(s.price_tick)},
+        "limits": {
+            "amount": {"min": float(s.min_amount), "max": None},
+            "price": {"min": float(s.price_tick), "max": None},
+            "cost": {"min": float(s.min_cost), "max": None},
+            "leverage": {"min": None, "max": None},
+        },
+        "info": {"symbol": s.base + s.quote},
+    }
+
+
+def order_dict(o: PaperOrder, quote: str, trades: Iterable[PaperTrade] | None,
+               fee: bool) -> dict[str, Any]:
+    """ccxt's order shape; ``trades`` (None: this answer carries none) and ``fee``: whether
+    this answer carries them."""
+    fee_dict = {"cost": float(o.fee), "currency": quote}
+    average = float(o.cost / o.filled) if o.filled else None
+    price = float(o.price) if o.price is not None else average
+    return {
+        "info": {"orderId": o.id, "clientOrderId": o.client_order_id, "status": o.status},
+        "id": o.id, "clientOrderId": o.client_order_id, "timestamp": o.created,
+        "datetime": _iso8601(o.created), "lastTradeTimestamp": o.last_trade,
+        "lastUpdateTimestamp": o.updated, "symbol": o.symbol, "type": o.type,
+        "timeInForce": "GTC" if o.type == "limit" else "IOC", "postOnly": False,
+        "reduceOnly": None, "side": o.side, "price": price, "triggerPrice": None,
+        "stopPrice": None, "takeProfitPrice": None, "stopLossPrice": None,
+        "amount": float(o.amount), "filled": float(o.filled),
+        "remaining": float(o.remaining), "cost": float(o.cost), "average": average,
+        "status": o.status, "fee": fee_dict if fee else None,
+        "fees": [fee_dict] if fee else [],
+        "trades": [] if trades is None else [trade_dict(t, quote, o.type) for t in trades],
+    }
+
+
+def trade_dict(t: PaperTrade, quote: str, order_type: str) -> dict[str, Any]:
+    fee = {"cost": float(t.fee), "currency": quote}
+    return {
+        "info": {"id": t.id, "orderId": t.order_id}, "id": t.id, "order": t.order_id,
+        "timestamp": t.timestamp, "datetime": _iso8601(t.timestamp),
+        "symbol": t.symbol, "type": order_type, "side": t.side,
+        "takerOrMaker": "maker" if t.maker else "taker", "price": float(t.price),
+        "amount": float(t.amount), "cost": float(t.cost), "fee": fee, "fees": [fee],
+    }
