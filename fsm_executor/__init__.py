@@ -8,6 +8,7 @@ from ._book import OrderBook
 from ._clock import Clock, FakeClock, SystemClock
 from ._config import ExecutionConfig
 from ._events import (
+    Abandon,
     Acknowledge,
     Cancel,
     CancelRejected,
@@ -54,6 +55,7 @@ __all__ = [
     "IN_FLIGHT",
     "TERMINAL",
     "TRANSITIONS",
+    "Abandon",
     "Acknowledge",
     "AuditReport",
     "Cancel",

@@ -14,6 +14,7 @@ TITLE = "fsm-executor order lifecycle"
 MERMAID_FILE = "order-lifecycle.mmd"
 MARKDOWN_FILE = "order-lifecycle.md"
 SVG_FILE = "order-lifecycle.svg"
+_LEGACY = "legacy: replayed from journals of fsm-executor 0.1, never written"
 
 
 class _Model:
@@ -42,7 +43,8 @@ def markdown() -> str:
     rows = "\n".join(
         f"| `{t.trigger}` | {', '.join(f'`{s}`' for s in t.sources)} | "
         f"{'(no change)' if t.dest is None else f'`{t.dest}`'} | "
-        f"{' and '.join(t.conditions) or ''}{' unless ' + ' '.join(t.unless) if t.unless else ''} |"
+        f"{' and '.join(t.conditions) or ''}{' unless ' + ' '.join(t.unless) if t.unless else ''}"
+        f"{_LEGACY if t.legacy else ''} |"
         for t in TRANSITIONS
     )
     return (

@@ -116,6 +116,14 @@ class DeclareAbsent(Failing):
 
 
 @attrs.frozen
+class Abandon(Failing):
+    """fsm-executor 0.1's end of an order not found after a lost answer: replayed from old
+    journals, never written now (``declare_absent`` replaced it)."""
+
+    trigger = "abandon"
+
+
+@attrs.frozen
 class RequestCancel(Reasoned):
     trigger = "request_cancel"
 
@@ -174,20 +182,20 @@ class Note:
 
 Event = (
     Submit | Resubmit | Refuse | Withdraw | Reject | LoseAnswer | PresumeAbsent | DeclareAbsent
-    | RequestCancel | CancelRejected | Cancel | Expire | Acknowledge | Note | Fill
+    | Abandon | RequestCancel | CancelRejected | Cancel | Expire | Acknowledge | Note | Fill
 )
 
 EVENT_TYPES: dict[str, Any] = {
     cls.trigger: cls
     for cls in (Submit, Resubmit, Refuse, Withdraw, Reject, LoseAnswer, PresumeAbsent,
-                DeclareAbsent, RequestCancel, CancelRejected, Cancel, Expire, Acknowledge, Note,
-                Fill)
+                DeclareAbsent, Abandon, RequestCancel, CancelRejected, Cancel, Expire, Acknowledge,
+                Note, Fill)
 }
 
 #: Triggers whose reason becomes the order's ``reason``.
 REASON_TRIGGERS = frozenset(
-    {"refuse", "withdraw", "reject", "presume_absent", "declare_absent", "request_cancel", "cancel",
-     "expire"}
+    {"refuse", "withdraw", "reject", "presume_absent", "declare_absent", "abandon",
+     "request_cancel", "cancel", "expire"}
 )
 
 

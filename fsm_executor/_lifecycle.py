@@ -23,7 +23,8 @@ _ZERO: Final = Decimal(0)
 #: method each time), five calls per fill.
 _add: Final = LEDGER.add
 _multiply: Final = LEDGER.multiply
-_FAILURES = {"refuse": "refused", "reject": "rejected", "declare_absent": "absent"}
+_FAILURES = {"refuse": "refused", "reject": "rejected", "declare_absent": "absent",
+             "abandon": "abandoned"}
 
 
 @attrs.define(slots=True)  # not frozen: a frozen init costs twice as much on replay's path

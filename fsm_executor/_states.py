@@ -78,16 +78,20 @@ class Transition:
     dest: State | None
     conditions: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
+    #: Only journals written before this version hold it: replay accepts it, nothing
+    #: writes it any more (the order book refuses it).
+    legacy: bool = False
 
 
 def _t(trigger: str, sources: str, dest: State | None, *, when: str = "",
-       unless: str = "") -> Transition:
+       unless: str = "", legacy: bool = False) -> Transition:
     return Transition(
         trigger,
         tuple(State(s) for s in sources.split()),
         dest,
         tuple(when.split()),
         tuple(unless.split()),
+        legacy,
     )
 
 
@@ -126,6 +130,13 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     _t("expire", "submitted partially_filled pending_cancel", S.EXPIRED),
     # Records an observation (an odd answer, an overfill refused) without changing state.
     _t("note", " ".join(State), None),
+    # fsm-executor 0.1 re-sent after not-found answers, and failed an order by them alone:
+    # its journals still replay.
+    _t("resubmit", "submit_unknown", S.PENDING_SUBMIT, legacy=True),
+    _t("abandon", "submit_unknown", S.FAILED, legacy=True),
 )
+
+#: (state, trigger) pairs only old journals hold (see Transition.legacy).
+LEGACY: Final = frozenset((s, t.trigger) for t in TRANSITIONS if t.legacy for s in t.sources)
 
 TRIGGERS: Final = tuple(dict.fromkeys(t.trigger for t in TRANSITIONS))

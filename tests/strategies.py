@@ -12,6 +12,7 @@ from decimal import Decimal
 from hypothesis import strategies as st
 
 from fsm_executor import (
+    Abandon,
     Acknowledge,
     Cancel,
     CancelRejected,
@@ -75,6 +76,7 @@ EVENTS: dict[str, st.SearchStrategy] = {
     "lose_answer": st.builds(LoseAnswer, reasons),
     "presume_absent": st.builds(PresumeAbsent, reasons),
     "declare_absent": st.builds(DeclareAbsent, reasons, st.booleans()),
+    "abandon": st.builds(Abandon, reasons, st.booleans()),
     "acknowledge": st.builds(Acknowledge, st.sampled_from(["ex-1", "ex-2"])),
     "fill": fills,
     "request_cancel": st.builds(RequestCancel, reasons),

@@ -20,6 +20,7 @@ from fsm_executor import (
     Journal,
     NotAJournal,
     OrderBook,
+    OrderSpec,
     State,
     replay,
 )
@@ -154,3 +155,31 @@ def test_a_payload_that_is_not_one_json_object_is_reported_not_raised(payload: s
     assert rebuilder.feed((1, "o1", "create", "", "created", create, 0.0)) is None
     problem = rebuilder.feed((2, "o1", "reject", "created", "failed", payload, 0.0))
     assert problem is not None and "malformed" in problem
+
+
+def test_journals_of_version_0_1_with_its_resubmit_and_abandon_still_replay_and_audit(
+        journal_path: Path, clock: FakeClock) -> None:
+    from fsm_executor import Abandon, InvalidTransition, LoseAnswer, Resubmit, Submit, audit
+
+    with OrderBook.open(journal_path, clock=clock) as book:
+        book.create(OrderSpec("old1", "BTC/USDT", "buy", "limit", "1", "100"))
+        book.apply("old1", Submit())
+        book.apply("old1", LoseAnswer("timeout"))
+        # What 0.1 wrote after not-found answers: a re-send, then the end by absence.
+        book.journal.append([("old1", "resubmit", "submit_unknown", "pending_submit",
+                              Resubmit().to_payload(), "live")], clock.now())
+        book.journal.append([("old1", "lose_answer", "pending_submit", "submit_unknown",
+                              LoseAnswer("timeout").to_payload(), "live")], clock.now())
+        book.journal.append([("old1", "abandon", "submit_unknown", "failed",
+                              Abandon("not found", False).to_payload(), "live")], clock.now())
+    order = replay(journal_path)["old1"]
+    assert order.state is State.FAILED and order.failure == "abandoned"
+    assert audit(journal_path).ok
+    with OrderBook.open(journal_path, clock=clock) as book:  # opens: the book replays it too
+        book.create(OrderSpec("new1", "BTC/USDT", "buy", "limit", "1", "100"))
+        book.apply("new1", Submit())
+        book.apply("new1", LoseAnswer("timeout"))
+        with pytest.raises(InvalidTransition):
+            book.apply("new1", Resubmit())  # nothing writes the old moves any more
+        with pytest.raises(InvalidTransition):
+            book.apply("new1", Abandon("x"))
