@@ -45,18 +45,31 @@ def _base36(n: int, width: int) -> str:
     return "".join(reversed(out))
 
 
+#: Random base-36 characters every client order id keeps, whatever the exchange's length
+#: limit: 36**6 (2 billion) per millisecond stamp.
+MIN_ENTROPY = 6
+_STAMP = 9
+
+
 def new_client_order_id(config: ExecutionConfig, now: float, rng: random.Random,
                         max_length: int | None = None) -> str:
     """Prefix + milliseconds (base 36) + random: unique across restarts and processes,
     alphanumeric (every exchange accepts it), within the configured length and the
-    exchange's (``max_length``, from its profile)."""
+    exchange's (``max_length``, from its profile). InvalidInput when the prefix leaves
+    fewer than MIN_ENTROPY random characters."""
     limit = config.client_order_id_max_length
     if max_length is not None:
         limit = min(limit, max_length)
-    stamp = _base36(int(now * 1000), 9)
-    room = limit - len(config.client_order_id_prefix) - len(stamp)
-    entropy = _base36(rng.getrandbits(128), max(room, 8))[: max(room, 8)]
-    return f"{config.client_order_id_prefix}{stamp}{entropy}"[:limit]
+    room = limit - len(config.client_order_id_prefix) - _STAMP
+    if room < MIN_ENTROPY:
+        raise InvalidInput(
+            f"client_order_id_prefix {config.client_order_id_prefix!r} is too long for "
+            f"client order ids of at most {limit} characters: ids need {_STAMP} characters "
+            f"of time and {MIN_ENTROPY} random ones (a prefix of at most "
+            f"{limit - _STAMP - MIN_ENTROPY} characters)")
+    stamp = _base36(int(now * 1000), _STAMP)
+    entropy = _base36(rng.getrandbits(128), room)[:room]
+    return f"{config.client_order_id_prefix}{stamp}{entropy}"
 
 
 @attrs.frozen

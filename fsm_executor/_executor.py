@@ -54,7 +54,11 @@ T = TypeVar("T")
 def _check_client_ids(config: ExecutionConfig, profile: ExchangeProfile) -> None:
     """Refuse, before anything is opened or sent, a configuration whose client order ids
     the exchange would reject."""
-    sample = new_client_order_id(config, 0.0, random.Random(0), profile.client_id_max_length)
+    try:
+        sample = new_client_order_id(config, 0.0, random.Random(0),
+                                     profile.client_id_max_length)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{profile.id}: {exc}") from None
     if not profile.check_client_id(sample):
         raise InvalidInput(
             f"{profile.id} does not accept client order ids like {sample!r} (it wants "
@@ -203,7 +207,9 @@ class TradeExecutor:
     def _create(self, signal: Signal) -> Order:
         longest = self.adapter.profile.client_id_max_length
         cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
-        while cid in self.book:  # a seeded generator restarts its sequence with the process
+        # A seeded generator restarts its sequence with the process: draw again (at least
+        # six random characters make a second clash all but impossible).
+        while cid in self.book:
             cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
         order_type = signal.order_type or self.config.order_type
         try:
