@@ -46,8 +46,9 @@ def _base36(n: int, width: int) -> str:
 
 
 #: Random base-36 characters every client order id keeps, whatever the exchange's length
-#: limit: 36**6 (2 billion) per millisecond stamp.
-MIN_ENTROPY = 6
+#: limit: 36**5 (60 million) per millisecond stamp. Kraken's 18 characters leave exactly
+#: this much after the default prefix.
+MIN_ENTROPY = 5
 _STAMP = 9
 
 

@@ -208,7 +208,7 @@ class TradeExecutor:
         longest = self.adapter.profile.client_id_max_length
         cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
         # A seeded generator restarts its sequence with the process: draw again (at least
-        # six random characters make a second clash all but impossible).
+        # five random characters make a second clash all but impossible).
         while cid in self.book:
             cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
         order_type = signal.order_type or self.config.order_type

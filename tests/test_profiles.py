@@ -143,9 +143,9 @@ def test_binance_documents_rate_limit_answers_as_refusals_before_execution() -> 
 
 def test_a_prefix_that_leaves_too_little_randomness_for_the_exchange_is_refused(
         tmp_path: pytest.TempPathFactory) -> None:
-    # Kraken allows 18 characters: 9 of time and 6 random leave 3 for the prefix.
+    # Kraken allows 18 characters: 9 of time and 5 random leave 4 for the prefix.
     config = {"client_order_id_prefix": "fsmxlong"}
-    with pytest.raises(InvalidInput, match="a prefix of at most 3 characters"):
+    with pytest.raises(InvalidInput, match="kraken: .*a prefix of at most 4 characters"):
         TradeExecutor(ccxt.kraken(), tmp_path / "j.db", config,  # type: ignore[operator]
                       clock=FakeClock())
     TradeExecutor(ccxt.kraken(), tmp_path / "k.db", {"client_order_id_prefix": "fsm"},  # type: ignore[operator]
