@@ -160,6 +160,16 @@ class ExchangeAdapter:
         except ccxt.BaseError as exc:
             raise translate(exc, action, self.profile) from exc
 
+    def _order(self, answer: Mapping[str, Any]) -> ExchangeOrder:
+        """ccxt's order as ours, with our client order id as we sent it (Gate echoes it
+        behind its "t-")."""
+        seen = ExchangeOrder.from_ccxt(answer)
+        echo = self.profile.client_id_echo_prefix
+        cid = seen.client_order_id
+        if echo and isinstance(cid, str) and cid.startswith(echo):
+            seen = attrs.evolve(seen, client_order_id=cid[len(echo):])
+        return seen
+
     def _has(self, feature: str) -> bool:
         return bool((getattr(self.exchange, "has", None) or {}).get(feature))
 
@@ -224,12 +234,12 @@ class ExchangeAdapter:
         answer = self._call("create_order", lambda: self.exchange.create_order(
             order.symbol, order.type.value, order.side.value, float(order.amount), price,
             request))
-        return ExchangeOrder.from_ccxt(answer)
+        return self._order(answer)
 
     def fetch(self, order: Order) -> ExchangeOrder:
         answer = self._call("fetch_order", lambda: self.exchange.fetch_order(
             order.exchange_order_id, order.symbol))
-        return ExchangeOrder.from_ccxt(answer)
+        return self._order(answer)
 
     def find(self, order: Order) -> Lookup:
         """Look ``order`` up by its client order id. ``found`` is None only when the
@@ -249,7 +259,7 @@ class ExchangeAdapter:
                 if failure.kind != Kind.NOT_FOUND:
                     raise
             else:
-                seen = ExchangeOrder.from_ccxt(answer) if isinstance(answer, Mapping) else None
+                seen = self._order(answer) if isinstance(answer, Mapping) else None
                 if seen is not None and seen.id is not None and seen.client_order_id == cid:
                     return Lookup(seen)
                 odd.append(f"fetch_order by client order id answered {_brief(seen)}")
@@ -266,7 +276,7 @@ class ExchangeAdapter:
                     params: Mapping[str, Any] | None = None) -> list[ExchangeOrder]:
         answer = self._call("fetch_open_orders", lambda: self.exchange.fetch_open_orders(
             symbol, None, None, dict(params or {})))
-        return [ExchangeOrder.from_ccxt(o) for o in answer]
+        return [self._order(o) for o in answer]
 
     def closed_orders(self, symbol: str | None = None,
                       params: Mapping[str, Any] | None = None) -> list[ExchangeOrder]:
@@ -274,7 +284,7 @@ class ExchangeAdapter:
             return []
         answer = self._call("fetch_closed_orders", lambda: self.exchange.fetch_closed_orders(
             symbol, None, None, dict(params or {})))
-        return [ExchangeOrder.from_ccxt(o) for o in answer]
+        return [self._order(o) for o in answer]
 
     def trades(self, order: Order) -> Sequence[Fill] | None:
         """The order's trades, or None where the exchange cannot list them per order."""
@@ -289,4 +299,4 @@ class ExchangeAdapter:
     def cancel(self, order: Order) -> ExchangeOrder | None:
         answer = self._call("cancel_order", lambda: self.exchange.cancel_order(
             order.exchange_order_id, order.symbol))
-        return ExchangeOrder.from_ccxt(answer) if isinstance(answer, Mapping) else None
+        return self._order(answer) if isinstance(answer, Mapping) else None

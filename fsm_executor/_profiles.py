@@ -103,6 +103,8 @@ class ExchangeProfile:
     #: fetch_open_orders / fetch_closed_orders refuse to run without a symbol.
     listings_need_symbol: bool
     unprocessed_answers: tuple[ErrorAnswer, ...] = ()
+    #: What the exchange puts before our client order id when it reports it back.
+    client_id_echo_prefix: str = ""
     #: Where each fact was checked (ccxt's file, the exchange's documentation).
     source: str = ""
 
@@ -205,7 +207,9 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=_HOUR,
        duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
-       source="ccxt/gate.py: clientOrderId is sent as text, 't-' prefixed; fetch_order "
+       client_id_echo_prefix="t-",
+       source="ccxt/gate.py: clientOrderId is sent as text, 't-' prefixed (and read back "
+              "from text, prefix included); fetch_order "
               "takes it in place of the id. Gate does not enforce unique text (the later "
               "order wins); lookups by text work only while pending, or within an hour of "
               "completion."),

@@ -157,3 +157,28 @@ def test_ids_for_a_short_limit_still_differ_within_one_millisecond() -> None:
     config = ExecutionConfig(client_order_id_prefix="abc")
     ids = {new_client_order_id(config, 1.7e9, rng, 18) for _ in range(1000)}
     assert len(ids) == 1000 and all(len(i) == 18 for i in ids)
+
+
+class GateLike:
+    """Answers as ccxt's gate does: our client order id comes back as Gate's ``text``."""
+
+    id = "gate"
+    has = {"fetchOrder": True, "fetchOpenOrders": True, "fetchClosedOrders": True}
+
+    def fetch_order(self, id: str, symbol: str, params: dict[str, str]) -> dict[str, object]:
+        return {"id": "77", "clientOrderId": "t-" + params["clientOrderId"], "status": "open",
+                "symbol": symbol, "amount": 1.0, "filled": 0.0}
+
+    def fetch_open_orders(self, *args: object) -> list[dict[str, object]]:
+        return [{"id": "78", "clientOrderId": "t-fsmxOTHER", "status": "open"}]
+
+
+def test_gate_echoes_our_client_id_behind_t_dash_and_the_lookup_still_finds_it() -> None:
+    from fsm_executor import Order, OrderSpec
+    from fsm_executor._exchange import ExchangeAdapter
+
+    adapter = ExchangeAdapter(GateLike())
+    order = Order.from_spec(OrderSpec("fsmxG1", "BTC/USDT", "buy", "limit", "1", "10"), 0.0)
+    lookup = adapter.find(order)
+    assert lookup.found is not None and lookup.found.id == "77" and lookup.odd == ()
+    assert [o.client_order_id for o in adapter.open_orders("BTC/USDT")] == ["fsmxOTHER"]
