@@ -178,8 +178,10 @@ def after_create_failure(failure: ExchangeFailure, may_retry: bool) -> Event | N
     Binance) placed nothing: it is sent again. A transient error leaves the outcome unknown
     (the order may be on the book); a duplicate-id answer says it *is* there: both are
     settled by a lookup. Only a definitive no fails the order."""
-    if failure.unprocessed and is_retryable(failure) and may_retry:
-        return None
+    if failure.unprocessed and is_retryable(failure):
+        if may_retry:
+            return None
+        return Reject(f"refused before execution, and the retries are used up: {failure}")
     if failure.kind in (Kind.TRANSIENT, Kind.RATE_LIMITED, Kind.DUPLICATE, Kind.NOT_FOUND):
         return LoseAnswer(str(failure))
     return Reject(str(failure), fatal=failure.kind == Kind.FATAL)

@@ -184,12 +184,19 @@ def _adopt(executor: TradeExecutor, seen: ExchangeOrder) -> str:
 
 def _changes(executor: TradeExecutor, before: dict[str, tuple[str, str]],
              seq_before: str) -> list[Change]:
+    """Orders whose state moved or that gained more than notes: a presumed-absent order
+    looked up again (one more not-found note) has not changed."""
     start = int(seq_before.split(":")[0])
     rows: dict[str, int] = {}
+    moved: set[str] = set()
     for entry in executor.book.journal.entries_after(start):
         rows[entry.order_id] = rows.get(entry.order_id, 0) + 1
+        if entry.trigger != "note":
+            moved.add(entry.order_id)
     changes = []
     for cid, count in rows.items():
         old = before.get(cid, ("(not journaled)", ""))[0]
-        changes.append(Change(cid, old, executor.book.state_of(cid).value, count))
+        new = executor.book.state_of(cid).value
+        if cid in moved or new != old:
+            changes.append(Change(cid, old, new, count))
     return changes

@@ -134,7 +134,8 @@ def test_a_failed_create_is_unknown_unless_definitive(kind: str, expected: type)
 def test_a_create_refused_before_execution_is_sent_again_while_the_budget_lasts() -> None:
     refused = ExchangeFailure("rate_limited", "429", "DDoSProtection", unprocessed=True)
     assert after_create_failure(refused, may_retry=True) is None
-    assert isinstance(after_create_failure(refused, may_retry=False), LoseAnswer)
+    # Nothing was placed: once the budget is spent it is a reject, not a doubt.
+    assert isinstance(after_create_failure(refused, may_retry=False), Reject)
     # A 5XX (execution status unknown) is never taken as a refusal.
     unknown = ExchangeFailure("transient", "503", "ExchangeNotAvailable")
     assert isinstance(after_create_failure(unknown, may_retry=True), LoseAnswer)

@@ -74,8 +74,9 @@ def test_a_presumed_absent_order_fails_only_once_the_lookup_window_has_passed(
     stopped_run(journal_path, clock).close()
     recover(venue, journal_path, clock)
     clock.advance(3600)
-    _, order = recover(venue, journal_path, clock)
+    report, order = recover(venue, journal_path, clock)
     assert order.state is State.PRESUMED_ABSENT  # watched: an hour proves nothing
+    assert report.changes == () and report.presumed_absent == ("fsmxA1",)
     clock.advance(90 * 86400)  # Binance's lookup window for orders that ended unfilled
     _, order = recover(venue, journal_path, clock)
     assert order.state is State.FAILED and order.failure == "absent"
