@@ -152,24 +152,27 @@ class TradeExecutor:
     def cancel(self, client_order_id: str) -> Order:
         """Cancel the order now and return it once terminal.
 
-        An order in doubt (its placement's answer was lost) is looked up first, never sent:
-        what the lookup finds is cancelled. Found nowhere, it raises OrderInDoubt and stays
-        watched (recover() settles it)."""
+        The request is journaled first. An order in doubt (its placement's answer was lost)
+        is looked up, never sent: what the lookup finds is cancelled. Found nowhere, it
+        raises OrderInDoubt; the journaled request is carried out as soon as the order shows
+        up (recover() keeps looking)."""
         with self._lock:
             cid = client_order_id
             order = self.book.get(cid)
             if order.state is State.CREATED:
                 return self._record(cid, Withdraw("cancelled before it was sent"))
-            self._deadlines[cid] = float("-inf")
-            if order.state in IN_DOUBT:
-                if order.state is State.PENDING_SUBMIT:
-                    order = self._record(cid, LoseAnswer("cancel requested: the placement's "
-                                                         "answer was never recorded"))
-                if not self._look_up(order):
-                    order = self.book.get(cid)
-                    raise OrderInDoubt(cid, order.state.value, "cancel requested, but the "
-                                       "exchange shows no order with this client order id; "
-                                       "nothing was sent, and it stays watched")
+            if order.is_terminal:
+                return order
+            if order.state is State.PENDING_SUBMIT:
+                order = self._record(cid, LoseAnswer("cancel requested: the placement's "
+                                                     "answer was never recorded"))
+            if not order.cancel_requested and order.state is not State.PENDING_CANCEL:
+                order = self._record(cid, RequestCancel("cancel requested"))
+            if order.state in IN_DOUBT and not self._look_up(order):
+                order = self.book.get(cid)
+                raise OrderInDoubt(cid, order.state.value, "cancel requested, but the "
+                                   "exchange shows no order with this client order id; "
+                                   "nothing was sent: it is cancelled as soon as it shows up")
             return self._drive(cid)
 
     def recover(self, adopt: bool = False, symbols: Iterable[str] = ()) -> RecoveryReport:
@@ -346,9 +349,9 @@ class TradeExecutor:
         cid = order.client_order_id
         now = self.clock.now()
         deadline = self._deadlines.setdefault(cid, now + self.config.order_timeout_seconds)
-        if now >= deadline:
+        if order.cancel_requested or now >= deadline:
             timeout = self.config.order_timeout_seconds
-            reason = ("cancel requested" if deadline == float("-inf")
+            reason = ("cancel requested" if order.cancel_requested or deadline == float("-inf")
                       else f"not filled within {timeout:g}s: remainder cancelled")
             self._record(cid, RequestCancel(reason))
             return

@@ -94,7 +94,10 @@ def apply(order: Order, step: Step, now: float) -> None:
     elif isinstance(event, Failing):
         order.reason = event.reason or order.reason
         order.failure = "fatal" if event.fatal else _FAILURES[event.trigger]
-    elif isinstance(event, Reasoned) and event.reason and step.trigger in REASON_TRIGGERS:
-        order.reason = event.reason
+    elif isinstance(event, Reasoned):
+        if event.reason and step.trigger in REASON_TRIGGERS:
+            order.reason = event.reason
+        if step.trigger == "request_cancel":
+            order.cancel_requested = True
     order.state = step.dest
     order.updated_at = now

@@ -330,6 +330,9 @@ class Order:
     #: exchange's normal no), "absent" (never placed: not found through the exchange's
     #: lookup window), "fatal" (a person must look).
     failure: str | None = None
+    #: A cancel was asked for (possibly while the placement was in doubt): the order is
+    #: cancelled as soon as it is known to rest on the exchange.
+    cancel_requested: bool = False
 
     @classmethod
     def from_spec(cls, spec: OrderSpec, now: float) -> Order:
@@ -380,7 +383,7 @@ class Order:
             self.signal_id, self.state, self.created_at, self.updated_at,
             # Read-only views: a caller cannot reach the book's own (never mutated) dicts.
             self.exchange_order_id, self.filled, self.cost, MappingProxyType(self.fees),
-            MappingProxyType(self.fills), self.reason, self.failure,
+            MappingProxyType(self.fills), self.reason, self.failure, self.cancel_requested,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -394,6 +397,7 @@ class Order:
             "average": decimal_payload(self.average),
             "fees": {k: str(v) for k, v in sorted(self.fees.items())},
             "fills": [f.to_payload() for f in self.fills.values()],
-            "reason": self.reason, "failure": self.failure, "created_at": self.created_at,
+            "reason": self.reason, "failure": self.failure,
+            "cancel_requested": self.cancel_requested, "created_at": self.created_at,
             "updated_at": self.updated_at,
         }

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ._events import Acknowledge, LoseAnswer, Submit
+from ._events import Acknowledge, LoseAnswer, RequestCancel, Submit
 from ._exceptions import ExchangeFailure, InvalidInput, OrderInDoubt
 from ._exchange import ExchangeOrder
 from ._model import Order, OrderSpec
@@ -116,6 +116,17 @@ def _open_orders(executor: TradeExecutor, symbols: set[str]) -> dict[str, Exchan
 
 
 def _settle(executor: TradeExecutor, order: Order, open_now: dict[str, ExchangeOrder]) -> None:
+    _bring_up_to_date(executor, order, open_now)
+    order = executor.book.get(order.client_order_id)
+    if order.cancel_requested and order.state in (State.SUBMITTED, State.PARTIALLY_FILLED):
+        # Cancelled while in doubt (or the run stopped before it could cancel): carry it out.
+        order = executor._record(order.client_order_id, RequestCancel("cancel requested"))
+    while (order := executor.book.get(order.client_order_id)).state is State.PENDING_CANCEL:
+        executor._cancel(order)
+
+
+def _bring_up_to_date(executor: TradeExecutor, order: Order,
+                      open_now: dict[str, ExchangeOrder]) -> None:
     cid = order.client_order_id
     if order.state is State.PENDING_SUBMIT:
         order = executor._record(cid, LoseAnswer("the run stopped before the answer was "
@@ -130,9 +141,7 @@ def _settle(executor: TradeExecutor, order: Order, open_now: dict[str, ExchangeO
             executor._resolve_unknown(order, resend=False)
         return
     if order.state is State.PENDING_CANCEL:
-        while (order := executor.book.get(cid)).state is State.PENDING_CANCEL:
-            executor._cancel(order)
-        return
+        return  # _settle sends the cancel again and settles it
     seen = open_now.get(cid)
     if seen is not None and seen.id == order.exchange_order_id:
         executor._observe(order, seen, executor._trades_if_changed(order, seen))

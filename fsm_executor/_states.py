@@ -122,6 +122,8 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     _t("fill", "submitted partially_filled", S.PARTIALLY_FILLED),
     _t("fill", "pending_cancel", S.PENDING_CANCEL),
     _t("request_cancel", "submitted partially_filled", S.PENDING_CANCEL),
+    # Asked while the placement is in doubt: recorded; carried out once the order shows up.
+    _t("request_cancel", "submit_unknown presumed_absent", None),
     # The exchange refused the cancel and the order is still open (seen by a fetch).
     _t("cancel_rejected", "pending_cancel", S.PARTIALLY_FILLED, when="has_fills"),
     _t("cancel_rejected", "pending_cancel", S.SUBMITTED),

@@ -83,7 +83,9 @@ def test_cancel_of_an_order_in_doubt_cancels_what_the_lookup_finds(
     assert venue.creates == 0
     assert [o["status"] for o in venue.orders_for_client_id("fsmxD1")] == ["canceled"]
     steps = triggers(journal_path, "fsmxD1")
-    assert steps[steps.index("lose_answer") + 1:] == ["acknowledge", "request_cancel", "cancel"]
+    # The request is journaled while in doubt, carried out once the order is found.
+    assert steps[steps.index("lose_answer") + 1:] == ["request_cancel", "acknowledge",
+                                                      "request_cancel", "cancel"]
     assert audit(journal_path).ok
 
 
@@ -130,4 +132,24 @@ def test_a_lookup_answered_with_another_order_or_an_empty_one_is_not_believed(
     assert order.exchange_order_id == mine["id"] != other["id"]
     assert order.state is State.FILLED
     assert "odd_lookup" in notes(journal_path, "fsmxD3")
+    assert audit(journal_path).ok
+
+
+def test_a_cancel_asked_while_the_order_is_nowhere_is_carried_out_when_it_shows_up_after_a_restart(
+        executor: TradeExecutor, venue: CountingVenue, clock: ScheduledClock,
+        journal_path: Path) -> None:
+    in_doubt(executor)
+    with pytest.raises(OrderInDoubt, match="cancelled as soon as it shows up"):
+        executor.cancel("fsmxD1")
+    assert executor.book.get("fsmxD1").cancel_requested
+    executor.close()
+    # It was on its way: it lands late, and the bot restarts.
+    venue.create_order(BTC, "limit", "buy", 0.01, 27000, {"clientOrderId": "fsmxD1"})
+    clock.advance(60)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as again:
+        again.recover()
+        order = again.book.get("fsmxD1")
+    assert order.state is State.CANCELLED
+    assert [o["status"] for o in venue.orders_for_client_id("fsmxD1")] == ["canceled"]
+    assert venue.creates == 1  # the test's own placement: the executor sent none
     assert audit(journal_path).ok

@@ -107,8 +107,9 @@ def test_api_keys_come_from_the_environment_and_reach_neither_journal_nor_output
     from argparse import Namespace
 
     from fsm_executor._run import make_exchange
-    exchange = make_exchange(Namespace(exchange="binance", sandbox=False), clock=None)  # type: ignore[arg-type]
-    assert exchange.apiKey == secret
+    exchange, venue = make_exchange(Namespace(exchange="binance", sandbox=False),
+                                    clock=None)  # type: ignore[arg-type]
+    assert exchange.apiKey == secret and venue is None
 
 
 def test_an_unknown_exchange_id_is_a_clear_error(tmp_path: Path,

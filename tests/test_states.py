@@ -12,10 +12,10 @@ def test_terminal_states_are_never_a_source_except_of_note() -> None:
             assert not set(t.sources) & TERMINAL, t
 
 
-def test_only_note_is_an_internal_transition_and_it_covers_every_state() -> None:
-    internal = [t for t in TRANSITIONS if t.dest is None]
-    assert [t.trigger for t in internal] == ["note"]
-    assert set(internal[0].sources) == set(State)
+def test_internal_transitions_are_note_everywhere_and_a_cancel_asked_while_in_doubt() -> None:
+    internal = {t.trigger: set(t.sources) for t in TRANSITIONS if t.dest is None}
+    assert internal == {"note": set(State),
+                        "request_cancel": {State.SUBMIT_UNKNOWN, State.PRESUMED_ABSENT}}
 
 
 def test_state_groups_are_consistent() -> None:
