@@ -126,7 +126,9 @@ class TradeExecutor:
         return self.book.unfinished()
 
     def execute_signal(self, signal: Signal | Mapping[str, Any]) -> Order:
-        """Place ``signal``'s order and return it once terminal.
+        """Place ``signal``'s order and return it once terminal, or presumed absent (the
+        create's answer was lost and lookups found nothing past the exchange's visibility
+        grace: not re-sent unless the exchange makes that safe; ``recover()`` watches it).
 
         A signal id already in the journal places nothing: its order is returned (and
         driven on if it was not finished). Raises OrderInDoubt when the exchange stays
