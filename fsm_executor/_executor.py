@@ -310,9 +310,15 @@ class TradeExecutor:
             self._note(order, "odd_lookup", detail)
         if lookup.found is None:
             return False
-        self.stats["unknown_resolved"] += 1
         self._not_found[cid] = 0
         self._observe(order, lookup.found)
+        after = self.book.get(cid)
+        if after.state in IN_DOUBT:
+            # Found, yet nothing it said could settle the doubt (the notes say why): no
+            # evidence either way, and asking again would only get the same answer.
+            raise OrderInDoubt(cid, after.state.value, "the exchange's answer to a lookup "
+                               "by client order id could not be followed")
+        self.stats["unknown_resolved"] += 1
         return True
 
     def _resolve_unknown(self, order: Order, resend: bool = True) -> None:

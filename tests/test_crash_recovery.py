@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from crash_harness import run_many
 
 KILL_POINTS = int(os.environ.get("CRASH_KILL_POINTS", "200"))
 HTTP_KILL_POINTS = int(os.environ.get("CRASH_HTTP_KILL_POINTS", "60"))
 
 
+@pytest.mark.timeout(1800)
 def test_sigkill_at_any_moment_then_recovery_places_nothing_twice_and_forgets_nothing() -> None:
     outcome = run_many(KILL_POINTS, seed=int(os.environ.get("CRASH_SEED", "0")))
     assert outcome.kills >= KILL_POINTS
@@ -30,6 +32,7 @@ def test_sigkill_at_any_moment_then_recovery_places_nothing_twice_and_forgets_no
     assert outcome.presumed_absent > 0
 
 
+@pytest.mark.timeout(1800)
 def test_sigkill_through_the_real_ccxt_binance_client_over_http_keeps_the_same_promises() -> None:
     outcome = run_many(HTTP_KILL_POINTS, seed=int(os.environ.get("CRASH_SEED", "0")) + 500,
                        http=True)

@@ -106,7 +106,8 @@ def test_a_duplicate_id_answer_is_looked_up_and_followed_never_a_reject(
 
 
 class MisleadingVenue(CountingVenue):
-    """Answers a lookup by client order id with another order, as some exchanges do."""
+    """Answers a lookup by client order id with another order, or with an order that has
+    our client order id but no exchange id (KuCoin's ``data: null``), as some do."""
 
     def fetch_order(self, id: Any, symbol: Any = None, params: Any = None) -> Any:
         if not id and params and params.get("clientOrderId"):
@@ -114,7 +115,7 @@ class MisleadingVenue(CountingVenue):
                       if o["clientOrderId"] != params["clientOrderId"]]
             if others:
                 return others[0]
-            return {}
+            return {"id": "", "clientOrderId": params["clientOrderId"], "status": "open"}
         return super().fetch_order(id, symbol, params)
 
 
@@ -153,3 +154,39 @@ def test_a_cancel_asked_while_the_order_is_nowhere_is_carried_out_when_it_shows_
     assert [o["status"] for o in venue.orders_for_client_id("fsmxD1")] == ["canceled"]
     assert venue.creates == 1  # the test's own placement: the executor sent none
     assert audit(journal_path).ok
+
+
+def test_a_lookup_answered_with_our_client_id_but_no_exchange_id_is_not_believed(
+        clock: ScheduledClock, journal_path: Path) -> None:
+    venue = MisleadingVenue(clock, seed=3, fill_probability=1.0)
+    mine = venue.create_order(BTC, "market", "buy", 0.01, None, {"clientOrderId": "fsmxD4"})
+    clock.advance(10)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        in_doubt(executor, "fsmxD4")
+        executor.recover()
+        order = executor.book.get("fsmxD4")
+    assert order.exchange_order_id == mine["id"] and order.state is State.FILLED
+    assert "odd_lookup" in notes(journal_path, "fsmxD4")
+
+
+class UnreachableLookups(CountingVenue):
+    """Lookups by id time out; the listings answer."""
+
+    def fetch_order(self, id: Any, symbol: Any = None, params: Any = None) -> Any:
+        import ccxt
+
+        raise ccxt.RequestTimeout("paper fetch_order request timed out")
+
+
+def test_an_order_in_doubt_that_the_listings_show_is_not_reported_as_an_orphan(
+        clock: ScheduledClock, journal_path: Path) -> None:
+    venue = UnreachableLookups(clock, seed=3, fill_probability=1.0)
+    venue.create_order(BTC, "market", "buy", 0.01, None, {"clientOrderId": "fsmxD5"})
+    clock.advance(10)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        in_doubt(executor, "fsmxD5")
+        report = executor.recover()
+    # Still in doubt (it cannot be looked up), but it is ours: adopting it would journal
+    # the same exchange order twice.
+    assert [d.order_id for d in report.in_doubt] == ["fsmxD5"]
+    assert report.orphans == ()
