@@ -196,6 +196,12 @@ class NotFound:
     sent_at: float
 
 
+def may_be_invisible(sent_at: float, now: float, profile: ExchangeProfile) -> bool:
+    """Whether an order sent at ``sent_at`` may still be invisible to the exchange's
+    lookups (its visibility lag after placement): a not-found then is no evidence."""
+    return now - sent_at < profile.visibility_grace_seconds
+
+
 def after_not_found(order: Order, evidence: NotFound, profile: ExchangeProfile,
                     config: ExecutionConfig, now: float,
                     may_resend: bool) -> tuple[Event | None, float]:
@@ -215,7 +221,7 @@ def after_not_found(order: Order, evidence: NotFound, profile: ExchangeProfile,
     if order.state is State.SUBMIT_UNKNOWN:
         if evidence.count < config.not_found_confirmations:
             return None, config.not_found_interval_seconds
-        if waited < grace:
+        if may_be_invisible(evidence.sent_at, now, profile):
             return None, max(grace - waited, config.not_found_interval_seconds)
         return PresumeAbsent(
             f"not found by client order id: {evidence.count} answer(s) over {waited:g}s, "

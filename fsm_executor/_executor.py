@@ -23,6 +23,7 @@ from ._decide import (
     after_not_found,
     backoff,
     is_retryable,
+    may_be_invisible,
     new_client_order_id,
     observe,
     plan_order,
@@ -416,10 +417,8 @@ class TradeExecutor:
     # -- helpers ---------------------------------------------------------------------------
 
     def _within_grace(self, order: Order) -> bool:
-        """Whether the order may still be invisible to queries (the exchange's visibility
-        lag after placement): a not-found then is no evidence of anything."""
         sent = self._sent_at.get(order.client_order_id, order.created_at)
-        return self.clock.now() - sent < self.adapter.profile.visibility_grace_seconds
+        return may_be_invisible(sent, self.clock.now(), self.adapter.profile)
 
     def _unseen_kind(self, order: Order) -> str:
         return "not_visible_yet" if self._within_grace(order) else "exchange_forgot"

@@ -168,3 +168,31 @@ def test_client_order_ids_are_unique_alphanumeric_prefixed_and_short_enough() ->
 def test_limit_prices_round_inside_the_tolerance(side: Side, expected: Decimal) -> None:
     price = limit_price(side, D("100"), D("0.00095"), D("0.01"), lambda p: p)
     assert price == expected
+
+
+def test_not_found_inside_the_visibility_grace_is_no_evidence_and_asks_again_at_its_end(
+) -> None:
+    from fsm_executor._decide import NotFound, after_not_found, may_be_invisible
+    from fsm_executor._profiles import PROFILES
+
+    binance = PROFILES["binance"]
+    config = ExecutionConfig(not_found_confirmations=2, not_found_interval_seconds=2)
+    assert may_be_invisible(100.0, 129.9, binance) and not may_be_invisible(100.0, 130.0, binance)
+    unknown = order(State.SUBMIT_UNKNOWN)
+    # Enough answers, but inside the grace: wait for its end (30 - 4 = 26 s), then ask.
+    assert after_not_found(unknown, NotFound(2, 100.0), binance, config, 104.0, True) == (
+        None, 26.0)
+    event, wait = after_not_found(unknown, NotFound(3, 100.0), binance, config, 130.0, True)
+    assert event is not None and event.trigger == "presume_absent" and wait == 0.0
+    absent = order(State.PRESUMED_ABSENT)
+    # Binance never makes a re-send safe; it fails only past the 90-day lookup window.
+    assert after_not_found(absent, NotFound(1, 100.0), binance, config, 200.0, True) == (
+        None, 0.0)
+    event, _ = after_not_found(absent, NotFound(1, 100.0), binance, config,
+                               100.0 + 90 * 86400, True)
+    assert event is not None and event.trigger == "declare_absent"
+    # Bybit refuses a reused id forever: the re-send is safe, if the budget allows.
+    event, _ = after_not_found(absent, NotFound(1, 100.0), PROFILES["bybit"], config, 200.0, True)
+    assert event is not None and event.trigger == "resubmit"
+    assert after_not_found(absent, NotFound(1, 100.0), PROFILES["bybit"], config, 200.0,
+                           False) == (None, 0.0)
