@@ -154,20 +154,25 @@ def _orphans(executor: TradeExecutor, symbols: set[str]) -> list[ExchangeOrder]:
     book, adapter = executor.book, executor.adapter
     known_ids = {o.exchange_order_id for o in book.orders() if o.exchange_order_id}
     found: dict[str, ExchangeOrder] = {}
-    for symbol in sorted(symbols):
-        for listing in (adapter.open_orders, adapter.closed_orders):
-            try:
-                orders = executor._retrying(partial(listing, symbol))
-            except ExchangeFailure:
+    calls = [partial(listing, symbol) for symbol in sorted(symbols)
+             for listing in (adapter.open_orders, adapter.closed_orders)]
+    if not adapter.profile.listings_need_symbol:
+        # One listing of every market's open orders: orphans in markets the journal
+        # never traded too.
+        calls.append(partial(adapter.open_orders, None))
+    for call in calls:
+        try:
+            orders = executor._retrying(call)
+        except ExchangeFailure:
+            continue
+        for seen in orders:
+            cid = seen.client_order_id
+            if not (cid and cid.startswith(prefix)) or seen.id in known_ids:
                 continue
-            for seen in orders:
-                cid = seen.client_order_id
-                if not (cid and cid.startswith(prefix)) or seen.id in known_ids:
-                    continue
-                mine = book.get(cid) if cid in book else None
-                if mine is not None and mine.exchange_order_id is None and not mine.is_terminal:
-                    continue  # our order in doubt, showing up: settled, not an orphan
-                found[seen.id or cid] = seen
+            mine = book.get(cid) if cid in book else None
+            if mine is not None and mine.exchange_order_id is None and not mine.is_terminal:
+                continue  # our order in doubt, showing up: settled, not an orphan
+            found[seen.id or cid] = seen
     return list(found.values())
 
 

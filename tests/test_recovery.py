@@ -279,3 +279,20 @@ def test_an_order_the_journal_gave_up_on_that_the_exchange_holds_is_an_orphan(
     clock.advance(10)
     report, _ = recover(venue, journal_path, clock)
     assert [o.id for o in report.orphans] == [late["id"]]
+
+
+def test_where_listings_need_no_symbol_orphans_in_markets_the_journal_never_traded_are_found(
+        journal_path: Path, clock: FakeClock) -> None:
+    okx = PaperExchange(clock, seed=2, imitate="okx")  # OKX lists open orders of all markets
+    stopped_run(journal_path, clock).close()  # the journal knows BTC/USDT only
+    stray = okx.create_order("SOL/USDT", "limit", "buy", 1, 90, {"clientOrderId": "fsmxSOL"})
+    clock.advance(10)
+    report, _ = recover(okx, journal_path, clock)
+    assert [o.id for o in report.orphans] == [stray["id"]]
+    later = FakeClock(clock.now())
+    binance = PaperExchange(later, seed=2)  # Binance lists per symbol only
+    binance.create_order("SOL/USDT", "limit", "buy", 1, 90, {"clientOrderId": "fsmxSOL"})
+    later.advance(10)
+    assert [o["id"] for o in binance.fetch_open_orders("SOL/USDT")]  # visible by now
+    report, _ = recover(binance, journal_path, later)
+    assert report.orphans == ()  # not searched: pass recover(symbols=...) for such markets
