@@ -296,3 +296,20 @@ def test_where_listings_need_no_symbol_orphans_in_markets_the_journal_never_trad
     assert [o["id"] for o in binance.fetch_open_orders("SOL/USDT")]  # visible by now
     report, _ = recover(binance, journal_path, later)
     assert report.orphans == ()  # not searched: pass recover(symbols=...) for such markets
+
+
+def test_cli_recover_exits_3_while_orders_are_presumed_absent_and_1_for_orphans(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    clock = FakeClock(time.time())  # the command line's simulated time starts from now
+    journal, state = tmp_path / "j.db", tmp_path / "venue.db"
+    PaperExchange(clock, seed=2, state_path=str(state)).close()
+    stopped_run(journal, clock).close()  # killed before the request left: nothing placed
+    assert main(["recover", "--journal", str(journal), "--venue-state", str(state)]) == 3
+    assert "1 presumed absent (watched)" in capsys.readouterr().out
+    venue = PaperExchange(clock, seed=2, state_path=str(state))
+    venue.create_order("BTC/USDT", "limit", "buy", 0.01, 20000, {"clientOrderId": "fsmxZZ"})
+    venue.close()
+    assert main(["recover", "--journal", str(journal), "--venue-state", str(state)]) == 1
+    assert "not in the journal: fsmxZZ" in capsys.readouterr().out
