@@ -332,8 +332,7 @@ class TradeExecutor:
         count = self._not_found[cid]
         self._record(cid, Note("not_found", f"lookup {count}: the exchange has no order "
                                   "with this client order id"))
-        # After a restart the send time is unknown: the order's creation is a lower bound.
-        evidence = NotFound(count, self._sent_at.get(cid, order.created_at))
+        evidence = NotFound(count, self._sent_time(order))
         may_resend = resend and self._sends[cid] <= self.config.max_retries
         event, wait = after_not_found(self.book.get(cid), evidence, self.adapter.profile,
                                       self.config, self.clock.now(), may_resend)
@@ -360,7 +359,7 @@ class TradeExecutor:
         deadline = self._deadlines.setdefault(cid, now + self.config.order_timeout_seconds)
         if order.cancel_requested or now >= deadline:
             timeout = self.config.order_timeout_seconds
-            reason = ("cancel requested" if order.cancel_requested or deadline == float("-inf")
+            reason = ("cancel requested" if order.cancel_requested
                       else f"not filled within {timeout:g}s: remainder cancelled")
             self._record(cid, RequestCancel(reason))
             return
@@ -416,9 +415,13 @@ class TradeExecutor:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _sent_time(self, order: Order) -> float:
+        """When the placement last left; after a restart (not known), the order's creation,
+        the earliest it can have been."""
+        return self._sent_at.get(order.client_order_id, order.created_at)
+
     def _within_grace(self, order: Order) -> bool:
-        sent = self._sent_at.get(order.client_order_id, order.created_at)
-        return may_be_invisible(sent, self.clock.now(), self.adapter.profile)
+        return may_be_invisible(self._sent_time(order), self.clock.now(), self.adapter.profile)
 
     def _unseen_kind(self, order: Order) -> str:
         return "not_visible_yet" if self._within_grace(order) else "exchange_forgot"

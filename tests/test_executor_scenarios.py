@@ -12,7 +12,15 @@ import ccxt
 import pytest
 from executor_tools import ScheduledClock, notes, triggers
 
-from fsm_executor import Order, OrderInDoubt, State, TradeExecutor, audit, replay
+from fsm_executor import (
+    Order,
+    OrderInDoubt,
+    RequestCancel,
+    State,
+    TradeExecutor,
+    audit,
+    replay,
+)
 from fsm_executor._paper import PaperExchange
 
 CONFIG = {"order_timeout_seconds": 30, "poll_interval_seconds": 1, "max_retries": 3,
@@ -287,8 +295,12 @@ def test_cancel_all_cancels_what_is_resting(
     resting = _resting_buy(venue)
     clock = executor.clock
     assert isinstance(clock, ScheduledClock)
-    clock.at(3, lambda: executor._deadlines.update({k: float("-inf")
-                                                    for k in executor._deadlines}))
+
+    def cancel_from_outside() -> None:  # as another part of the bot would, mid-poll
+        for o in executor.pending_orders:
+            executor.book.apply(o.client_order_id, RequestCancel("cancel requested"))
+
+    clock.at(3, cancel_from_outside)
     order = executor.execute_signal(resting)
     assert order.state is State.CANCELLED
     assert executor.cancel_all() == []
