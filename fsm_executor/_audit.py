@@ -17,6 +17,7 @@ import attrs
 
 from ._exceptions import CorruptJournal, InvalidInput
 from ._journal import Entry, JournalReader, genesis_hash
+from ._ledger import fees_of
 from ._model import LEDGER, Order
 from ._replay import Rebuilder
 from ._states import IN_FLIGHT, State
@@ -87,12 +88,21 @@ class AuditReport:
 
 
 def _invariants(order: Order) -> list[str]:
+    """The ledger's and the lifecycle's invariants, recomputed from the order's fills."""
     problems = []
-    total = Decimal(0)
+    total = cost = Decimal(0)
     for fill in order.fills.values():
         total = LEDGER.add(total, fill.amount)
+        cost = LEDGER.add(cost, fill.value)
     if total != order.filled:
         problems.append(f"filled {order.filled} is not the sum of its fills {total}")
+    if cost != order.cost:
+        problems.append(f"cost {order.cost} is not the sum of its fills' amount x price "
+                        f"{cost}")
+    fees = fees_of(order.fills.values())
+    if fees != dict(order.fees):
+        problems.append(f"fees {dict(order.fees)} are not the sum of its fills' fees per "
+                        f"currency {fees}")
     if not Decimal(0) <= order.filled <= order.amount:
         problems.append(f"filled {order.filled} is outside 0..{order.amount}")
     if order.state is State.FILLED and order.filled != order.amount:

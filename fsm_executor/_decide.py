@@ -29,6 +29,7 @@ from ._events import (
 )
 from ._exceptions import ExchangeFailure, InvalidInput
 from ._exchange import ExchangeOrder, MarketRules
+from ._ledger import Figures, reconcile
 from ._model import LEDGER, Fill, Order, OrderSpec, OrderType, Side
 from ._profiles import ExchangeProfile
 from ._signal import Signal
@@ -244,22 +245,24 @@ _DONE_STATUSES = {"closed", "canceled", "cancelled", "expired", "rejected"}
 def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = None) -> list[Event]:
     """The events that bring ``order`` in line with what the exchange reported.
 
-    Fills come from the exchange's trades when it lists them (keyed by the real trade id),
-    else are inferred from the change in its cumulative ``filled``. Odd answers (status
-    missing, filled going backwards, more filled than the amount) become notes: the journal
-    says what was seen, and nothing is assumed.
+    The ledger (_ledger.py) takes the exchange's trades (``trades``, and any in the answer)
+    within its cumulative ``filled`` and infers what they do not account for yet. Odd
+    answers (status missing, filled going backwards, more filled than the amount) become
+    notes: the journal says what was seen, and nothing is assumed.
     """
     events: list[Event] = []
     status = (seen.status or "").lower() or None
     state = order.state
+    listed = [*seen.trades, *(trades or ())]
     if order.is_terminal:
         # Terminal states absorb: an exchange that disagrees afterwards is recorded, not
-        # followed.
-        if seen.filled is not None and seen.filled != order.filled:
-            return [Note("after_end", f"exchange reports status {seen.status!r} filled "
-                         f"{seen.filled} for an order already {state.value} with "
-                         f"filled {order.filled}")]
-        return []
+        # followed. Its trades still settle the ledger within the filled the order ended with.
+        agrees = seen.filled is None or seen.filled == order.filled
+        if not agrees:
+            events.append(Note("after_end", f"exchange reports status {seen.status!r} filled "
+                               f"{seen.filled} for an order already {state.value} with "
+                               f"filled {order.filled}"))
+        return events + reconcile(order, _figures(order, seen, order.filled, agrees), listed)
     if state in IN_DOUBT:
         if status == "rejected":
             return [Reject(f"the exchange rejected the order (status {seen.status!r})")]
@@ -270,13 +273,7 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
         return [Note("id_mismatch", f"exchange reports id {seen.id} for an order it "
                      f"acknowledged as {order.exchange_order_id}")]
 
-    # The exchange's cumulative filled is the truth for how much; its trades, when they
-    # add up within it, say which trades at which prices. Whatever they do not account
-    # for is inferred, so a lagging trade list can neither hold fills back nor count twice.
     filled = order.filled
-    if trades is None and seen.trades:
-        trades = seen.trades
-    new_trades = [t for t in (trades or ()) if t.trade_id not in order.fills]
     target = seen.filled
     if target is None and status == "closed":
         # ccxt's unified "closed" means fully filled; say that it was inferred.
@@ -284,23 +281,19 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
         target = seen.amount if seen.amount is not None else order.amount
     if target is None:
         target = filled
-        for t in new_trades:
+        for t in {t.trade_id: t for t in listed if t.trade_id not in order.fills}.values():
             target = LEDGER.add(target, t.amount)
+    exact = target == seen.filled
     if target > order.amount:
         events.append(Note("overfill", f"exchange reports filled {target} of an order of "
                            f"{order.amount}; recorded up to the amount"))
-        target = order.amount
+        target, exact = order.amount, False
     if target < filled:
         events.append(Note("filled_backwards", f"exchange reports filled {target}, below the "
                            f"{filled} already recorded: kept {filled}"))
-    for fill in new_trades:
-        if LEDGER.add(filled, fill.amount) <= target:
-            events.append(fill)
-            filled = LEDGER.add(filled, fill.amount)
-    if target > filled:
-        events.append(_inferred_fill(order, seen, target, LEDGER.subtract(target, filled),
-                                     filled))
-        filled = target
+        target, exact = filled, False
+    events += reconcile(order, _figures(order, seen, target, exact), listed)
+    filled = target
     if status is None:
         events.append(Note("status_missing", "the exchange reported no status"))
     elif filled == order.amount:
@@ -326,19 +319,16 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
     return events
 
 
-def _inferred_fill(order: Order, seen: ExchangeOrder, reported: Decimal, delta: Decimal,
-                   filled_before: Decimal) -> Fill:
-    """A fill for ``delta`` when the exchange gives only cumulative figures. Its id is made
-    from the exchange order id and the cumulative filled, so seeing the same figure again
-    (after a restart, from reconciliation) applies nothing twice."""
-    price = None
-    if seen.cost is not None and filled_before == order.filled:
-        increment = LEDGER.subtract(seen.cost, order.cost)
-        if increment > 0:
-            price = increment / delta  # a price estimate: the default context's rounding
-    if price is None:
-        price = seen.average or order.price or Decimal(1)
-    return Fill(f"{seen.id or order.client_order_id}:cum:{reported}", delta, price)
+def _figures(order: Order, seen: ExchangeOrder, filled: Decimal, exact: bool) -> Figures:
+    """The totals the ledger must reach; the answer's cost and fees only where its filled
+    is the one used (``exact``): they describe that figure, not another."""
+    return Figures(
+        filled,
+        seen.cost if exact else None,
+        seen.fees if exact else None,
+        seen.average or order.price or Decimal(1),
+        seen.id or order.exchange_order_id or order.client_order_id,
+    )
 
 
 def needs_cancel(order: Order, now: float, deadline: float) -> bool:

@@ -164,6 +164,37 @@ class Acknowledge:
 (_set_exchange_order_id,) = _slot_setters(Acknowledge, "exchange_order_id")
 
 
+def _fills(value: object) -> tuple[Fill, ...]:
+    return tuple(f if isinstance(f, Fill) else Fill.from_payload(f)
+                 for f in value)  # type: ignore[attr-defined]
+
+
+def _ids(value: object) -> tuple[str, ...]:
+    return tuple(id_converter(v) for v in value)  # type: ignore[attr-defined]
+
+
+@attrs.frozen
+class Restate:
+    """The exchange's trades replace fills inferred from its cumulative figures.
+
+    ``retract`` names inferred fills (only those), ``fills`` are what replaces them: the
+    listed trades, and an inferred fill for what they still do not account for. The
+    filled amount never goes down, and once the order is terminal it stays the same:
+    only which trades, at which prices and fees, change.
+    """
+
+    trigger: ClassVar[str] = "restate"
+    retract: tuple[str, ...] = attrs.field(converter=_ids)
+    fills: tuple[Fill, ...] = attrs.field(converter=_fills)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"retract": list(self.retract), "fills": [f.to_payload() for f in self.fills]}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Restate:
+        return cls(payload["retract"], payload["fills"])
+
+
 @attrs.frozen
 class Note:
     """An observation that changes nothing but the record: an odd answer, a refused overfill."""
@@ -183,13 +214,14 @@ class Note:
 Event = (
     Submit | Resubmit | Refuse | Withdraw | Reject | LoseAnswer | PresumeAbsent | DeclareAbsent
     | Abandon | RequestCancel | CancelRejected | Cancel | Expire | Acknowledge | Note | Fill
+    | Restate
 )
 
 EVENT_TYPES: dict[str, Any] = {
     cls.trigger: cls
     for cls in (Submit, Resubmit, Refuse, Withdraw, Reject, LoseAnswer, PresumeAbsent,
                 DeclareAbsent, Abandon, RequestCancel, CancelRejected, Cancel, Expire, Acknowledge,
-                Note, Fill)
+                Note, Fill, Restate)
 }
 
 #: Triggers whose reason becomes the order's ``reason``.

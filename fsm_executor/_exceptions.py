@@ -8,7 +8,8 @@
     │   ├── UnknownOrder                      no order with this client order id
     │   ├── DuplicateOrder                    an order with this client order id exists
     │   ├── Overfill                          a fill would make filled exceed amount
-    │   └── ConflictingFill                   a trade id seen before, with other figures
+    │   ├── ConflictingFill                   a trade id seen before, with other figures
+    │   └── BadRestate                        a restate that would change more than the ledger
     ├── JournalError
     │   ├── NotAJournal                       the file is not an fsm-executor journal
     │   ├── UnsupportedSchema                 a journal of a schema version we do not know
@@ -93,6 +94,15 @@ class ConflictingFill(OrderError):
     def __init__(self, order_id: str, trade_id: str) -> None:
         self.trade_id = trade_id
         super().__init__(order_id, f"trade {trade_id!r} was already applied with other figures")
+
+
+class BadRestate(OrderError):
+    """A restate that would not only re-attribute inferred fills: retracting a listed trade,
+    lowering filled, or changing a terminal order's filled."""
+
+    def __init__(self, order_id: str, why: str) -> None:
+        self.why = why
+        super().__init__(order_id, f"restate refused: {why}")
 
 
 class JournalError(FsmExecutorError):

@@ -7,6 +7,7 @@ original. Nothing past this module sees a ccxt shape.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -50,15 +51,16 @@ class ExchangeOrder:
     side: str | None = None
     type: str | None = None
     price: Decimal | None = None
+    #: The order's fees per currency (ccxt's ``fees``, else ``fee``); None when the
+    #: answer carries none (Binance's order answers do not).
+    fees: Mapping[str, Decimal] | None = None
 
     @classmethod
     def from_ccxt(cls, data: Mapping[str, Any]) -> ExchangeOrder:
         fee = data.get("fee") or {}
-        trades = tuple(
-            t for t in (fill_from_ccxt(x) for x in (data.get("trades") or [])) if t is not None
-        )
         ts = data.get("timestamp")
         oid = data.get("id")
+        trades = tuple(fills_from_ccxt(data.get("trades") or [], str(oid)))
         return cls(
             None if oid in (None, "") else str(oid),
             data.get("clientOrderId"),
@@ -72,7 +74,22 @@ class ExchangeOrder:
             trades,
             ts / 1000 if isinstance(ts, int | float) else None,
             data.get("symbol"), data.get("side"), data.get("type"), _dec(data.get("price")),
+            _fees(data),
         )
+
+
+def _fees(data: Mapping[str, Any]) -> dict[str, Decimal] | None:
+    """Per currency, from ccxt's ``fees`` list (or its single ``fee``); None if neither
+    says anything. A fee without a currency or a figure says nothing."""
+    listed = data.get("fees") or ([data["fee"]] if data.get("fee") else [])
+    total: dict[str, Decimal] = {}
+    for fee in listed if isinstance(listed, list) else ():
+        if not isinstance(fee, Mapping):
+            continue
+        cost, currency = _dec(fee.get("cost")), fee.get("currency")
+        if cost is not None and isinstance(currency, str) and currency:
+            total[currency] = total.get(currency, Decimal(0)) + cost
+    return total or None
 
 
 def _brief(seen: ExchangeOrder | None) -> str:
@@ -81,18 +98,48 @@ def _brief(seen: ExchangeOrder | None) -> str:
     return f"an order with id {seen.id!r} and client order id {seen.client_order_id!r}"
 
 
-def fill_from_ccxt(data: Mapping[str, Any]) -> Fill | None:
-    """A ccxt trade as a Fill, or None when it lacks what a fill needs (an id, figures)."""
+def fill_from_ccxt(data: Mapping[str, Any], trade_id: str | None = None) -> Fill | None:
+    """A ccxt trade as a Fill, or None when it lacks the figures a fill needs. ``trade_id``
+    stands in for a missing id (see fills_from_ccxt)."""
     try:
         fee = data.get("fee") or {}
         ts = data.get("timestamp")
+        more = [f for f in (data.get("fees") or []) if isinstance(f, Mapping)
+                and f.get("currency") != fee.get("currency") and f.get("cost") is not None]
         return Fill(
-            str(data["id"]), data["amount"], data["price"],
+            str(data["id"]) if data.get("id") not in (None, "") else trade_id,
+            data["amount"], data["price"],
             (fee.get("cost") if fee.get("cost") is not None else 0),
             fee.get("currency"), ts / 1000 if isinstance(ts, int | float) else None,
+            more_fees=tuple((str(f["currency"]), f["cost"]) for f in more),
         )
     except (KeyError, TypeError, AttributeError, InvalidInput):
         return None
+
+
+def fills_from_ccxt(trades: Sequence[Mapping[str, Any]], order_id: str) -> list[Fill]:
+    """ccxt trades as Fills. A trade without an id (some exchanges list them so) is keyed
+    by what it is: its order, time, amount, price and fee, plus its rank among identical
+    ones in the listing, so the same listing read again gives the same keys."""
+    fills: list[Fill] = []
+    ranks: dict[str, int] = {}
+    for trade in trades:
+        if not isinstance(trade, Mapping):
+            continue
+        key = None
+        if trade.get("id") in (None, ""):
+            fee = trade.get("fee") or {}
+            content = "|".join(str(v) for v in (
+                order_id, trade.get("timestamp"), trade.get("amount"), trade.get("price"),
+                fee.get("cost") if isinstance(fee, Mapping) else None,
+                fee.get("currency") if isinstance(fee, Mapping) else None))
+            digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+            ranks[digest] = ranks.get(digest, 0) + 1
+            key = f"{order_id}:t:{digest}:{ranks[digest]}"
+        fill = fill_from_ccxt(trade, key)
+        if fill is not None:
+            fills.append(fill)
+    return fills
 
 
 @attrs.frozen
@@ -292,9 +339,8 @@ class ExchangeAdapter:
             return None
         answer = self._call("fetch_my_trades", lambda: self.exchange.fetch_my_trades(
             order.symbol, None, None, {"orderId": order.exchange_order_id}))
-        fills = [fill_from_ccxt(t) for t in answer
-                 if str(t.get("order")) == order.exchange_order_id]
-        return [f for f in fills if f is not None]
+        eid = order.exchange_order_id
+        return fills_from_ccxt([t for t in answer if str(t.get("order")) == eid], eid)
 
     def cancel(self, order: Order) -> ExchangeOrder | None:
         answer = self._call("cancel_order", lambda: self.exchange.cancel_order(

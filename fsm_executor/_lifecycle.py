@@ -7,16 +7,17 @@ state the journal does not hold. Replay runs the very same two functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
-from ._events import REASON_TRIGGERS, Acknowledge, Event, Failing, Reasoned
-from ._exceptions import ConflictingFill, InvalidTransition, Overfill
+from ._events import REASON_TRIGGERS, Acknowledge, Event, Failing, Reasoned, Restate
+from ._exceptions import BadRestate, ConflictingFill, InvalidTransition, Overfill
 from ._machine import resolve
 from ._model import LEDGER, Fill, Order
-from ._states import OPEN, State
+from ._states import OPEN, TERMINAL, State
 
 _ZERO: Final = Decimal(0)
 #: LEDGER's methods, bound once: 80 ns a call instead of 130 (attribute lookup and bound
@@ -44,7 +45,8 @@ class Step:
 def plan(order: Order, event: Event) -> Step | None:
     """The transition ``event`` causes, or None when it changes nothing (a fill seen before).
 
-    Raises InvalidTransition, Overfill or ConflictingFill; nothing is changed either way.
+    Raises InvalidTransition, Overfill, ConflictingFill or BadRestate; nothing is changed
+    either way.
     """
     state = order.state
     if isinstance(event, Fill):
@@ -62,6 +64,10 @@ def plan(order: Order, event: Event) -> Step | None:
         dest = resolve(order.client_order_id, state, event.trigger, filled, order.amount)
         return Step(order.client_order_id, event.trigger, state, dest, event)
     trigger = event.trigger
+    if isinstance(event, Restate):
+        filled = _restated_filled(order, event)
+        dest = resolve(order.client_order_id, state, trigger, filled, order.amount)
+        return Step(order.client_order_id, trigger, state, dest, event)
     dest = resolve(order.client_order_id, state, trigger, order.filled, order.amount)
     if isinstance(event, Acknowledge) and order.exchange_order_id not in (
         None, event.exchange_order_id
@@ -69,6 +75,66 @@ def plan(order: Order, event: Event) -> Step | None:
         # The exchange cannot give one order two ids; refusing keeps the record honest.
         raise InvalidTransition(order.client_order_id, state.value, trigger)
     return Step(order.client_order_id, trigger, state, dest, event)
+
+
+def _restated_filled(order: Order, event: Restate) -> Decimal:
+    """The filled amount after ``event``; BadRestate when it does more than re-attribute."""
+    cid, fills = order.client_order_id, order.fills
+    filled = order.filled
+    for trade_id in event.retract:
+        fill = fills.get(trade_id)
+        if fill is None or not fill.inferred:
+            raise BadRestate(cid, f"{trade_id!r} is not an inferred fill of this order")
+        filled = LEDGER.subtract(filled, fill.amount)
+    if len(set(event.retract)) != len(event.retract):
+        raise BadRestate(cid, "a fill is retracted twice")
+    kept = fills.keys() - set(event.retract)
+    for fill in event.fills:
+        if fill.trade_id in kept:
+            seen = fills[fill.trade_id]
+            raise (BadRestate(cid, f"trade {fill.trade_id!r} is applied already") if seen == fill
+                   else ConflictingFill(cid, fill.trade_id))
+        filled = _add(filled, fill.amount)
+    if len({f.trade_id for f in event.fills}) != len(event.fills):
+        raise BadRestate(cid, "a trade is added twice")
+    if filled < order.filled:
+        raise BadRestate(cid, f"filled would go down from {order.filled} to {filled}")
+    if filled > order.amount:
+        raise Overfill(cid, order.filled, order.amount, event.fills[-1].trade_id,
+                       LEDGER.subtract(filled, order.filled))
+    if order.state in TERMINAL and filled != order.filled:
+        raise BadRestate(cid, f"the order is {order.state.value}: filled must stay "
+                         f"{order.filled}, not become {filled}")
+    return filled
+
+
+def _add_fill(order: Order, fills: dict[str, Fill], fees: dict[str, Decimal],
+              fill: Fill) -> None:
+    fills[fill.trade_id] = fill
+    order.filled = _add(order.filled, fill.amount)
+    cost = fill.cost
+    order.cost = _add(order.cost, _multiply(fill.amount, fill.price) if cost is None else cost)
+    for currency, fee in fill.fees():
+        fees[currency] = _add(fees.get(currency, _ZERO), fee)
+
+
+def _restate(order: Order, event: Restate) -> None:
+    fills, fees = {**order.fills}, {**order.fees}
+    for trade_id in event.retract:
+        gone = fills.pop(trade_id)
+        order.filled = LEDGER.subtract(order.filled, gone.amount)
+        order.cost = LEDGER.subtract(order.cost, gone.value)
+        for currency, fee in gone.fees():
+            fees[currency] = LEDGER.subtract(fees[currency], fee)
+    for fill in event.fills:
+        _add_fill(order, fills, fees, fill)
+    order.fills = fills
+    # A currency whose fees cancel out is dropped: the same map the fills alone would give.
+    order.fees = {c: v for c, v in fees.items() if v or _charged(fills, c)}
+
+
+def _charged(fills: Mapping[str, Fill], currency: str) -> bool:
+    return any(c == currency for f in fills.values() for c, _ in f.fees())
 
 
 def apply(order: Order, step: Step, now: float) -> None:
@@ -82,13 +148,17 @@ def apply(order: Order, step: Step, now: float) -> None:
         fills[event.trade_id] = event
         order.fills = fills
         order.filled = _add(order.filled, amount)
-        order.cost = _add(order.cost, _multiply(amount, event.price))
+        cost = event.cost
+        order.cost = _add(order.cost, _multiply(amount, event.price) if cost is None else cost)
         fee = event.fee_cost
         currency = event.fee_currency
-        if fee and currency:
+        if fee and currency or event.more_fees:
             fees = {**order.fees}
-            fees[currency] = _add(fees.get(currency, _ZERO), fee)
+            for currency, fee in event.fees():
+                fees[currency] = _add(fees.get(currency, _ZERO), fee)
             order.fees = fees
+    elif isinstance(event, Restate):
+        _restate(order, event)
     elif isinstance(event, Acknowledge):
         order.exchange_order_id = event.exchange_order_id
     elif isinstance(event, Failing):

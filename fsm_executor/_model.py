@@ -6,7 +6,7 @@ nor SQLite's shapes leak into the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import (
     Context,
     Decimal,
@@ -144,10 +144,20 @@ def optional_price_converter(value: object) -> Decimal | None:
 
 
 def fee_converter(value: object) -> Decimal:
-    result = to_decimal(value, "fee")
-    if result < _ZERO:
-        raise InvalidInput(f"fee must not be negative, not {value!r}")
-    return result
+    """A fee; negative is a rebate (a maker rebate credits the account)."""
+    return to_decimal(value, "fee")
+
+
+def optional_cost_converter(value: object) -> Decimal | None:
+    return None if value is None else _positive(value, "cost")
+
+
+def fees_converter(value: object) -> tuple[tuple[str, Decimal], ...]:
+    """More fees of one fill, as (currency, cost) pairs: from a payload's mapping, or pairs."""
+    items = value.items() if isinstance(value, Mapping) else value
+    if not isinstance(items, Iterable):
+        raise InvalidInput(f"fees must be a mapping of currency to cost, not {value!r}")
+    return tuple((_non_empty(c, "fee currency"), fee_converter(v)) for c, v in items)
 
 
 # The fast path of _non_empty: a printable str holds no surrogate (category Cs is not
@@ -187,15 +197,40 @@ def decimal_payload(value: Decimal | None) -> str | None:
 
 @attrs.frozen
 class Fill:
-    """One trade against an order, keyed by ``trade_id``; the event of the ``fill`` trigger."""
+    """One trade against an order, keyed by ``trade_id``; the event of the ``fill`` trigger.
+
+    ``inferred``: not a trade the exchange listed but the part of its cumulative filled
+    that its trades do not account for yet. Provisional: a ``restate`` replaces it with
+    the trades once they are listed. Its ``cost`` (and ``more_fees``) carry the order's
+    own figures exactly, where ``amount * price`` could not: its price is an estimate.
+    """
 
     trigger: ClassVar[str] = "fill"
     trade_id: str = attrs.field(converter=id_converter)
     amount: Decimal = attrs.field(converter=amount_converter)
     price: Decimal = attrs.field(converter=price_converter)
+    #: Negative: a rebate.
     fee_cost: Decimal = attrs.field(default=Decimal(0), converter=fee_converter)
     fee_currency: str | None = None
     timestamp: float | None = None
+    inferred: bool = False
+    #: The exact cost when it is not ``amount * price`` (inferred fills only).
+    cost: Decimal | None = attrs.field(default=None, converter=optional_cost_converter)
+    #: Fees in further currencies, as (currency, cost) pairs (an order-level figure).
+    more_fees: tuple[tuple[str, Decimal], ...] = attrs.field(default=(),
+                                                             converter=fees_converter)
+
+    @property
+    def value(self) -> Decimal:
+        """What the fill cost in the quote currency: ``cost``, else ``amount * price``."""
+        cost = self.cost
+        return LEDGER.multiply(self.amount, self.price) if cost is None else cost
+
+    def fees(self) -> Iterator[tuple[str, Decimal]]:
+        """Each (currency, cost) this fill was charged; a fee without a currency is none."""
+        if self.fee_cost and self.fee_currency:
+            yield self.fee_currency, self.fee_cost
+        yield from self.more_fees
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Fill:
@@ -206,21 +241,37 @@ class Fill:
         # its descriptor: a frozen __init__ calls object.__setattr__ per field. Two rows in
         # five of a replay are fills: 1.85 -> 1.5 µs each, ~3% of a replay.
         fill = _new(cls)
-        set_id, set_amount, set_price, set_fee, set_currency, set_timestamp = _FILL_SLOTS
+        (set_id, set_amount, set_price, set_fee, set_currency, set_timestamp, set_inferred,
+         set_cost, set_more) = _FILL_SLOTS
         set_id(fill, id_converter(trade_id))
         set_amount(fill, amount_converter(amount))
         set_price(fill, price_converter(price))
         set_fee(fill, fee_converter(fee_cost))
         set_currency(fill, fee_currency)
         set_timestamp(fill, timestamp)
+        # A trade's payload has none of these three (an inferred fill's has them all).
+        inferred = payload.get("inferred")
+        if inferred is None:
+            set_inferred(fill, False)
+            set_cost(fill, None)
+            set_more(fill, ())
+        else:
+            set_inferred(fill, inferred is True)
+            set_cost(fill, optional_cost_converter(payload.get("cost")))
+            set_more(fill, fees_converter(payload.get("more_fees") or {}))
         return fill
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "trade_id": self.trade_id, "amount": str(self.amount), "price": str(self.price),
             "fee_cost": str(self.fee_cost), "fee_currency": self.fee_currency,
             "timestamp": self.timestamp,
         }
+        if self.inferred or self.cost is not None or self.more_fees:
+            payload["inferred"] = self.inferred
+            payload["cost"] = decimal_payload(self.cost)
+            payload["more_fees"] = {c: str(v) for c, v in self.more_fees}
+        return payload
 
 
 _new: Final = object.__new__
@@ -234,7 +285,8 @@ def _slot_setters(cls: type, *names: str) -> tuple[Callable[[object, object], No
 
 
 _FILL_SLOTS: Final = _slot_setters(
-    Fill, "trade_id", "amount", "price", "fee_cost", "fee_currency", "timestamp"
+    Fill, "trade_id", "amount", "price", "fee_cost", "fee_currency", "timestamp", "inferred",
+    "cost", "more_fees",
 )
 
 

@@ -24,7 +24,8 @@ cancelled / failed``:
 Destinations that depend on the order's figures are expressed with conditions evaluated
 on the order *after* the event's data is applied: a fill leads to ``filled`` only when it
 completes the amount. Terminal states have no exits; ``note`` is an internal transition
-(no state change) that records what was seen, in any state.
+(no state change) that records what was seen, in any state, and ``restate`` one that
+corrects a terminal order's ledger (its trades, listed late, replace inferred fills).
 """
 
 from __future__ import annotations
@@ -121,6 +122,12 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     _t("fill", "submitted partially_filled pending_cancel", S.FILLED, when="is_complete"),
     _t("fill", "submitted partially_filled", S.PARTIALLY_FILLED),
     _t("fill", "pending_cancel", S.PENDING_CANCEL),
+    # The exchange's trades replace fills inferred from its cumulative figures: filled
+    # may grow while the order is open; once it is terminal, only the ledger changes.
+    _t("restate", "partially_filled pending_cancel", S.FILLED, when="is_complete"),
+    _t("restate", "partially_filled", S.PARTIALLY_FILLED),
+    _t("restate", "pending_cancel", S.PENDING_CANCEL),
+    _t("restate", "filled cancelled expired", None),
     _t("request_cancel", "submitted partially_filled", S.PENDING_CANCEL),
     # Asked while the placement is in doubt: recorded; carried out once the order shows up.
     _t("request_cancel", "submit_unknown presumed_absent", None),

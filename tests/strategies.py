@@ -26,6 +26,7 @@ from fsm_executor import (
     Refuse,
     Reject,
     RequestCancel,
+    Restate,
     Resubmit,
     Submit,
     Withdraw,
@@ -57,13 +58,32 @@ order_specs = st.builds(
     signal_id=st.none() | ids,
 )
 
-fills = st.builds(
+trades = st.builds(
     Fill,
     trade_id=st.sampled_from(TRADE_IDS),
     amount=st.sampled_from(FILL_AMOUNTS),
     price=st.sampled_from(PRICES),
-    fee_cost=st.sampled_from(["0", "0.01", "0.0001"]),
+    # Negative: a maker rebate.
+    fee_cost=st.sampled_from(["0", "0.01", "0.0001", "-0.0002"]),
     fee_currency=st.sampled_from(FEE_CURRENCIES),
+)
+#: Fills inferred from cumulative figures: an exact cost, fees in several currencies.
+inferred_fills = st.builds(
+    Fill,
+    trade_id=st.sampled_from(TRADE_IDS),
+    amount=st.sampled_from(FILL_AMOUNTS),
+    price=st.sampled_from(PRICES),
+    fee_cost=st.sampled_from(["0", "0.01"]),
+    fee_currency=st.sampled_from(FEE_CURRENCIES),
+    inferred=st.just(True),
+    cost=st.none() | st.sampled_from(["0.3", "1234.5678901"]),
+    more_fees=st.sampled_from([(), (("BNB", Decimal("0.002")),)]),
+)
+fills = trades | inferred_fills
+restates = st.builds(
+    Restate,
+    st.lists(st.sampled_from(TRADE_IDS), max_size=2, unique=True).map(tuple),
+    st.lists(fills, max_size=3, unique_by=lambda f: f.trade_id).map(tuple),
 )
 
 #: One strategy per trigger of the table: every event the library knows.
@@ -83,6 +103,7 @@ EVENTS: dict[str, st.SearchStrategy] = {
     "cancel_rejected": st.builds(CancelRejected, reasons),
     "cancel": st.builds(Cancel, reasons),
     "expire": st.builds(Expire, reasons),
+    "restate": restates,
     "note": st.builds(Note, st.sampled_from(["odd_answer", "overfill_refused"]), reasons),
 }
 assert set(EVENTS) == set(TRIGGERS), "a trigger of the table has no event strategy"

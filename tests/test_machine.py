@@ -109,11 +109,13 @@ def test_the_create_pseudo_trigger_is_not_a_machine_trigger() -> None:
 
 
 @pytest.mark.parametrize("state", sorted(TERMINAL))
-def test_terminal_states_allow_only_the_internal_note(state: State) -> None:
-    assert allowed_triggers(state) == {"note"}
+def test_terminal_states_allow_only_internal_note_and_restate(state: State) -> None:
+    # A failed order never filled: there is no ledger to restate.
+    internal = {"note"} if state is State.FAILED else {"note", "restate"}
+    assert allowed_triggers(state) == internal
     for trigger in TRIGGERS:
         for filled, amount in FIGURES.values():
-            if trigger == "note":
+            if trigger in internal:
                 assert resolve("o1", state, trigger, filled, amount) is state
             else:
                 with pytest.raises(InvalidTransition):

@@ -81,10 +81,17 @@ def test_fill_price_must_be_a_finite_positive_number(value: object) -> None:
     assert_invalid_input(info)
 
 
-@pytest.mark.parametrize("value", [-1, "-0.01", *NOT_FINITE, *NOT_A_NUMBER], ids=repr)
-def test_fill_fee_must_be_a_finite_non_negative_number(value: object) -> None:
+@pytest.mark.parametrize("value", [*NOT_FINITE, *NOT_A_NUMBER], ids=repr)
+def test_fill_fee_must_be_a_finite_number(value: object) -> None:
     with pytest.raises(InvalidInput):
         Fill("t1", "1", "100", value, "USDT")
+
+
+@pytest.mark.parametrize("value", [-1, "-0.01", "-0.000000012345"], ids=repr)
+def test_a_negative_fee_is_a_rebate_kept_exactly(value: object) -> None:
+    fill = Fill("t1", "1", "100", value, "USDT")
+    assert fill.fee_cost == Decimal(str(value)) < 0
+    assert Fill.from_payload(fill.to_payload()) == fill
 
 
 def test_a_zero_fee_is_accepted() -> None:

@@ -18,6 +18,7 @@ from journal_tools import TEXT_COLUMNS, rows
 from strategies import EVENTS, PRICES, order_specs
 
 from fsm_executor import (
+    BadRestate,
     ConflictingFill,
     FakeClock,
     Fill,
@@ -29,11 +30,12 @@ from fsm_executor import (
     audit,
     replay,
 )
+from fsm_executor._ledger import fees_of
 from fsm_executor._machine import allowed_triggers
 from fsm_executor._states import TERMINAL, TRIGGERS
 
 #: The only errors a history may raise: the book refusing what the table or figures forbid.
-REFUSALS = (InvalidTransition, Overfill, ConflictingFill)
+REFUSALS = (InvalidTransition, Overfill, ConflictingFill, BadRestate)
 
 #: How often each allowed trigger is picked: the ones ending an order early are rare.
 WEIGHTS = {t: 1 for t in TRIGGERS} | {"submit": 4, "acknowledge": 4, "fill": 10,
@@ -48,13 +50,15 @@ def head_seq(book: OrderBook) -> int:
 def check_invariants(order: Order, previous: Order | None) -> None:
     assert Decimal(0) <= order.filled <= order.amount
     assert order.filled == sum((f.amount for f in order.fills.values()), Decimal(0))
-    assert order.cost == sum((f.amount * f.price for f in order.fills.values()), Decimal(0))
+    assert order.cost == sum((f.value for f in order.fills.values()), Decimal(0))
+    assert dict(order.fees) == fees_of(order.fills.values())
     assert (order.state is State.FILLED) == (order.filled == order.amount)
     if order.is_open:
         assert order.exchange_order_id is not None
     if previous is not None:
         assert order.filled >= previous.filled
-        assert set(previous.fills) <= set(order.fills)
+        # Only inferred fills are ever taken back (by a restate).
+        assert {k for k, f in previous.fills.items() if not f.inferred} <= set(order.fills)
         if previous.state in TERMINAL:
             assert order.state is previous.state
 

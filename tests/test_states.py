@@ -6,16 +6,17 @@ from fsm_executor import IN_FLIGHT, TERMINAL, TRANSITIONS, State
 from fsm_executor._states import INITIAL, OPEN, TRIGGERS
 
 
-def test_terminal_states_are_never_a_source_except_of_note() -> None:
+def test_terminal_states_are_left_by_nothing_only_note_and_restate_touch_them() -> None:
     for t in TRANSITIONS:
-        if t.trigger != "note":
-            assert not set(t.sources) & TERMINAL, t
+        if set(t.sources) & TERMINAL:
+            assert t.trigger in ("note", "restate") and t.dest is None, t
 
 
-def test_internal_transitions_are_note_everywhere_and_a_cancel_asked_while_in_doubt() -> None:
+def test_internal_transitions_are_note_a_cancel_asked_in_doubt_and_a_terminal_restate() -> None:
     internal = {t.trigger: set(t.sources) for t in TRANSITIONS if t.dest is None}
     assert internal == {"note": set(State),
-                        "request_cancel": {State.SUBMIT_UNKNOWN, State.PRESUMED_ABSENT}}
+                        "request_cancel": {State.SUBMIT_UNKNOWN, State.PRESUMED_ABSENT},
+                        "restate": {State.FILLED, State.CANCELLED, State.EXPIRED}}
 
 
 def test_state_groups_are_consistent() -> None:

@@ -1,0 +1,153 @@
+"""The ledger: which fills make up an order's filled, cost and fees. Pure, no I/O.
+
+The exchange's trades are the truth of which trades happened, at which prices and fees;
+its cumulative figures (filled, and cost and fees where the order answer carries them) are
+the truth of how much. Trades often lag the cumulative figures (Binance lists them late,
+and its order answers carry neither trades nor fees), so whatever the listed trades do not
+account for yet is an *inferred* fill, priced and charged from the order's own figures.
+Inferred fills are provisional: once trades are listed a ``restate`` replaces them, so
+filled, cost and fees converge on the exchange's trades and never count a trade twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Context, Decimal
+from typing import Final
+
+import attrs
+
+from ._events import Event, Note, Restate
+from ._model import LEDGER, Fill, Order
+
+_ZERO: Final = Decimal(0)
+#: An inferred fill's price is an estimate for display (cost / amount need not terminate);
+#: its ``cost`` carries the exact figure.
+_ESTIMATE: Final = Context(prec=28)
+
+Fees = dict[str, Decimal]
+
+
+@attrs.frozen
+class Figures:
+    """What one exchange answer says an order's totals are."""
+
+    #: The cumulative filled the ledger must account for (at least what is recorded).
+    filled: Decimal
+    #: The order's cumulative cost, where the answer gives it.
+    cost: Decimal | None = None
+    #: The order's fees per currency, where the answer gives them.
+    fees: Mapping[str, Decimal] | None = None
+    #: A price for an inferred fill when the cost is unknown (average, then order price).
+    fallback_price: Decimal = Decimal(1)
+    #: Inferred fills are keyed ``KEY:cum:FILLED``: the same figure seen again (after a
+    #: restart, from reconciliation) applies nothing twice.
+    key: str = ""
+
+
+def fees_of(fills: Iterable[Fill]) -> Fees:
+    """Fees per currency of ``fills`` (a currency charged at all is listed, even at 0)."""
+    total: Fees = {}
+    for fill in fills:
+        for currency, fee in fill.fees():
+            total[currency] = LEDGER.add(total.get(currency, _ZERO), fee)
+    return total
+
+
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    total = _ZERO
+    for value in values:
+        total = LEDGER.add(total, value)
+    return total
+
+
+def reconcile(order: Order, figures: Figures, trades: Sequence[Fill]) -> list[Event]:
+    """The events that make ``order``'s fills account for ``figures`` with ``trades``.
+
+    A listed trade is taken while the listed trades fit within the cumulative filled
+    (a listing ahead of the order answer waits for the next one, rather than count a
+    trade twice); what they leave unaccounted for is inferred.
+    """
+    fills = order.fills
+    events: list[Event] = []
+    real = [f for f in fills.values() if not f.inferred]
+    inferred = [f for f in fills.values() if f.inferred]
+    real_filled = _sum(f.amount for f in real)
+    new: list[Fill] = []
+    taken: set[str] = set()
+    ahead: list[str] = []
+    for trade in trades:
+        if trade.trade_id in taken:
+            continue
+        known = fills.get(trade.trade_id)
+        if known is not None:
+            if known != trade:
+                events.append(Note("conflicting_trade", f"trade {trade.trade_id!r} listed "
+                                   f"as {trade!r}, recorded as {known!r}: kept the record"))
+            continue
+        after = LEDGER.add(real_filled, trade.amount)
+        if after > figures.filled:
+            ahead.append(trade.trade_id)
+            continue
+        taken.add(trade.trade_id)
+        new.append(trade)
+        real_filled = after
+    if ahead and order.is_terminal:
+        events.append(Note("trades_beyond_filled", f"trades {', '.join(ahead)} would take "
+                           f"filled past the {figures.filled} the order ended with"))
+    gap = LEDGER.subtract(figures.filled, real_filled)
+    inferred_filled = _sum(f.amount for f in inferred)
+    accounted = [*real, *new]
+    if new:
+        piece = _piece(order, figures, gap, accounted, figures.filled)
+        replacement = [*new, *([piece] if piece is not None else [])]
+        if inferred:
+            events.append(Restate(tuple(f.trade_id for f in inferred), replacement))
+        else:
+            events.extend(replacement)
+        return events
+    if gap > inferred_filled:
+        piece = _piece(order, figures, LEDGER.subtract(gap, inferred_filled),
+                       [*real, *inferred], figures.filled)
+        if piece is not None:
+            events.append(piece)
+    elif inferred and gap == inferred_filled:
+        # Nothing new listed: the order's own cost and fees may still correct the price and
+        # fees the inferred fills were given.
+        piece = _piece(order, figures, gap, real, figures.filled)
+        if piece is not None and _differs(piece, inferred, figures):
+            events.append(Restate(tuple(f.trade_id for f in inferred), [piece]))
+    return events
+
+
+def _piece(order: Order, figures: Figures, amount: Decimal, accounted: Sequence[Fill],
+           cumulative: Decimal) -> Fill | None:
+    """An inferred fill of ``amount``, charged what the order's figures leave once
+    ``accounted`` is taken off (or priced at the fallback, free of fees, without them)."""
+    if amount <= 0:
+        return None
+    cost: Decimal | None = None
+    price = figures.fallback_price
+    if figures.cost is not None:
+        rest = LEDGER.subtract(figures.cost, _sum(f.value for f in accounted))
+        if rest > 0:
+            cost, price = rest, _ESTIMATE.divide(rest, amount)
+    fees: list[tuple[str, Decimal]] = []
+    if figures.fees is not None:
+        charged = fees_of(accounted)
+        for currency, total in sorted(figures.fees.items()):
+            rest = LEDGER.subtract(total, charged.get(currency, _ZERO))
+            if rest:
+                fees.append((currency, rest))
+    first = fees[0] if fees else (None, _ZERO)
+    return Fill(f"{figures.key or order.client_order_id}:cum:{cumulative}", amount, price,
+                first[1], first[0], None, True, cost, tuple(fees[1:]))
+
+
+def _differs(piece: Fill, inferred: Sequence[Fill], figures: Figures) -> bool:
+    """Whether the order's own figures (those this answer gives) say other than what the
+    inferred fills were charged."""
+    if piece.cost is not None and piece.value != _sum(f.value for f in inferred):
+        return True
+    return figures.fees is not None and (
+        fees_of([piece]) != {c: v for c, v in fees_of(inferred).items() if v})
