@@ -69,6 +69,11 @@ class OrderBook:
         """Orders not yet terminal, oldest first."""
         return [o.snapshot() for o in self._orders.values() if not o.is_terminal]
 
+    def unsettled(self) -> list[Order]:
+        """Ended orders whose fills are partly inferred, not yet the exchange's trades."""
+        return [o.snapshot() for o in self._orders.values()
+                if o.is_terminal and any(f.inferred for f in o.fills.values())]
+
     @property
     def last_ts(self) -> float:
         """The time of the newest journal row (0 for an empty journal)."""

@@ -70,6 +70,11 @@ class ExecutionConfig:
         "not_found_confirmations", 1, 100, integer=True))
     not_found_interval_seconds: float = attrs.field(default=2, validator=_number(
         "not_found_interval_seconds", 0))
+    #: Once an order has ended, its trades are listed up to this many times, a poll
+    #: interval apart, until they account for the exchange's filled and cost (exchanges
+    #: list trades late); recover() tries again for those still unaccounted for.
+    trade_listing_attempts: int = attrs.field(default=5, validator=_number(
+        "trade_listing_attempts", 0, 100, integer=True))
 
     @property
     def slippage(self) -> Decimal:

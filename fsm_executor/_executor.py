@@ -12,6 +12,7 @@ import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 from ._book import OrderBook
@@ -43,6 +44,7 @@ from ._events import (
 from ._exceptions import ExchangeFailure, InvalidInput, InvalidTransition, OrderInDoubt
 from ._exchange import ExchangeAdapter, ExchangeOrder
 from ._journal import Durability
+from ._ledger import settle, unsettled
 from ._model import Order, OrderSpec, OrderType
 from ._profiles import ExchangeProfile
 from ._recovery import RecoveryReport, recover
@@ -250,7 +252,7 @@ class TradeExecutor:
             order = self.book.get(cid)
             state = order.state
             if order.is_terminal:
-                return order
+                return self._settle_ledger(order)
             if state is State.CREATED:
                 self._send(self._record(cid, Submit()))
             elif state is State.PENDING_SUBMIT:
@@ -426,8 +428,36 @@ class TradeExecutor:
     def _unseen_kind(self, order: Order) -> str:
         return "not_visible_yet" if self._within_grace(order) else "exchange_forgot"
 
+    def _settle_ledger(self, order: Order) -> Order:
+        """An ended order whose fills are partly inferred: its trades are listed until they
+        account for the exchange's filled and cost, ``trade_listing_attempts`` times at most,
+        a poll interval apart. What they still leave out stays inferred from the order's own
+        figures (noted), and recover() lists them again."""
+        cid = order.client_order_id
+        for attempt in range(self.config.trade_listing_attempts):
+            if not unsettled(order):
+                return order
+            if attempt:
+                self.clock.sleep(self.config.poll_interval_seconds)
+            try:
+                trades = self._retrying(partial(self.adapter.trades, order))
+            except ExchangeFailure:
+                break
+            if trades is None:
+                return order  # the exchange cannot list them: its order figures stand
+            self._apply(order, settle(order, list(trades)))
+            order = self.book.get(cid)
+        if unsettled(order):
+            self._note(order, "trades_unlisted", "its trades do not account for its filled "
+                       f"{order.filled} yet: part of it is inferred from the order's figures")
+        return order
+
     def _trades_if_changed(self, order: Order, seen: ExchangeOrder) -> list[Any] | None:
-        if seen.filled is None or seen.filled == order.filled or seen.trades:
+        """The order's trades when the answer says more was filled, or some of what is
+        recorded is still inferred; None when not worth a call (or the call failed)."""
+        if seen.filled is None or seen.trades:
+            return None
+        if seen.filled == order.filled and not unsettled(order):
             return None
         try:
             trades = self._retrying(lambda: self.adapter.trades(order))

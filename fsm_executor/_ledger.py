@@ -151,3 +151,24 @@ def _differs(piece: Fill, inferred: Sequence[Fill], figures: Figures) -> bool:
         return True
     return figures.fees is not None and (
         fees_of([piece]) != {c: v for c, v in fees_of(inferred).items() if v})
+
+
+def unsettled(order: Order) -> bool:
+    """Whether some of the order's fills are still inferred, not the exchange's trades."""
+    return any(f.inferred for f in order.fills.values())
+
+
+def settle(order: Order, trades: Sequence[Fill]) -> list[Event]:
+    """The events that replace an ended order's inferred fills with ``trades``, within the
+    filled it ended with. The totals the inferred fills were charged stand for the order's
+    own figures where they came from them (an exact cost, fees), so what the trades still
+    leave unaccounted for keeps its share."""
+    inferred = [f for f in order.fills.values() if f.inferred]
+    if not inferred:
+        return []
+    known_cost = all(f.cost is not None for f in inferred)
+    known_fees = any(True for f in inferred for _ in f.fees())
+    figures = Figures(order.filled, order.cost if known_cost else None,
+                      dict(order.fees) if known_fees else None, inferred[0].price,
+                      order.exchange_order_id or order.client_order_id)
+    return reconcile(order, figures, trades)

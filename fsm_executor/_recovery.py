@@ -91,6 +91,9 @@ def recover(executor: TradeExecutor, adopt: bool = False,
             _settle(executor, order, open_now)
         except OrderInDoubt as exc:
             in_doubt.append(exc)
+    for order in book.unsettled():
+        # Ended with fills inferred from the order's figures: its trades may be listed now.
+        executor._settle_ledger(order)
     orphans = _orphans(executor, symbols_seen)
     adopted = [_adopt(executor, o) for o in orphans] if adopt else []
     changes = _changes(executor, before, seq_before)
