@@ -1,0 +1,215 @@
+"""The ledger: filled, cost, average and fees converge on the exchange's trades, with
+inferred fills standing in (provisionally) for trades not listed yet. One test per way the
+money used to go wrong."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fsm_executor import (
+    Acknowledge,
+    BadRestate,
+    Cancel,
+    Fill,
+    OrderBook,
+    OrderSpec,
+    Restate,
+    State,
+    Submit,
+    audit,
+    replay,
+)
+from fsm_executor._audit import _invariants
+from fsm_executor._decide import observe
+from fsm_executor._exchange import ExchangeOrder, fills_from_ccxt
+from fsm_executor._ledger import fees_of, settle
+from fsm_executor._model import Order
+
+D = Decimal
+
+
+def answer(filled: str | None, status: str = "open", cost: str | None = None,
+           fees: dict[str, str] | None = None, trades: tuple[Fill, ...] = ()) -> ExchangeOrder:
+    return ExchangeOrder(
+        "E1", "c1", status, D(1), None if filled is None else D(filled), None,
+        None if cost is None else D(cost), None, None, trades,
+        fees=None if fees is None else {c: D(v) for c, v in fees.items()})
+
+
+def trade(tid: str, amount: str, price: str, fee: str = "0", currency: str = "USDT") -> Fill:
+    return Fill(tid, amount, price, fee, currency)
+
+
+@pytest.fixture
+def book(journal_path: Path) -> OrderBook:
+    book = OrderBook.open(journal_path)
+    book.create(OrderSpec("c1", "BTC/USDT", "buy", "limit", "1", "100"))
+    book.apply("c1", Submit())
+    book.apply("c1", Acknowledge("E1"))
+    return book
+
+
+def see(book: OrderBook, seen: ExchangeOrder, trades: list[Fill] | None = None) -> Order:
+    return book.apply_all("c1", observe(book.get("c1"), seen, trades))
+
+
+def money(order: Order) -> tuple[Decimal, Decimal, dict[str, Decimal]]:
+    return order.filled, order.cost, dict(order.fees)
+
+
+def test_trades_listed_late_replace_the_inferred_fill_none_counted_twice_none_dropped(
+        book: OrderBook, journal_path: Path) -> None:
+    # Half filled at 100; the trade list is still empty: inferred.
+    order = see(book, answer("0.5", cost="50"), [])
+    assert [f.inferred for f in order.fills.values()] == [True]
+    # Filled at last, 0.5 more at 110: both trades are listed now. The old ledger counted the
+    # first on top of the inferred fill and dropped the second with its price and fee.
+    trades = [trade("t1", "0.5", "100", "0.05"), trade("t2", "0.5", "110", "0.055")]
+    order = see(book, answer("1", "closed", cost="105"), trades)
+    assert order.state is State.FILLED
+    assert set(order.fills) == {"t1", "t2"}
+    assert money(order) == (D(1), D(105), {"USDT": D("0.105")})
+    assert order.average == D("105")
+    assert replay(journal_path)["c1"] == order
+    assert audit(journal_path).ok
+
+
+def test_the_restate_is_journaled_retracting_exactly_the_inferred_fill(
+        book: OrderBook, journal_path: Path) -> None:
+    see(book, answer("0.5", cost="50"), [])
+    see(book, answer("0.5", cost="50"), [trade("t1", "0.5", "100")])
+    last = book.journal.entries_after(0)[-1]
+    assert last.trigger == "restate" and last.source == last.dest == "partially_filled"
+    assert last.data()["retract"] == ["E1:cum:0.5"]
+    assert [f["trade_id"] for f in last.data()["fills"]] == ["t1"]
+
+
+def test_the_inferred_part_is_priced_at_its_own_marginal_price_not_the_average(
+        book: OrderBook) -> None:
+    see(book, answer("0.5", cost="50"), [trade("t1", "0.5", "100")])
+    # 0.5 more at 120: the order's average is 110, the inferred half's own price 120.
+    order = see(book, answer("1", "closed", cost="110"), [])
+    inferred = [f for f in order.fills.values() if f.inferred]
+    assert [(f.amount, f.price, f.value) for f in inferred] == [(D("0.5"), D(120), D(60))]
+    assert order.cost == D(110)
+
+
+def test_an_inferred_cost_that_does_not_divide_evenly_keeps_the_exact_cost(
+        book: OrderBook) -> None:
+    order = see(book, answer("0.3", cost="10"), [])
+    assert order.cost == D(10)  # not 0.3 x 33.33...
+    (fill,) = order.fills.values()
+    assert fill.value == D(10) and fill.price == D(10) / D("0.3")
+
+
+def test_order_level_fees_are_used_for_what_no_trade_accounts_for(book: OrderBook) -> None:
+    order = see(book, answer("0.5", cost="50", fees={"USDT": "0.05", "BNB": "0.001"}), [])
+    assert order.fees == {"USDT": D("0.05"), "BNB": D("0.001")}
+    # One trade is listed: it is charged what it says, the inferred rest the remainder.
+    order = see(book, answer("1", cost="100", fees={"USDT": "0.07", "BNB": "0.003"}),
+                [trade("t1", "0.5", "100", "0.002", "BNB")])
+    assert money(order) == (D(1), D(100), {"USDT": D("0.07"), "BNB": D("0.003")})
+    inferred = [f for f in order.fills.values() if f.inferred]
+    assert fees_of(inferred) == {"USDT": D("0.07"), "BNB": D("0.001")}
+
+
+def test_without_new_trades_the_orders_own_figures_correct_the_inferred_price(
+        book: OrderBook) -> None:
+    see(book, answer("0.5"), [])  # no cost: priced at the fallback (the order's price)
+    order = see(book, answer("0.5", cost="45", fees={"USDT": "0.01"}), [])
+    assert money(order) == (D("0.5"), D(45), {"USDT": D("0.01")})
+    rows = len(book.journal.entries_after(0))
+    see(book, answer("0.5", cost="45", fees={"USDT": "0.01"}), [])
+    assert len(book.journal.entries_after(0)) == rows, "the same answer again changes nothing"
+
+
+def test_a_negative_fee_is_a_rebate_and_is_kept(book: OrderBook, journal_path: Path) -> None:
+    order = see(book, answer("1", "closed", cost="100"),
+                [trade("t1", "0.6", "100", "-0.012"), trade("t2", "0.4", "100", "0.04")])
+    assert order.state is State.FILLED
+    assert order.fees == {"USDT": D("0.028")}
+    order2 = replay(journal_path)["c1"]
+    assert order2.fills["t1"].fee_cost == D("-0.012")
+
+
+def test_trades_listed_ahead_of_the_order_answer_wait_for_it(book: OrderBook) -> None:
+    order = see(book, answer("0.5", cost="50"),
+                [trade("t1", "0.5", "100"), trade("t2", "0.5", "100")])
+    assert set(order.fills) == {"t1"} and order.filled == D("0.5")
+    order = see(book, answer("1", "closed", cost="100"),
+                [trade("t1", "0.5", "100"), trade("t2", "0.5", "100")])
+    assert set(order.fills) == {"t1", "t2"} and order.state is State.FILLED
+
+
+def test_an_ended_orders_late_trades_settle_its_ledger_within_its_filled(
+        book: OrderBook, journal_path: Path) -> None:
+    see(book, answer("0.4", cost="40", fees={"USDT": "0.04"}), [])
+    order = see(book, answer("0.4", "canceled", cost="40", fees={"USDT": "0.04"}), [])
+    assert order.state is State.CANCELLED
+    # One of the two trades is listed: it replaces its share, the rest stays inferred at
+    # the order's own figures.
+    order = book.apply_all("c1", settle(order, [trade("t1", "0.1", "90", "0.01")]))
+    assert money(order) == (D("0.4"), D(40), {"USDT": D("0.04")})
+    assert order.fills["t1"].price == D(90)
+    order = book.apply_all("c1", settle(order, [trade("t1", "0.1", "90", "0.01"),
+                                                trade("t2", "0.3", "103.33", "0.03")]))
+    assert set(order.fills) == {"t1", "t2"} and order.state is State.CANCELLED
+    assert money(order) == (D("0.4"), D("39.999"), {"USDT": D("0.04")})
+    assert settle(order, [trade("t1", "0.1", "90", "0.01")]) == []
+    last = book.journal.entries_after(0)[-1]
+    assert (last.trigger, last.source, last.dest) == ("restate", "cancelled", "cancelled")
+    assert audit(journal_path).ok
+
+
+@pytest.mark.parametrize("events, why", [
+    ([Restate(["t1"], [trade("t9", "0.5", "100")])], "not an inferred fill"),
+    ([Restate(["E1:cum:0.5"], [])], "filled would go down"),
+    ([Restate(["E1:cum:0.5"], [trade("t7", "0.2", "100")])], "filled would go down"),
+    ([Restate(["E1:cum:0.5", "E1:cum:0.5"], [trade("t8", "0.5", "1"), trade("t9", "0.5", "1")])],
+     "retracted twice"),
+])
+def test_a_restate_may_only_reattribute_inferred_fills(book: OrderBook, events: list[Any],
+                                                      why: str) -> None:
+    see(book, answer("0.5", cost="50"), [trade("t1", "0.25", "100")])
+    rows = len(book.journal.entries_after(0))
+    with pytest.raises(BadRestate, match=why):
+        book.apply_all("c1", events)
+    assert len(book.journal.entries_after(0)) == rows
+
+
+def test_a_restate_cannot_change_what_an_ended_order_filled(book: OrderBook) -> None:
+    see(book, answer("0.5", cost="50"), [])
+    book.apply("c1", Cancel("gone"))
+    with pytest.raises(BadRestate, match="must stay 0.5"):
+        book.apply("c1", Restate(["E1:cum:0.5"], [trade("t1", "0.6", "100")]))
+
+
+def test_trades_without_an_id_get_stable_distinct_keys() -> None:
+    raw = {"id": None, "order": "E1", "timestamp": 1_700_000_000_000, "amount": 0.1,
+           "price": 100.0, "fee": {"cost": 0.01, "currency": "USDT"}}
+    twice = fills_from_ccxt([raw, dict(raw), {**raw, "amount": 0.2}], "E1")
+    again = fills_from_ccxt([raw, dict(raw), {**raw, "amount": 0.2}], "E1")
+    keys = [f.trade_id for f in twice]
+    assert len(set(keys)) == 3 and keys == [f.trade_id for f in again]
+    assert all(k.startswith("E1:t:") for k in keys)
+
+
+def test_two_id_less_trades_fill_an_order_without_a_conflict(book: OrderBook) -> None:
+    raw = {"id": None, "order": "E1", "timestamp": 1_700_000_000_000, "amount": 0.5,
+           "price": 100.0, "fee": {"cost": -0.01, "currency": "USDT"}}
+    order = see(book, answer("1", "closed", cost="100"), fills_from_ccxt([raw, raw], "E1"))
+    assert order.state is State.FILLED and len(order.fills) == 2
+    assert order.fees == {"USDT": D("-0.02")}
+
+
+def test_audit_names_an_order_whose_cost_or_fees_are_not_its_fills(book: OrderBook) -> None:
+    order = see(book, answer("0.5", cost="50", fees={"USDT": "0.05"}), [])
+    assert _invariants(order) == []
+    order.cost += 1
+    order.fees = {"USDT": D("0.06")}
+    problems = " | ".join(_invariants(order))
+    assert "cost 51 is not the sum" in problems and "fees {'USDT'" in problems
