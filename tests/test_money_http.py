@@ -1,0 +1,54 @@
+"""The money through the real ccxt.binance client over HTTP, with Binance's shapes: order
+answers without trades or fee, trades listed late. The journal's filled, cost and fees end
+equal to the venue's own trades. Time is simulated: nothing sleeps."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from executor_tools import ScheduledClock, assert_money_matches, triggers
+
+from fsm_executor import State, TradeExecutor, audit, replay
+from fsm_executor._binance_http import BinanceServer, binance_client
+from fsm_executor._paper import PaperExchange
+
+KEY, SECRET = "k-money", "s-money-0123456789"
+BTC = "BTC/USDT"
+CONFIG = {"order_timeout_seconds": 30, "poll_interval_seconds": 1, "max_retries": 3,
+          "not_found_confirmations": 2, "not_found_interval_seconds": 2, "jitter": 0.0}
+POST = "POST /api/v3/order"
+
+
+@pytest.fixture
+def clock() -> ScheduledClock:
+    return ScheduledClock()
+
+
+def serve(clock: ScheduledClock, **venue_options: Any) -> tuple[PaperExchange, BinanceServer]:
+    venue = PaperExchange(clock, seed=3, fill_probability=1.0, **venue_options)
+    return venue, BinanceServer(venue, api_key=KEY, secret=SECRET).start()
+
+
+def market_buy(venue: PaperExchange, sid: str = "s1", amount: str = "0.01") -> dict[str, Any]:
+    return {"id": sid, "symbol": BTC, "side": "buy", "amount": amount,
+            "price": str(venue.mid(BTC).quantize(Decimal("0.01"))), "order_type": "market"}
+
+
+def test_an_order_found_by_lookup_after_a_lost_answer_ends_with_all_its_fees(
+        clock: ScheduledClock, journal_path: Path) -> None:
+    # What a new user met: Binance's GET /api/v3/order carries no trades and no fee, and
+    # the trades were not fetched again once the order had ended: half the fees.
+    venue, server = serve(clock)
+    server.inject(POST, "drop_after")
+    with server, TradeExecutor(binance_client(server), journal_path, CONFIG, clock=clock,
+                               seed=1) as executor:
+        order = executor.execute_signal(market_buy(venue))
+        assert order.state is State.FILLED
+        assert order.fees and sum(order.fees.values()) > 0
+        assert_money_matches(venue, order)
+        assert "restate" in triggers(journal_path, order.client_order_id)
+    assert replay(journal_path)[order.client_order_id] == order
+    assert audit(journal_path).ok
