@@ -10,14 +10,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 
+import attrs
+
 from ._clock import Clock, SystemClock
 from ._events import Event
 from ._exceptions import DuplicateOrder, InvalidTransition, UnknownOrder
 from ._journal import Durability, Journal
 from ._lifecycle import Step, apply, plan
+from ._memory import REMEMBERED, Memory, remember
 from ._model import Order, OrderSpec
-from ._replay import rebuild
+from ._replay import rebuild_all
 from ._states import CREATE, LEGACY, State
+
+_NONE = Memory()
 
 
 class OrderBook:
@@ -26,7 +31,12 @@ class OrderBook:
     def __init__(self, journal: Journal, clock: Clock | None = None) -> None:
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
-        self._orders: dict[str, Order] = rebuild(journal.raw_rows(), str(journal.path))
+        rebuilt = rebuild_all(journal.raw_rows(), str(journal.path))
+        self._orders: dict[str, Order] = rebuilt.orders
+        #: Decision counts of unfinished orders (those of finished ones are not needed).
+        self._memories: dict[str, Memory] = {
+            cid: m for cid, m in rebuilt.memories.items() if not self._orders[cid].is_terminal
+        }
         self._by_signal: dict[str, str] = {
             o.signal_id: o.client_order_id for o in self._orders.values() if o.signal_id
         }
@@ -78,6 +88,11 @@ class OrderBook:
     def last_ts(self) -> float:
         """The time of the newest journal row (0 for an empty journal)."""
         return max((o.updated_at for o in self._orders.values()), default=0.0)
+
+    def memory(self, client_order_id: str) -> Memory:
+        """The order's decision counts as its journal rows say (a copy)."""
+        self._live(client_order_id)
+        return attrs.evolve(self._memories.get(client_order_id, _NONE))
 
     def state_of(self, client_order_id: str) -> State:
         return self._live(client_order_id).state
@@ -140,6 +155,13 @@ class OrderBook:
         )
         for step in steps:
             apply(order, step, now)
+            if step.trigger in REMEMBERED:
+                memory = self._memories.get(step.order_id)
+                if memory is None:
+                    memory = self._memories[step.order_id] = Memory()
+                remember(memory, step.trigger, step.event, now)
+        if order.is_terminal:
+            self._memories.pop(order.client_order_id, None)
 
     def _live(self, client_order_id: str) -> Order:
         try:

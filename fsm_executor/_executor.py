@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ._book import OrderBook
-from ._clock import Clock
+from ._clock import Clock, monotonic_of
 from ._config import ExecutionConfig
 from ._decide import (
     NotFound,
@@ -45,6 +45,7 @@ from ._exceptions import ExchangeFailure, InvalidInput, InvalidTransition, Order
 from ._exchange import ExchangeAdapter, ExchangeOrder
 from ._journal import Durability
 from ._ledger import settle, unsettled
+from ._memory import CANCEL_SENT, CREATE_REFUSED, NOT_FOUND
 from ._model import Order, OrderSpec, OrderType
 from ._profiles import ExchangeProfile
 from ._recovery import RecoveryReport, recover
@@ -100,11 +101,11 @@ class TradeExecutor:
         self._ids = random.Random(seed) if seed is not None else random.SystemRandom()
         #: Counts for the run summary: retries, unknown outcomes, resubmits, ...
         self.stats: Counter[str] = Counter()
-        self._deadlines: dict[str, float] = {}
-        self._not_found: Counter[str] = Counter()
-        self._sent_at: dict[str, float] = {}
-        self._sends: Counter[str] = Counter()
-        self._cancels: Counter[str] = Counter()
+        # What the decisions count lives in the journal (book.memory). These only hold, in
+        # monotonic time, when each order's last placement left and when it times out:
+        # read from the journal's wall-clock rows once, then immune to wall-clock jumps.
+        self._sent_mono: dict[str, float] = {}
+        self._deadline_mono: dict[str, float] = {}
         self._noted: set[tuple[str, str]] = set()
         #: "live", or "reconcile" while recover() runs: every journal row says which.
         self._origin = "live"
@@ -277,22 +278,20 @@ class TradeExecutor:
     def _send(self, order: Order) -> None:
         """The placement request; its ``submit``/``resubmit`` row is already committed."""
         cid = order.client_order_id
-        self._sends[cid] += 1
-        self._sent_at[cid] = self.clock.now()
-        self._not_found[cid] = 0
-        self._deadlines.setdefault(cid, self.clock.now() + self.config.order_timeout_seconds)
+        sends = self.book.memory(cid).sends  # this request's row is counted already
+        now = self._monotonic()
+        self._sent_mono[cid] = now
+        self._deadline_mono.setdefault(cid, now + self.config.order_timeout_seconds)
         try:
             seen = self.adapter.create(order)
         except ExchangeFailure as failure:
-            event = after_create_failure(failure, self._sends[cid] <= self.config.max_retries)
+            event = after_create_failure(failure, sends <= self.config.max_retries)
             if event is None:
                 # Refused before execution: nothing exists, so sending again is no re-send
                 # of an order in doubt. The note is journaled before the request leaves.
                 self.stats["retries"] += 1
-                self._record(cid, Note("create_refused", f"not executed, sent again: "
-                                       f"{failure}"))
-                self.clock.sleep(backoff(self._sends[cid] - 1, failure.kind, self.config,
-                                         self._rng))
+                self.clock.sleep(backoff(sends - 1, failure.kind, self.config, self._rng))
+                self._record(cid, Note(CREATE_REFUSED, f"not executed, sent again: {failure}"))
                 self._send(self.book.get(cid))
                 return
             if isinstance(event, LoseAnswer):
@@ -313,7 +312,6 @@ class TradeExecutor:
             self._note(order, "odd_lookup", detail)
         if lookup.found is None:
             return False
-        self._not_found[cid] = 0
         self._observe(order, lookup.found)
         after = self.book.get(cid)
         if after.state in IN_DOUBT:
@@ -330,19 +328,20 @@ class TradeExecutor:
         if self._look_up(order):
             return
         cid = order.client_order_id
-        self._not_found[cid] += 1
-        count = self._not_found[cid]
-        self._record(cid, Note("not_found", f"lookup {count}: the exchange has no order "
-                                  "with this client order id"))
-        evidence = NotFound(count, self._sent_time(order))
-        may_resend = resend and self._sends[cid] <= self.config.max_retries
+        count = self.book.memory(cid).not_found + 1
+        self._record(cid, Note(NOT_FOUND, f"lookup {count}: the exchange has no order "
+                               "with this client order id"))
+        # Time since the placement left, in monotonic time: a wall-clock jump cannot
+        # make an order look older or younger than it is.
+        sends = self.book.memory(cid).sends
+        evidence = NotFound(count, self._sent_monotonic(order))
+        may_resend = resend and sends <= self.config.max_retries
         event, wait = after_not_found(self.book.get(cid), evidence, self.adapter.profile,
-                                      self.config, self.clock.now(), may_resend)
+                                      self.config, self._monotonic(), may_resend)
         while event is not None:
             if isinstance(event, Resubmit):
                 self.stats["resubmits"] += 1
-                self.clock.sleep(backoff(self._sends[cid] - 1, Kind.TRANSIENT, self.config,
-                                         self._rng))
+                self.clock.sleep(backoff(sends - 1, Kind.TRANSIENT, self.config, self._rng))
                 self._send(self._record(cid, event))
                 return
             self.stats["unknown_resolved" if event.trigger == "declare_absent"
@@ -351,14 +350,14 @@ class TradeExecutor:
             # (past the lookup window) needs no second lookup.
             event, wait = after_not_found(self._record(cid, event), evidence,
                                           self.adapter.profile, self.config,
-                                          self.clock.now(), may_resend)
+                                          self._monotonic(), may_resend)
         if wait > 0:
             self.clock.sleep(wait)
 
     def _poll(self, order: Order) -> None:
         cid = order.client_order_id
-        now = self.clock.now()
-        deadline = self._deadlines.setdefault(cid, now + self.config.order_timeout_seconds)
+        now = self._monotonic()
+        deadline = self._deadline(order)
         if order.cancel_requested or now >= deadline:
             timeout = self.config.order_timeout_seconds
             reason = ("cancel requested" if order.cancel_requested
@@ -385,10 +384,13 @@ class TradeExecutor:
         """Cancel requested: send the cancel, then fetch the order to learn how it ended.
         An OrderNotFound on cancel is never taken as cancelled: the fetch decides."""
         cid = order.client_order_id
-        self._cancels[cid] += 1
-        if self._cancels[cid] > self.config.max_retries + 1:
+        sent = self.book.memory(cid).cancels
+        # Attempts met by "no such order" while the order may still be invisible (its
+        # placement's grace period) prove nothing: only later ones spend the budget.
+        if sent > self.config.max_retries and not self._within_grace(order):
             raise OrderInDoubt(cid, order.state.value, "the cancel is not confirmed after "
-                               f"{self._cancels[cid] - 1} attempts")
+                               f"{sent} attempts")
+        self._record(cid, Note(CANCEL_SENT, f"cancel request {sent + 1}"))
         refused: ExchangeFailure | None = None
         try:
             self._retrying(lambda: self.adapter.cancel(order))
@@ -403,7 +405,6 @@ class TradeExecutor:
                 # Acknowledged, yet not visible to queries yet (Binance's lag): this attempt
                 # does not count; ask again once a poll interval has passed.
                 self._note(order, "not_visible_yet", f"fetch by exchange id: {failure}")
-                self._cancels[cid] -= 1
                 self.clock.sleep(self.config.poll_interval_seconds)
                 return
             raise OrderInDoubt(cid, order.state.value, str(failure)) from failure
@@ -417,13 +418,39 @@ class TradeExecutor:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _sent_time(self, order: Order) -> float:
-        """When the placement last left; after a restart (not known), the order's creation,
-        the earliest it can have been."""
-        return self._sent_at.get(order.client_order_id, order.created_at)
+    def _monotonic(self) -> float:
+        return monotonic_of(self.clock)
+
+    def _from_wall(self, wall: float) -> float:
+        """A wall-clock time of the journal as monotonic time, read against the clocks now."""
+        return self._monotonic() - (self.clock.now() - wall)
+
+    def _sent_monotonic(self, order: Order) -> float:
+        """When the placement last left, in monotonic time. Sent by an earlier process: its
+        journaled time (or, for a journal without one, the order's creation, the earliest
+        it can have been), converted once."""
+        cid = order.client_order_id
+        sent = self._sent_mono.get(cid)
+        if sent is None:
+            wall = self.book.memory(cid).sent_at
+            sent = self._sent_mono[cid] = self._from_wall(
+                order.created_at if wall is None else wall)
+        return sent
+
+    def _deadline(self, order: Order) -> float:
+        """When the order times out, in monotonic time: ``order_timeout_seconds`` after its
+        first placement left, as the journal says, whichever process sent it."""
+        cid = order.client_order_id
+        deadline = self._deadline_mono.get(cid)
+        if deadline is None:
+            first = self.book.memory(cid).first_sent_at
+            deadline = self._deadline_mono[cid] = self._from_wall(
+                order.created_at if first is None else first) + self.config.order_timeout_seconds
+        return deadline
 
     def _within_grace(self, order: Order) -> bool:
-        return may_be_invisible(self._sent_time(order), self.clock.now(), self.adapter.profile)
+        return may_be_invisible(self._sent_monotonic(order), self._monotonic(),
+                                self.adapter.profile)
 
     def _unseen_kind(self, order: Order) -> str:
         return "not_visible_yet" if self._within_grace(order) else "exchange_forgot"

@@ -17,6 +17,7 @@ from ._events import EVENT_TYPES, Event
 from ._exceptions import CorruptJournal, FsmExecutorError
 from ._journal import JournalReader
 from ._lifecycle import apply, plan
+from ._memory import REMEMBERED, Memory, remember
 from ._model import Order
 from ._states import CREATE
 
@@ -37,6 +38,8 @@ class Rebuilder:
 
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
+        #: Each order's decision counts (_memory.py), for the orders whose rows have any.
+        self.memories: dict[str, Memory] = {}
 
     def feed(self, row: tuple[Any, ...]) -> str | None:
         """Apply one (seq, order_id, trigger, source, dest, payload, ts) row.
@@ -81,11 +84,22 @@ class Rebuilder:
             return (f"order {order_id!r}: {trigger!r} recorded as {source} -> {dest}, but the "
                     f"table gives {step.source.value} -> {step.dest.value}")
         apply(order, step, ts)
+        if trigger in REMEMBERED:
+            memory = self.memories.get(order_id)
+            if memory is None:
+                memory = self.memories[order_id] = Memory()
+            remember(memory, trigger, step.event, ts)
         return None
 
 
 def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:
     """Orders from raw journal rows; the first illegal row is CorruptJournal."""
+    return rebuild_all(rows, name).orders
+
+
+def rebuild_all(rows: Iterable[tuple[Any, ...]], name: str) -> Rebuilder:
+    """Orders and decision counts from raw journal rows; the first illegal row is
+    CorruptJournal."""
     rebuilder = Rebuilder()
     feed = rebuilder.feed
     with gc_paused():
@@ -93,7 +107,7 @@ def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:
             problem = feed(row)
             if problem is not None:
                 raise CorruptJournal(name, problem, seq=row[0])
-    return rebuilder.orders
+    return rebuilder
 
 
 @contextlib.contextmanager

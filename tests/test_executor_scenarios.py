@@ -191,7 +191,8 @@ def test_an_order_not_filled_in_time_has_its_remainder_cancelled(
     assert "not filled within 30s" in (order.reason or "")
     assert 30 <= clock.now() - start < 40
     steps = triggers(journal_path, order.client_order_id)
-    assert steps[-2:] == ["request_cancel", "cancel"]
+    assert [s for s in steps if s != "note"][-2:] == ["request_cancel", "cancel"]
+    assert notes(journal_path, order.client_order_id)[-1] == "cancel_sent"
     assert_consistent(executor, venue, order, journal_path)
 
 

@@ -85,7 +85,7 @@ def test_cancel_of_an_order_in_doubt_cancels_what_the_lookup_finds(
     steps = triggers(journal_path, "fsmxD1")
     # The request is journaled while in doubt, carried out once the order is found.
     assert steps[steps.index("lose_answer") + 1:] == ["request_cancel", "acknowledge",
-                                                      "request_cancel", "cancel"]
+                                                      "request_cancel", "note", "cancel"]
     assert audit(journal_path).ok
 
 

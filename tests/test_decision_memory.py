@@ -1,0 +1,193 @@
+"""What the decisions count lives in the journal, so a restart continues the same budgets;
+deadlines and intervals run on monotonic time, so a wall-clock jump moves none of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from executor_tools import ScheduledClock, notes, triggers
+
+from fsm_executor import (
+    Acknowledge,
+    LoseAnswer,
+    Note,
+    OrderBook,
+    OrderInDoubt,
+    OrderSpec,
+    PresumeAbsent,
+    RequestCancel,
+    Resubmit,
+    State,
+    Submit,
+    TradeExecutor,
+    audit,
+)
+from fsm_executor._paper import PaperExchange
+from fsm_executor._profiles import PROFILES
+
+CONFIG = {"order_timeout_seconds": 30, "poll_interval_seconds": 1, "max_retries": 3,
+          "not_found_confirmations": 3, "not_found_interval_seconds": 2, "jitter": 0.0}
+BTC = "BTC/USDT"
+CID = "fsmxM1"
+
+
+class CountingVenue(PaperExchange):
+    """The paper venue, counting create and cancel requests."""
+
+    creates = cancels = 0
+
+    def create_order(self, *args: Any, **kwargs: Any) -> Any:
+        self.creates += 1
+        return super().create_order(*args, **kwargs)
+
+    def cancel_order(self, *args: Any, **kwargs: Any) -> Any:
+        self.cancels += 1
+        return super().cancel_order(*args, **kwargs)
+
+
+@pytest.fixture
+def clock() -> ScheduledClock:
+    return ScheduledClock()
+
+
+class ExchangeTime:
+    """The exchange's own clock: it runs on, whatever happens to this machine's wall clock."""
+
+    def __init__(self, clock: ScheduledClock) -> None:
+        self._clock, self._offset = clock, clock.now() - clock.monotonic()
+
+    def now(self) -> float:
+        return self._clock.monotonic() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
+
+def venue_for(clock: ScheduledClock, imitate: str = "binance") -> CountingVenue:
+    return CountingVenue(ExchangeTime(clock), seed=3, fill_probability=1.0,  # type: ignore[arg-type]
+                         imitate=imitate)
+
+
+def in_doubt(path: Path, clock: ScheduledClock, *events: Any) -> None:
+    """A journal left by a run that stopped: an order whose create answer was lost, then
+    ``events``."""
+    with OrderBook.open(path, clock=clock) as book:
+        book.create(OrderSpec(CID, BTC, "buy", "limit", "0.01", "27000", "sig-m"))
+        book.apply(CID, Submit())
+        book.apply(CID, LoseAnswer("timeout"))
+        for event in events:
+            book.apply(CID, event)
+
+
+def test_the_journal_holds_the_counts_and_a_reopened_book_reads_them(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    in_doubt(journal_path, clock, Note("not_found", "1"), Note("not_found", "2"))
+    with OrderBook.open(journal_path, clock=clock) as book:
+        memory = book.memory(CID)
+    assert (memory.sends, memory.not_found, memory.cancels) == (1, 2, 0)
+    assert memory.sent_at == memory.first_sent_at == clock.now()
+
+
+def test_not_found_answers_before_a_restart_count_toward_the_confirmations(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    in_doubt(journal_path, clock, Note("not_found", "1"), Note("not_found", "2"))
+    clock.advance(60)  # past Binance's visibility grace
+    venue = venue_for(clock)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        report = executor.recover()
+    # The third answer completes the three confirmations: one lookup, not three more.
+    assert notes(journal_path, CID).count("not_found") == 3
+    assert report.presumed_absent == (CID,)
+    assert venue.creates == 0
+
+
+def test_placements_sent_before_a_restart_spend_the_resend_budget(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    # On an exchange where a same-id re-send is safe (Bybit), a presumed-absent order is
+    # sent again while the budget allows: 1 + max_retries placements in all, whatever the
+    # restarts in between.
+    events = []
+    for _ in range(CONFIG["max_retries"]):
+        events += [PresumeAbsent("not found"), Resubmit(), LoseAnswer("timeout")]
+    in_doubt(journal_path, clock, *events, PresumeAbsent("not found"))
+    clock.advance(60)
+    venue = venue_for(clock, "bybit")
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1,
+                       profile=PROFILES["bybit"]) as executor:
+        assert executor.book.memory(CID).sends == 1 + CONFIG["max_retries"]
+        order = executor.execute_signal({"id": "sig-m", "symbol": BTC, "side": "buy",
+                                         "amount": "0.01", "price": "27000"})
+    assert order.state is State.PRESUMED_ABSENT
+    assert venue.creates == 0, "the budget was spent before the restart"
+    assert "resubmit" in triggers(journal_path, CID)
+
+
+def test_cancels_sent_before_a_restart_spend_the_cancel_budget(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    venue = venue_for(clock)
+    placed = venue.create_order(BTC, "limit", "buy", 0.01, 20000, {"clientOrderId": CID})
+    with OrderBook.open(journal_path, clock=clock) as book:
+        book.create(OrderSpec(CID, BTC, "buy", "limit", "0.01", "20000", "sig-m"))
+        book.apply(CID, Submit())
+        book.apply(CID, Acknowledge(placed["id"]))
+        book.apply(CID, RequestCancel("timed out"))
+        for attempt in range(1 + CONFIG["max_retries"]):
+            book.apply(CID, Note("cancel_sent", f"cancel request {attempt + 1}"))
+    clock.advance(60)  # visible for long: a not-found would be evidence
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        report = executor.recover()
+    assert [d.order_id for d in report.in_doubt] == [CID]
+    assert "after 4 attempts" in str(report.in_doubt[0])
+    assert venue.cancels == 0
+
+
+def test_an_orders_timeout_runs_from_its_first_placement_across_a_restart(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    venue = venue_for(clock)
+    start = clock.now()
+    signal = {"id": "sig-r", "symbol": BTC, "side": "buy", "amount": "0.01",
+              "price": str(venue.mid(BTC) * 9 // 10)}
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        clock.at(20, lambda: (_ for _ in ()).throw(KeyboardInterrupt))  # the process stops
+        with pytest.raises(KeyboardInterrupt):
+            executor.execute_signal(signal)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=2) as executor:
+        order = executor.execute_signal(signal)
+    assert order.state is State.CANCELLED and "within 30s" in (order.reason or "")
+    # Cancelled 30 s after it was first sent, not 30 s after the restart.
+    assert 30 <= clock.now() - start < 33
+    assert audit(journal_path).ok
+
+
+@pytest.mark.parametrize("jump", [3600.0, -3600.0])
+def test_a_wall_clock_jump_moves_no_deadline(journal_path: Path, clock: ScheduledClock,
+                                             jump: float) -> None:
+    venue = venue_for(clock)
+    start = clock.monotonic()
+    signal = {"id": "sig-j", "symbol": BTC, "side": "buy", "amount": "0.01",
+              "price": str(venue.mid(BTC) * 9 // 10)}
+    clock.at(10, lambda: clock.jump(jump))
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        order = executor.execute_signal(signal)
+    assert order.state is State.CANCELLED
+    assert 30 <= clock.monotonic() - start < 33
+
+
+def test_a_cancel_with_its_budget_spent_raises_in_doubt_without_sending(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    venue = venue_for(clock)
+    placed = venue.create_order(BTC, "limit", "buy", 0.01, 20000, {"clientOrderId": CID})
+    with OrderBook.open(journal_path, clock=clock) as book:
+        book.create(OrderSpec(CID, BTC, "buy", "limit", "0.01", "20000", "sig-m"))
+        book.apply(CID, Submit())
+        book.apply(CID, Acknowledge(placed["id"]))
+        book.apply(CID, RequestCancel("asked"))
+        for attempt in range(4):
+            book.apply(CID, Note("cancel_sent", str(attempt)))
+    clock.advance(60)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor, \
+            pytest.raises(OrderInDoubt):
+        executor.cancel(CID)
+    assert venue.cancels == 0
