@@ -26,6 +26,14 @@ T = TypeVar("T")
 _PLACING: Final = frozenset({"create_order"})
 
 
+def _wire(value: Decimal) -> str:
+    """An amount or price as ccxt is given it: the exact decimal string, never a float
+    (70329669.63383683 would leave as ...684) nor an exponent ("1E-8"). ccxt takes str
+    for numbers (base/types.py ``Num``); its precision functions read them with
+    ``Decimal(str(n))`` (base/decimal_to_precision.py), so the string reaches the wire."""
+    return f"{value:f}"
+
+
 def _dec(value: object) -> Decimal | None:
     if value is None or value == "":
         return None
@@ -341,9 +349,10 @@ class ExchangeAdapter:
                    "maxRetriesOnFailure": 0, **(params or {})}
         if order.type.value == "limit" and order.price is None:
             raise InvalidInput(f"order {order.client_order_id!r}: a limit order needs a price")
-        price = None if order.type.value == "market" else float(order.price or 0)
+        price = (None if order.type.value == "market" or order.price is None
+                 else _wire(order.price))
         answer = self._call("create_order", lambda: self.exchange.create_order(
-            order.symbol, order.type.value, order.side.value, float(order.amount), price,
+            order.symbol, order.type.value, order.side.value, _wire(order.amount), price,
             request))
         return self._order(answer)
 

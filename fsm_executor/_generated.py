@@ -163,8 +163,8 @@ class GeneratedExchange:
         self._maybe_fail()
         return {"symbol": symbol, "bid": 9.99, "ask": 10.0, "last": 10.0}
 
-    def create_order(self, symbol: str, type: str, side: str, amount: float,
-                     price: float | None = None, params: dict[str, Any] | None = None) -> Any:
+    def create_order(self, symbol: str, type: str, side: str, amount: Any,
+                     price: Any = None, params: dict[str, Any] | None = None) -> Any:
         cid = (params or {}).get("clientOrderId")
         outcome = self.draw(st.sampled_from(self.create_outcomes))
         self.calls += 1
