@@ -29,6 +29,7 @@ from ._events import (
 )
 from ._exceptions import (
     BadRestate,
+    ClockSkew,
     ConflictingFill,
     CorruptJournal,
     DuplicateOrder,
@@ -65,6 +66,7 @@ __all__ = [
     "CancelRejected",
     "Change",
     "Clock",
+    "ClockSkew",
     "ConflictingFill",
     "CorruptJournal",
     "DeclareAbsent",

@@ -4,7 +4,8 @@
 ``BinanceServer`` answers the handful of /api/v3 endpoints an order layer uses (ping, time,
 exchangeInfo, tickers, depth, order create/query/cancel, openOrders, allOrders, myTrades,
 account) in Binance's documented shapes, checks signed requests as Binance does (API key,
-HMAC-SHA256 signature, timestamp within recvWindow of the wall clock), and turns the venue's
+HMAC-SHA256 signature, timestamp within recvWindow of the server's clock, which
+``clock_offset`` can skew from the client's), and turns the venue's
 ccxt errors into Binance's bodies and HTTP statuses. Every behaviour of the market (fills,
 visibility lag, duplicate client ids, trade lag, the venue's faults) comes from calling the
 venue's unified methods; the venue's records only supply exact figures for the answer
@@ -83,13 +84,16 @@ class BinanceServer:
     """Binance spot's REST API on 127.0.0.1 over ``venue``, in a daemon thread.
 
     ``clock`` is the wall clock signed timestamps are checked against (and /api/v3/time
-    answers): the real one by default, whatever clock the venue runs on. ``seed`` makes
+    answers): the real one by default, whatever clock the venue runs on. ``clock_offset``
+    (seconds, settable at any time) puts the server's clock that far ahead of ``clock``
+    (behind when negative): ccxt signs with the machine's clock, so this is clock skew,
+    which ccxt's ``load_time_difference`` measures through /api/v3/time. ``seed`` makes
     the client ids the server invents (a cancel's own id) reproducible.
     """
 
     def __init__(self, venue: PaperExchange, *, api_key: str, secret: str,
-                 clock: Clock | None = None, host: str = "127.0.0.1", port: int = 0,
-                 seed: int = 0) -> None:
+                 clock: Clock | None = None, clock_offset: float = 0.0,
+                 host: str = "127.0.0.1", port: int = 0, seed: int = 0) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"BinanceServer binds loopback only ({', '.join(sorted(LOOPBACK))}),"
                              f" not {host!r}")
@@ -99,6 +103,7 @@ class BinanceServer:
         self.api_key = api_key
         self._secret = secret.encode()
         self.clock: Clock = clock if clock is not None else SystemClock()
+        self.clock_offset = float(clock_offset)
         self._host = "127.0.0.1" if host == "localhost" else host
         self._port = port
         #: Requests received per endpoint ("METHOD /path"), whatever became of them.
@@ -212,7 +217,8 @@ class BinanceServer:
         return answer
 
     def _now_ms(self) -> int:
-        return round(self.clock.now() * 1000)
+        """The server's clock: signed timestamps are checked against it, /time answers it."""
+        return round((self.clock.now() + self.clock_offset) * 1000)
 
     def _symbol(self, params: Params, required: bool = True) -> str | None:
         market_id = params.get("symbol")

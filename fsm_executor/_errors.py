@@ -12,6 +12,11 @@
                   InvalidOrder, ...): the order fails, with the exchange's reason.
     fatal         the order fails, and so does the run: keys, permissions, a bad symbol,
                   an unsupported call. Not a normal exchange reject; a person must look.
+    clock         the exchange refused the request's timestamp or nonce (InvalidNonce:
+                  Binance's -1021). Never reaches the executor: ExchangeAdapter resyncs
+                  ccxt's clock offset and sends the request once more, and a second refusal
+                  becomes ClockSkew, which is fatal. Retrying with backoff cannot mend a
+                  clock.
 
 tests/test_errors.py fails when ccxt grows a class this table does not name, so a ccxt
 upgrade cannot slip an unclassified error through.
@@ -35,6 +40,7 @@ class Kind(StrEnum):
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
     FATAL = "fatal"
+    CLOCK = "clock"
 
 
 K = Kind
@@ -75,7 +81,7 @@ CCXT_KINDS: Final[dict[str, Kind]] = {
     "RateLimitExceeded": K.RATE_LIMITED,
     "ExchangeNotAvailable": K.TRANSIENT,
     "OnMaintenance": K.TRANSIENT,
-    "InvalidNonce": K.TRANSIENT,
+    "InvalidNonce": K.CLOCK,
     "ChecksumError": K.TRANSIENT,
     "RequestTimeout": K.TRANSIENT,
     "BadResponse": K.TRANSIENT,

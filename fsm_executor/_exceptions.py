@@ -15,6 +15,7 @@
     │   ├── UnsupportedSchema                 a journal of a schema version we do not know
     │   └── CorruptJournal                    a journal that cannot be read or replayed
     ├── ExchangeFailure                       a ccxt error, translated in _errors.py
+    │   └── ClockSkew                         the exchange refused our timestamps, even resynced
     └── OrderInDoubt                          the exchange stayed unreachable: outcome unknown
 
 Every error that names an order carries it as ``order_id``; nothing here is raised from
@@ -141,6 +142,37 @@ class ExchangeFailure(FsmExecutorError):
         #: The exchange documents this answer as a refusal before execution (its profile).
         self.unprocessed = unprocessed
         super().__init__(message)
+
+
+class ClockSkew(ExchangeFailure):
+    """The exchange refused a request's timestamp (Binance's -1021) again after the
+    adapter had resynced ccxt's clock offset and sent it once more (_exchange.py).
+
+    Fatal (``kind`` "fatal"): no retry can help while this machine's clock disagrees with
+    the exchange's, so the order fails and a person must look. ``offset_ms`` is the offset
+    ccxt measured at the resync (this machine's clock minus the exchange's, in ms), or None
+    where ccxt keeps none for this exchange."""
+
+    def __init__(self, action: str, exchange: str, answer: str, offset_ms: int | None,
+                 ccxt_class: str = "InvalidNonce", unprocessed: bool = False) -> None:
+        self.action = action
+        self.exchange = exchange
+        self.offset_ms = offset_ms
+        if offset_ms is None:
+            measured = (f"ccxt keeps no clock offset for {exchange}, so none was measured; "
+                        "where the exchange counts nonces instead of checking timestamps, "
+                        "make sure no other process uses the same API key")
+        else:
+            where = "ahead of" if offset_ms > 0 else "behind" if offset_ms < 0 else "level with"
+            measured = (f"at the resync this machine's clock was {abs(offset_ms)} ms {where} "
+                        f"{exchange}'s")
+        super().__init__(
+            "fatal",
+            f"{action}: {exchange} refused the request's timestamp again after the clock was "
+            f"resynced ({answer}); {measured}. Sync this machine's clock with NTP (chrony, "
+            "systemd-timesyncd: `timedatectl set-ntp true`) and check that it stays in sync, "
+            "then run again",
+            ccxt_class, unprocessed)
 
 
 class OrderInDoubt(FsmExecutorError):

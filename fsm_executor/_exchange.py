@@ -10,17 +10,28 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 import ccxt
 
 from ._errors import Kind, translate
-from ._exceptions import ExchangeFailure, InvalidInput
+from ._exceptions import ClockSkew, ExchangeFailure, InvalidInput
 from ._model import Fill, Order, Side, to_decimal
 from ._profiles import ExchangeProfile, LookupBy, profile_for
 
 T = TypeVar("T")
+#: The actions that place an order: a refused timestamp there is sent again only where the
+#: exchange documents it as refused before execution.
+_PLACING: Final = frozenset({"create_order"})
+
+
+def _wire(value: Decimal) -> str:
+    """An amount or price as ccxt is given it: the exact decimal string, never a float
+    (70329669.63383683 would leave as ...684) nor an exponent ("1E-8"). ccxt takes str
+    for numbers (base/types.py ``Num``); its precision functions read them with
+    ``Decimal(str(n))`` (base/decimal_to_precision.py), so the string reaches the wire."""
+    return f"{value:f}"
 
 
 def _dec(value: object) -> Decimal | None:
@@ -201,11 +212,72 @@ class ExchangeAdapter:
         return str(getattr(self.exchange, "id", type(self.exchange).__name__))
 
     def _call(self, action: str, fn: Callable[[], T]) -> T:
+        """``fn()``, its ccxt errors translated. A refused timestamp is mended here, so the
+        executor never retries one: see ``_after_clock_refusal``."""
         self.calls += 1
         try:
             return fn()
         except ccxt.BaseError as exc:
-            raise translate(exc, action, self.profile) from exc
+            failure = translate(exc, action, self.profile)
+            if failure.kind != Kind.CLOCK:
+                raise failure from exc
+            refused = exc
+        return self._after_clock_refusal(action, fn, failure, refused)
+
+    def _after_clock_refusal(self, action: str, fn: Callable[[], T], failure: ExchangeFailure,
+                             exc: ccxt.BaseError) -> T:
+        """The exchange refused the request's timestamp: resync ccxt's clock offset and send
+        the request once more; refused again, ClockSkew (fatal): backoff cannot mend a clock.
+
+        A create is sent again only where the exchange's profile lists the answer as
+        refused before execution. Binance checks the timestamp before it forwards the
+        request to the matching engine (binance-spot-api-docs rest-api.md, "Timing
+        security": -1021 is answered from the "reject request" branches), so nothing was
+        placed and a second send cannot place twice. Elsewhere the create's outcome is
+        unknown, as after a network error: it is looked up, now with a resynced clock."""
+        offset = self._resync(failure)
+        if action in _PLACING and not failure.unprocessed:
+            raise ExchangeFailure(
+                Kind.TRANSIENT.value, f"{failure} (clock resynced; not sent again: "
+                f"{self.name} does not document this answer as a refusal before execution)",
+                failure.ccxt_class) from exc
+        self.calls += 1
+        try:
+            return fn()
+        except ccxt.BaseError as again:
+            second = translate(again, action, self.profile)
+            if second.kind != Kind.CLOCK:
+                raise second from again
+            raise ClockSkew(action, self.name, f"{second.ccxt_class}: {again}", offset,
+                            second.ccxt_class, second.unprocessed) from again
+
+    def _resync(self, failure: ExchangeFailure) -> int | None:
+        """ccxt's clock offset measured again (ms, this machine's clock minus the
+        exchange's), or None where ccxt keeps none for this exchange.
+
+        ccxt's ``load_time_difference`` (base exchange.py) sets ``options["timeDifference"]``
+        to this machine's milliseconds minus ``fetch_time()``, and the exchanges whose
+        ``nonce()`` subtracts it (binance.py: ``milliseconds() - timeDifference``; okx,
+        bitget, gate, coinbase too) declare that option: only there does a resync move the
+        next request's timestamp. ``adjustForTimeDifference`` is left as the user set it: it
+        only makes ``fetch_markets`` call ``load_time_difference`` at each markets load, one
+        request more per load that catches no drift after it, where resyncing on a refusal
+        costs nothing until a refusal and catches drift whenever it appears."""
+        options = getattr(self.exchange, "options", None)
+        measure = getattr(self.exchange, "load_time_difference", None)
+        if not (isinstance(options, Mapping) and "timeDifference" in options
+                and callable(measure)):
+            return None
+        self.calls += 1
+        try:
+            return int(measure())
+        except ccxt.BaseError as failed:
+            resync = translate(failed, "load_time_difference", self.profile)
+            # Still the refused request's failure: whatever became of the resync, a create
+            # refused before execution (unprocessed) may be sent again later.
+            kind = Kind.FATAL.value if resync.kind == Kind.CLOCK else resync.kind
+            raise ExchangeFailure(kind, f"{failure}; resyncing the clock failed: {resync}",
+                                  resync.ccxt_class, failure.unprocessed) from failed
 
     def _order(self, answer: Mapping[str, Any]) -> ExchangeOrder:
         """ccxt's order as ours, with our client order id as we sent it (Gate echoes it
@@ -277,9 +349,10 @@ class ExchangeAdapter:
                    "maxRetriesOnFailure": 0, **(params or {})}
         if order.type.value == "limit" and order.price is None:
             raise InvalidInput(f"order {order.client_order_id!r}: a limit order needs a price")
-        price = None if order.type.value == "market" else float(order.price or 0)
+        price = (None if order.type.value == "market" or order.price is None
+                 else _wire(order.price))
         answer = self._call("create_order", lambda: self.exchange.create_order(
-            order.symbol, order.type.value, order.side.value, float(order.amount), price,
+            order.symbol, order.type.value, order.side.value, _wire(order.amount), price,
             request))
         return self._order(answer)
 

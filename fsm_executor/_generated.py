@@ -24,10 +24,12 @@ from hypothesis import strategies as st
 from ._clock import Clock
 
 #: Errors a call may raise without anything happening (the request never arrived, or was
-#: refused before processing). OrderNotFound is left out: it is a definitive answer.
+#: refused before processing). OrderNotFound is left out: it is a definitive answer, and so
+#: is InvalidNonce (a refused timestamp: the adapter resyncs, then it is fatal), which an
+#: exchange never answers after acting.
 TRANSIENT_ERRORS = (ccxt.RequestTimeout, ccxt.ExchangeNotAvailable, ccxt.OnMaintenance,
                     ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.NetworkError,
-                    ccxt.BadResponse, ccxt.NullResponse, ccxt.InvalidNonce, ccxt.OrderNotCached)
+                    ccxt.BadResponse, ccxt.NullResponse, ccxt.OrderNotCached)
 REJECT_ERRORS = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.OrderNotFillable,
                  ccxt.OrderImmediatelyFillable, ccxt.MarketClosed, ccxt.BadRequest,
                  ccxt.OperationRejected, ccxt.ExchangeError, ccxt.AuthenticationError,
@@ -161,8 +163,8 @@ class GeneratedExchange:
         self._maybe_fail()
         return {"symbol": symbol, "bid": 9.99, "ask": 10.0, "last": 10.0}
 
-    def create_order(self, symbol: str, type: str, side: str, amount: float,
-                     price: float | None = None, params: dict[str, Any] | None = None) -> Any:
+    def create_order(self, symbol: str, type: str, side: str, amount: Any,
+                     price: Any = None, params: dict[str, Any] | None = None) -> Any:
         cid = (params or {}).get("clientOrderId")
         outcome = self.draw(st.sampled_from(self.create_outcomes))
         self.calls += 1

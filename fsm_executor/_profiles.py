@@ -22,7 +22,9 @@ The decisions and the adapter read these instead of assuming one exchange's mann
 - ``unprocessed_answers``: answers to a create that the exchange documents as refusals
   before execution (Binance: HTTP 4XX, 429 and 418 among them, "the issue is on the
   sender's side"; only 5XX leaves the execution status unknown). Such a create is sent
-  again after the cool-down: nothing exists to place twice.
+  again after the cool-down: nothing exists to place twice. A refused timestamp among them
+  (InvalidNonce) lets the adapter send a create once more right after resyncing the clock;
+  where it is not listed, a create refused so is looked up, never sent again.
 
 No exchange documents a not-found answer that means "ask again" other than the lag right
 after placement, which ``visibility_grace_seconds`` covers: there is no such field.
@@ -155,8 +157,11 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
                           _E("DuplicateOrderId")),
        listings_need_symbol=True,
        # ccxt raises DDoSProtection for HTTP 429 and 418 (with the status in the message).
+       # -1021 (HTTP 400, InvalidNonce in ccxt): the timestamp is checked before the
+       # request is forwarded to the matching engine (rest-api.md, "Timing security").
        unprocessed_answers=(_E("DDoSProtection", "429"), _E("DDoSProtection", "418"),
-                            _E("RateLimitExceeded", "429"), _E("RateLimitExceeded", "-1003")),
+                            _E("RateLimitExceeded", "429"), _E("RateLimitExceeded", "-1003"),
+                            _E("InvalidNonce", "-1021")),
        source="ccxt/binance.py: create_order sends clientOrderId as newClientOrderId, "
               "fetch_order sends it as origClientOrderId; exceptions: -2010 InvalidOrder "
               "(shared with insufficient balance: matched by message), -2013/-2011 "
@@ -164,7 +169,8 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
               "id is unique among open orders; canceled or expired orders without fills "
               "are archived after 90 days; HTTP 4XX answers (429 and 418 included) are "
               "refusals, only 5XX leaves the execution status unknown "
-              "(rest-api/http-return-codes)."),
+              "(rest-api/http-return-codes); -1021 INVALID_TIMESTAMP is refused before "
+              "the request reaches the matching engine (rest-api, timing security)."),
     _P(id="bybit", client_id_param="clientOrderId", client_id_max_length=36,
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
        lookup=LookupBy.LISTINGS, lookup_param="orderLinkId",

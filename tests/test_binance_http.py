@@ -347,6 +347,17 @@ def test_timestamp_outside_recv_window_is_invalid_nonce(
             client.fetch_balance()
 
 
+def test_clock_offset_skews_the_servers_clock_for_time_and_signed_checks(
+        server: BinanceServer, client: Any) -> None:
+    server.clock_offset = -5.0  # the exchange runs 5 s behind this machine
+    assert abs(client.fetch_time() - (time.time() - 5) * 1000) < 1000
+    with pytest.raises(ccxt.InvalidNonce, match="1000ms ahead"):
+        client.fetch_balance()
+    client.load_time_difference()  # ccxt's own fix: its nonce() subtracts the offset
+    assert 4000 < client.options["timeDifference"] < 6000
+    assert client.fetch_balance()["free"]["USDT"] > 0
+
+
 # -- faults: HTTP layer and venue ----------------------------------------------------------
 
 def test_drop_after_places_the_order_and_loses_the_answer(

@@ -36,6 +36,8 @@ def test_the_table_names_no_class_ccxt_does_not_have() -> None:
     (ccxt.DuplicateOrderId, Kind.DUPLICATE), (ccxt.InsufficientFunds, Kind.REJECTED),
     (ccxt.InvalidOrder, Kind.REJECTED), (ccxt.AuthenticationError, Kind.FATAL),
     (ccxt.BadSymbol, Kind.FATAL), (ccxt.OrderNotCached, Kind.TRANSIENT),
+    # ChecksumError subclasses InvalidNonce in ccxt: a websocket book's checksum, no clock.
+    (ccxt.InvalidNonce, Kind.CLOCK), (ccxt.ChecksumError, Kind.TRANSIENT),
 ])
 def test_the_families_map_as_documented(cls: type[Exception], kind: Kind) -> None:
     assert kind_of(cls("x")) is kind
