@@ -12,7 +12,8 @@
     ├── JournalError
     │   ├── NotAJournal                       the file is not an fsm-executor journal
     │   ├── UnsupportedSchema                 a journal of a schema version we do not know
-    │   └── CorruptJournal                    a journal that cannot be read or replayed
+    │   ├── CorruptJournal                    a journal that cannot be read or replayed
+    │   └── JournalLocked                     another writer has the journal open
     ├── ExchangeFailure                       a ccxt error, translated in _errors.py
     └── OrderInDoubt                          the exchange stayed unreachable: outcome unknown
 
@@ -22,6 +23,8 @@ inside a half-finished change, so catching one means nothing was journaled.
 
 from __future__ import annotations
 
+import os
+import socket
 from decimal import Decimal
 
 
@@ -118,6 +121,25 @@ class CorruptJournal(JournalError):
         self.seq = seq
         where = f" (row {seq})" if seq is not None else ""
         super().__init__(path, f"{message}{where}")
+
+
+class JournalLocked(JournalError):
+    """Another process (or another Journal in this one) has the journal open for writing;
+    nothing was read or written. ``pid`` and ``host`` name the holder (None if it had not
+    written them yet)."""
+
+    def __init__(self, path: str, pid: int | None, host: str | None = None) -> None:
+        self.pid = pid
+        self.host = host
+        if pid is not None and pid == os.getpid() and host == socket.gethostname():
+            who = f"this process (pid {pid}) already has this journal open for writing"
+            todo = "close it first, or use another journal"
+        else:
+            where = f" on {host}" if host and host != socket.gethostname() else ""
+            who = (f"another fsm-executor process (pid {pid if pid is not None else 'unknown'}"
+                   f"{where}) is writing this journal")
+            todo = "stop it, or use another journal"
+        super().__init__(path, f"{who}; {todo}")
 
 
 class ExchangeFailure(FsmExecutorError):

@@ -29,6 +29,7 @@ import attrs
 import sqlite_utils
 
 from ._exceptions import CorruptJournal, InvalidInput, NotAJournal, UnsupportedSchema
+from ._lock import WriterLock
 from ._sqlite_file import create_atomically
 
 FORMAT: Final = "fsm-executor-journal"
@@ -169,15 +170,16 @@ class Journal:
     durable against a killed process with durability "normal" (the default), against power
     loss or an OS crash too with "full".
 
-    Not thread-safe: one writer (one order book) per file.
+    One writer per file, held to by an OS lock (_lock.py). Not thread-safe.
     """
 
     def __init__(self, path: Path, conn: sqlite3.Connection, meta: dict[str, str],
-                 durability: Durability) -> None:
+                 durability: Durability, lock: WriterLock | None = None) -> None:
         self.path = path
         self.durability = durability
         self.journal_id = meta["journal_id"]
         self._conn = conn
+        self._lock = lock
         last = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
         self._seq: int = last[0] if last else 0
         self._head: str = last[1] if last else genesis_hash(self.journal_id)
@@ -187,23 +189,32 @@ class Journal:
              now: float = 0.0) -> Journal:
         """Open ``path`` for appending, creating it if it does not exist.
 
-        A file that is not a journal, or of an unknown schema version, is refused untouched.
+        One writer per journal: while it is open, opening it again for writing, in this
+        process or another, raises JournalLocked (readers are not affected). A file that is
+        not a journal, or of an unknown schema version, is refused untouched.
         """
         if durability not in _SYNCHRONOUS:
             raise InvalidInput(f"durability must be 'normal' or 'full', not {durability!r}")
         p = Path(path)
-        if not p.exists():
-            # Another process may create it first; it is then checked like any other file.
-            with contextlib.suppress(FileExistsError):
-                _create(p, now)
-        meta = check_identity(p)
-        conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
+        # Locked before anything is created or read: a second writer touches nothing.
+        lock = WriterLock.acquire(p)
         try:
-            return cls(p, conn, meta, durability)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise CorruptJournal(str(p), f"unreadable: {exc}") from None
+            if not p.exists():
+                # A process that does not lock may create it first; it is then checked like
+                # any other file.
+                with contextlib.suppress(FileExistsError):
+                    _create(p, now)
+            meta = check_identity(p)
+            conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
+                return cls(p, conn, meta, durability, lock)
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise CorruptJournal(str(p), f"unreadable: {exc}") from None
+        except BaseException:
+            lock.release()
+            raise
 
     @property
     def head(self) -> str:
@@ -250,7 +261,10 @@ class Journal:
         return [Entry(*row) for row in rows]
 
     def close(self) -> None:
+        """Close the file, then let go of its lock (idempotent)."""
         self._conn.close()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> Journal:
         return self
