@@ -27,6 +27,7 @@ from ._events import (
     Withdraw,
 )
 from ._exceptions import (
+    ConcurrentWriter,
     ConflictingFill,
     CorruptJournal,
     DuplicateOrder,
@@ -63,6 +64,7 @@ __all__ = [
     "CancelRejected",
     "Change",
     "Clock",
+    "ConcurrentWriter",
     "ConflictingFill",
     "CorruptJournal",
     "DeclareAbsent",

@@ -13,7 +13,8 @@
     │   ├── NotAJournal                       the file is not an fsm-executor journal
     │   ├── UnsupportedSchema                 a journal of a schema version we do not know
     │   ├── CorruptJournal                    a journal that cannot be read or replayed
-    │   └── JournalLocked                     another writer has the journal open
+    │   ├── JournalLocked                     another writer has the journal open
+    │   └── ConcurrentWriter                  rows appended behind this writer's back
     ├── ExchangeFailure                       a ccxt error, translated in _errors.py
     └── OrderInDoubt                          the exchange stayed unreachable: outcome unknown
 
@@ -140,6 +141,21 @@ class JournalLocked(JournalError):
                    f"{where}) is writing this journal")
             todo = "stop it, or use another journal"
         super().__init__(path, f"{who}; {todo}")
+
+
+class ConcurrentWriter(JournalError):
+    """The journal holds rows this writer did not append: someone wrote to it without
+    taking its lock. Nothing was written, so the journal did not fork; every later append
+    is refused the same way."""
+
+    def __init__(self, path: str, expected: int, found: int) -> None:
+        #: The last seq this writer appended (or read at open), and the last seq in the file.
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            path, f"another writer changed this journal behind this one's back (it ends at row "
+                  f"{found}, this writer's last row is {expected}); nothing was written: stop "
+                  "the other writer, then reopen the journal and audit it")
 
 
 class ExchangeFailure(FsmExecutorError):
