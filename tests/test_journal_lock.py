@@ -29,8 +29,10 @@ from fsm_executor import (
 from fsm_executor._cli import main
 from fsm_executor._lock import WriterLock, lock_path
 from fsm_executor._paper import PaperExchange
+from fsm_executor._run import EXIT_LOCKED
 
 ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "examples" / "signals.csv"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock: POSIX")
 
@@ -161,6 +163,42 @@ def test_this_process_is_refused_naming_the_process_that_holds_the_journal(
     assert holder.returncode == 0
     with OrderBook.open(journal_path) as book:
         assert "child-1" in book
+
+
+def test_the_command_line_refuses_a_held_journal_with_one_line_and_exit_status_4(
+    journal_path: Path, holder: subprocess.Popen[str], tmp_path: Path
+) -> None:
+    venue_state = tmp_path / "venue.db"
+    before = snapshot(journal_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "fsm_executor._cli", "run", str(EXAMPLE), "--journal",
+         str(journal_path), "--venue-state", str(venue_state)],
+        capture_output=True, text=True, env=child_env(), timeout=120)
+    assert done.returncode == EXIT_LOCKED == 4
+    assert done.stdout == ""
+    assert done.stderr == (f"fsm-executor: {journal_path}: another fsm-executor process "
+                           f"(pid {holder.pid}) is writing this journal; stop it, or use "
+                           "another journal\n")
+    assert snapshot(journal_path) == before
+    # Refused before any exchange request: the venue saw no order.
+    venue = PaperExchange(FakeClock(0), state_path=str(venue_state))
+    try:
+        assert venue.all_orders() == []
+    finally:
+        venue.close()
+
+
+@pytest.mark.parametrize("command", ["run", "recover"])
+def test_run_and_recover_in_this_process_give_exit_status_4(
+    book: OrderBook, journal_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    args = [command, *([str(EXAMPLE)] if command == "run" else []), "--journal",
+            str(journal_path)]
+    assert main(args) == EXIT_LOCKED
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "already has this journal open for writing" in err
+    assert rows(journal_path) == []
 
 
 def test_a_writer_killed_with_sigkill_leaves_no_stuck_lock(
