@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ._audit import audit, timeline
-from ._exceptions import FsmExecutorError
+from ._exceptions import FsmExecutorError, JournalLocked
 
 
 def _iso(ts: float) -> str:
@@ -92,6 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.func(args)
+    except JournalLocked as exc:
+        # Raised while the executor is built, before any exchange request.
+        from ._run import EXIT_LOCKED
+
+        print(f"fsm-executor: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except FsmExecutorError as exc:
         print(f"fsm-executor: {exc}", file=sys.stderr)
         return 2

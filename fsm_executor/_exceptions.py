@@ -13,7 +13,9 @@
     ├── JournalError
     │   ├── NotAJournal                       the file is not an fsm-executor journal
     │   ├── UnsupportedSchema                 a journal of a schema version we do not know
-    │   └── CorruptJournal                    a journal that cannot be read or replayed
+    │   ├── CorruptJournal                    a journal that cannot be read or replayed
+    │   ├── JournalLocked                     another writer has the journal open
+    │   └── ConcurrentWriter                  rows appended behind this writer's back
     ├── ExchangeFailure                       a ccxt error, translated in _errors.py
     │   └── ClockSkew                         the exchange refused our timestamps, even resynced
     └── OrderInDoubt                          the exchange stayed unreachable: outcome unknown
@@ -24,6 +26,8 @@ inside a half-finished change, so catching one means nothing was journaled.
 
 from __future__ import annotations
 
+import os
+import socket
 from decimal import Decimal
 
 
@@ -129,6 +133,40 @@ class CorruptJournal(JournalError):
         self.seq = seq
         where = f" (row {seq})" if seq is not None else ""
         super().__init__(path, f"{message}{where}")
+
+
+class JournalLocked(JournalError):
+    """Another process (or another Journal in this one) has the journal open for writing;
+    nothing was read or written. ``pid`` and ``host`` name the holder (None if it had not
+    written them yet)."""
+
+    def __init__(self, path: str, pid: int | None, host: str | None = None) -> None:
+        self.pid = pid
+        self.host = host
+        if pid is not None and pid == os.getpid() and host == socket.gethostname():
+            who = f"this process (pid {pid}) already has this journal open for writing"
+            todo = "close it first, or use another journal"
+        else:
+            where = f" on {host}" if host and host != socket.gethostname() else ""
+            who = (f"another fsm-executor process (pid {pid if pid is not None else 'unknown'}"
+                   f"{where}) is writing this journal")
+            todo = "stop it, or use another journal"
+        super().__init__(path, f"{who}; {todo}")
+
+
+class ConcurrentWriter(JournalError):
+    """The journal holds rows this writer did not append: someone wrote to it without
+    taking its lock. Nothing was written, so the journal did not fork; every later append
+    is refused the same way."""
+
+    def __init__(self, path: str, expected: int, found: int) -> None:
+        #: The last seq this writer appended (or read at open), and the last seq in the file.
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            path, f"another writer changed this journal behind this one's back (it ends at row "
+                  f"{found}, this writer's last row is {expected}); nothing was written: stop "
+                  "the other writer, then reopen the journal and audit it")
 
 
 class ExchangeFailure(FsmExecutorError):

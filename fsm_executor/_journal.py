@@ -28,7 +28,14 @@ from urllib.parse import quote
 import attrs
 import sqlite_utils
 
-from ._exceptions import CorruptJournal, InvalidInput, NotAJournal, UnsupportedSchema
+from ._exceptions import (
+    ConcurrentWriter,
+    CorruptJournal,
+    InvalidInput,
+    NotAJournal,
+    UnsupportedSchema,
+)
+from ._lock import WriterLock
 from ._sqlite_file import create_atomically
 
 FORMAT: Final = "fsm-executor-journal"
@@ -41,8 +48,14 @@ Durability = Literal["normal", "full"]
 _SYNCHRONOUS: Final = {"normal": "NORMAL", "full": "FULL"}
 
 _COLUMNS: Final = "seq, order_id, trigger, source, dest, payload, origin, ts, hash"
-_INSERT: Final = f"INSERT INTO journal ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
+#: The row's hash goes in only if the file ends where this writer thinks (?10, the seq
+#: before the row's): otherwise it is NULL, refused by NOT NULL, and nothing is written. So a
+#: row someone else appended is caught by the very statement that would fork the chain. The
+#: max is one seek down the primary key, through pages the insert reads anyway: about 0.3 us
+#: of CPU an append (2 %). INSERT ... SELECT ... WHERE would say it more plainly for about
+#: 4 us: SQLite stages the row in a temporary table when the SELECT reads the table it fills.
+_APPEND: Final = (f"INSERT INTO journal ({_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                  " CASE WHEN (SELECT coalesce(max(seq), 0) FROM journal) = ?10 THEN ?9 END)")
 
 #: The hash covers the stored text itself, so the encoding need not be canonical, only compact.
 #: ASCII: any text an exchange sends (even a lone surrogate) can be journaled.
@@ -169,15 +182,17 @@ class Journal:
     durable against a killed process with durability "normal" (the default), against power
     loss or an OS crash too with "full".
 
-    Not thread-safe: one writer (one order book) per file.
+    One writer per file, held to by an OS lock (_lock.py) and checked again by every
+    append. Not thread-safe.
     """
 
     def __init__(self, path: Path, conn: sqlite3.Connection, meta: dict[str, str],
-                 durability: Durability) -> None:
+                 durability: Durability, lock: WriterLock | None = None) -> None:
         self.path = path
         self.durability = durability
         self.journal_id = meta["journal_id"]
         self._conn = conn
+        self._lock = lock
         last = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
         self._seq: int = last[0] if last else 0
         self._head: str = last[1] if last else genesis_hash(self.journal_id)
@@ -187,23 +202,32 @@ class Journal:
              now: float = 0.0) -> Journal:
         """Open ``path`` for appending, creating it if it does not exist.
 
-        A file that is not a journal, or of an unknown schema version, is refused untouched.
+        One writer per journal: while it is open, opening it again for writing, in this
+        process or another, raises JournalLocked (readers are not affected). A file that is
+        not a journal, or of an unknown schema version, is refused untouched.
         """
         if durability not in _SYNCHRONOUS:
             raise InvalidInput(f"durability must be 'normal' or 'full', not {durability!r}")
         p = Path(path)
-        if not p.exists():
-            # Another process may create it first; it is then checked like any other file.
-            with contextlib.suppress(FileExistsError):
-                _create(p, now)
-        meta = check_identity(p)
-        conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
+        # Locked before anything is created or read: a second writer touches nothing.
+        lock = WriterLock.acquire(p)
         try:
-            return cls(p, conn, meta, durability)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise CorruptJournal(str(p), f"unreadable: {exc}") from None
+            if not p.exists():
+                # A process that does not lock may create it first; it is then checked like
+                # any other file.
+                with contextlib.suppress(FileExistsError):
+                    _create(p, now)
+            meta = check_identity(p)
+            conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
+                return cls(p, conn, meta, durability, lock)
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise CorruptJournal(str(p), f"unreadable: {exc}") from None
+        except BaseException:
+            lock.release()
+            raise
 
     @property
     def head(self) -> str:
@@ -222,20 +246,31 @@ class Journal:
             seq += 1
             payload = dumps(payload_data)
             head = chain_hash(head, seq, order_id, trigger, source, dest, payload, origin, ts)
-            values.append((seq, order_id, trigger, source, dest, payload, origin, ts, head))
+            values.append((seq, order_id, trigger, source, dest, payload, origin, ts, head,
+                           seq - 1))
         conn = self._conn
-        if len(values) == 1:
-            conn.execute(_INSERT, values[0])  # autocommit: one statement, one transaction
-        else:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(_INSERT, values)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        try:
+            if len(values) == 1:
+                conn.execute(_APPEND, values[0])  # autocommit: one statement, one transaction
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(_APPEND, values)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.IntegrityError:
+            self._check_end()
+            raise
         self._seq, self._head = seq, head
         return seq
+
+    def _check_end(self) -> None:
+        """ConcurrentWriter if the file no longer ends at this writer's last row."""
+        found = self._conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()[0]
+        if found != self._seq:
+            raise ConcurrentWriter(str(self.path), self._seq, found) from None
 
     def entries(self) -> Iterator[Entry]:
         return read_entries(self._conn, str(self.path))
@@ -250,7 +285,10 @@ class Journal:
         return [Entry(*row) for row in rows]
 
     def close(self) -> None:
+        """Close the file, then let go of its lock (idempotent)."""
         self._conn.close()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> Journal:
         return self

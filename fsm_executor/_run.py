@@ -111,8 +111,9 @@ class Progress:
         self.out.flush()
 
 
-#: Exit statuses of ``run`` and ``recover``.
-EXIT_OK, EXIT_LOOK, EXIT_BAD_INPUT, EXIT_PRESUMED_ABSENT = 0, 1, 2, 3
+#: Exit statuses of ``run`` and ``recover``. EXIT_LOCKED: another process is writing the
+#: journal (JournalLocked); nothing was opened or sent, so a supervisor may simply retry.
+EXIT_OK, EXIT_LOOK, EXIT_BAD_INPUT, EXIT_PRESUMED_ABSENT, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
 def summarize(orders: list[Order], executor: TradeExecutor, in_doubt: list[OrderInDoubt],

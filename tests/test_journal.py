@@ -13,18 +13,27 @@ import pytest
 from journal_tools import execute, open_order, rows, sha256, spec
 
 from fsm_executor import (
+    ConcurrentWriter,
     CorruptJournal,
     Entry,
+    Fill,
     InvalidInput,
     Journal,
     JournalReader,
     NotAJournal,
     OrderBook,
+    RequestCancel,
     UnsupportedSchema,
     audit,
     replay,
 )
-from fsm_executor._journal import APPLICATION_ID, FORMAT, SCHEMA_VERSION, genesis_hash
+from fsm_executor._journal import (
+    APPLICATION_ID,
+    FORMAT,
+    SCHEMA_VERSION,
+    check_identity,
+    genesis_hash,
+)
 
 ROW = ("o1", "create", "", "created", spec().to_payload(), "live")
 
@@ -244,3 +253,75 @@ def test_paths_with_uri_characters_open_and_audit(tmp_path: Path, name: str) -> 
         open_order(book)
     assert audit(path).ok
     assert replay(path)["o1"].exchange_order_id == "ex-o1"
+
+
+def unlocked_writer(path: Path) -> Journal:
+    """A second writer that went around the lock (a deleted lock file, a filesystem whose
+    locks do not work): only the append's own check stands between it and a fork."""
+    return Journal(path, sqlite3.connect(path, isolation_level=None), check_identity(path),
+                   "normal")
+
+
+NOTE = ("o1", "note", "submitted", "submitted", {"kind": "k", "detail": ""}, "live")
+
+
+def test_an_append_behind_another_writers_row_is_refused_and_forks_nothing(
+    book: OrderBook, journal_path: Path
+) -> None:
+    open_order(book)
+    other = unlocked_writer(journal_path)
+    assert other.append([NOTE], 5.0) == 4  # the other writer goes first
+    other.close()
+    before, head, order = rows(journal_path), book.journal.head, book.get("o1")
+    for attempt in (lambda: book.apply("o1", Fill("t1", "0.5", "100")),
+                    lambda: book.apply_all("o1", [Fill("t1", "0.5", "100"), RequestCancel()]),
+                    lambda: book.create(spec("o2")),
+                    lambda: book.journal.append([NOTE], 6.0)):
+        with pytest.raises(ConcurrentWriter) as info:
+            attempt()
+        assert (info.value.expected, info.value.found) == (3, 4)
+        assert info.value.path == str(journal_path)
+        assert "another writer changed this journal" in str(info.value)
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert rows(journal_path) == before
+    assert book.journal.head == head
+    assert book.get("o1") == order and "o2" not in book
+    assert audit(journal_path).ok  # one chain: the other writer's row, none of ours
+
+
+def raw_next_row(path: Path) -> None:
+    # No seq given: SQLite takes max(seq) + 1, as a careless script would.
+    execute(path, ["INSERT INTO journal (order_id, trigger, source, dest, payload, origin, ts,"
+                   " hash) VALUES ('x', 'note', 'submitted', 'submitted', '{}', 'live', 9,"
+                   " 'forged')"])
+
+
+def raw_row_past_a_gap(path: Path) -> None:
+    execute(path, ["INSERT INTO journal VALUES (9, 'x', 'note', 'submitted', 'submitted',"
+                   " '{}', 'live', 9, 'forged')"])
+
+
+def raw_delete_of_the_last_row(path: Path) -> None:
+    execute(path, ["DELETE FROM journal WHERE seq = 3"])
+
+
+@pytest.mark.parametrize(("tamper", "found", "first_bad"), [
+    (raw_next_row, 4, 4), (raw_row_past_a_gap, 9, 9), (raw_delete_of_the_last_row, 2, None),
+], ids=["next-row", "past-a-gap", "last-row-deleted"])
+def test_an_append_to_a_file_changed_by_raw_sql_is_refused_and_writes_nothing(
+    book: OrderBook, journal_path: Path, tamper: Callable[[Path], None], found: int,
+    first_bad: int | None,
+) -> None:
+    open_order(book)
+    tamper(journal_path)
+    before = rows(journal_path)
+    with pytest.raises(ConcurrentWriter) as info:
+        book.apply("o1", Fill("t1", "0.5", "100"))
+    assert (info.value.expected, info.value.found) == (3, found)
+    with pytest.raises(ConcurrentWriter):
+        book.apply_all("o1", [Fill("t1", "0.5", "100"), Fill("t2", "0.5", "100")])
+    assert rows(journal_path) == before
+    assert book.get("o1").filled == 0
+    # The chain is sound up to the foreign row, which audit names.
+    report = audit(journal_path)
+    assert [v.seq for v in report.violations][:1] == ([first_bad] if first_bad else [])
