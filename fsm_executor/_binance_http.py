@@ -14,8 +14,9 @@ Deliberately not modelled: order types other than LIMIT and MARKET, timeInForce 
 GTC, ``quoteOrderQty`` (refused), cancelRestrictions, order lists, the 24h statistics of
 tickers (open/high/low are the last price, volumes zero), rate-limit headers and weights,
 IP bans (418), RSA and Ed25519 keys, microsecond timestamps, SBE, WebSocket streams, sapi
-(404). Commissions are charged in the quote currency, as the venue does. A venue
-RequestTimeout closes the connection without an answer; the client sees a NetworkError.
+(404). Commissions are the venue's: in the currency it charged (the quote, or BNB and
+the like with ``fee_currencies``), negative for a maker rebate. A venue RequestTimeout
+closes the connection without an answer; the client sees a NetworkError.
 """
 
 from __future__ import annotations
@@ -237,9 +238,6 @@ class BinanceServer:
     def _new_client_id(self) -> str:
         return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(22))
 
-    def _quote(self, symbol: str) -> str:
-        return self.venue.market_spec(symbol).quote
-
     # -- market data -----------------------------------------------------------------------
 
     def _ping(self, params: Params) -> _Answer:
@@ -303,9 +301,8 @@ class BinanceServer:
             return _Answer(200, shapes.order_ack(order, market_id))
         if new.respond == "RESULT":
             return _Answer(200, shapes.order_result(order, market_id))
-        quote = self._quote(symbol)
-        fills = [shapes.fill(self.venue.trade_record(t["id"]), quote)
-                 for t in answer.get("trades") or []]
+        fills = [shapes.fill(self.venue.trade_record(t))
+                 for t in order.trade_ids]  # the fills of the moment
         return _Answer(200, shapes.order_full(order, market_id, fills))
 
     def _fetch(self, symbol: str, oid: int | None, cid: str | None) -> PaperOrder:
@@ -362,8 +359,7 @@ class BinanceServer:
                   and (start is None or t.timestamp >= start)
                   and (end is None or t.timestamp <= end)]
         trades = shapes.page(trades, limit, from_id is not None or start is not None)
-        quote = self._quote(symbol)
-        return _Answer(200, [shapes.my_trade(t, self._ids[symbol], quote) for t in trades])
+        return _Answer(200, [shapes.my_trade(t, self._ids[symbol]) for t in trades])
 
     def _account(self, params: Params) -> _Answer:
         balance = self.venue.fetch_balance()
@@ -373,9 +369,9 @@ class BinanceServer:
             free, used = self.venue.balance_of(asset)
             if not (omit_zero and free + used == 0):
                 rows.append((asset, free, used))
-        first = next(iter(self._ids))
-        fee_rate = shapes.from_float(self.venue.market(first)["taker"])
-        return _Answer(200, shapes.account(rows, fee_rate, int(balance["timestamp"])))
+        market = self.venue.market(next(iter(self._ids)))
+        maker, taker = (shapes.from_float(market[k]) for k in ("maker", "taker"))
+        return _Answer(200, shapes.account(rows, maker, taker, int(balance["timestamp"])))
 
 
 # -- HTTP ------------------------------------------------------------------------------------
