@@ -85,18 +85,25 @@ class BinanceServer:
 
     ``clock`` is the wall clock signed timestamps are checked against (and /api/v3/time
     answers): the real one by default, whatever clock the venue runs on. ``seed`` makes
-    the client ids the server invents (a cancel's own id) reproducible.
+    the client ids the server invents (a cancel's own id) reproducible. ``trade_ids=False``
+    answers trades without their id (no ``id`` in myTrades, no ``tradeId`` in FULL fills):
+    ccxt's trades then have id None. (The venue itself must list its trades with ids, which
+    the server needs to render them; ``venue.order_truth`` is the ground truth either way.)
     """
 
     def __init__(self, venue: PaperExchange, *, api_key: str, secret: str,
                  clock: Clock | None = None, host: str = "127.0.0.1", port: int = 0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, trade_ids: bool = True) -> None:
+        if not venue.manners.trade_ids:
+            raise ValueError("the venue lists trades without ids, which the server needs: "
+                             "use BinanceServer(trade_ids=False) over a venue with them")
         if host not in LOOPBACK:
             raise ValueError(f"BinanceServer binds loopback only ({', '.join(sorted(LOOPBACK))}),"
                              f" not {host!r}")
         if not api_key or not secret:
             raise ValueError("api_key and secret must not be empty")
         self.venue = venue
+        self.trade_ids = trade_ids
         self.api_key = api_key
         self._secret = secret.encode()
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -301,7 +308,7 @@ class BinanceServer:
             return _Answer(200, shapes.order_ack(order, market_id))
         if new.respond == "RESULT":
             return _Answer(200, shapes.order_result(order, market_id))
-        fills = [shapes.fill(self.venue.trade_record(t))
+        fills = [shapes.fill(self.venue.trade_record(t), self.trade_ids)
                  for t in order.trade_ids]  # the fills of the moment
         return _Answer(200, shapes.order_full(order, market_id, fills))
 
@@ -359,7 +366,8 @@ class BinanceServer:
                   and (start is None or t.timestamp >= start)
                   and (end is None or t.timestamp <= end)]
         trades = shapes.page(trades, limit, from_id is not None or start is not None)
-        return _Answer(200, [shapes.my_trade(t, self._ids[symbol]) for t in trades])
+        return _Answer(200, [shapes.my_trade(t, self._ids[symbol], self.trade_ids)
+                             for t in trades])
 
     def _account(self, params: Params) -> _Answer:
         balance = self.venue.fetch_balance()

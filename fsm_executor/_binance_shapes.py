@@ -361,11 +361,15 @@ def order_result(order: PaperOrder, market_id: str) -> dict[str, Any]:
             "selfTradePreventionMode": "NONE"}
 
 
-def fill(trade: PaperTrade) -> dict[str, Any]:
-    """One entry of a FULL answer's ``fills``; a rebate is a negative commission."""
-    return {"price": num(trade.price), "qty": num(trade.amount),
-            "commission": num(trade.fee), "commissionAsset": trade.fee_currency,
-            "tradeId": trade_number(trade.id)}
+def fill(trade: PaperTrade, with_id: bool = True) -> dict[str, Any]:
+    """One entry of a FULL answer's ``fills``; a rebate is a negative commission. Without
+    ``with_id``, no ``tradeId`` (an exchange that gives its trades none)."""
+    answer = {"price": num(trade.price), "qty": num(trade.amount),
+              "commission": num(trade.fee), "commissionAsset": trade.fee_currency,
+              "tradeId": trade_number(trade.id)}
+    if not with_id:
+        del answer["tradeId"]
+    return answer
 
 
 def order_full(order: PaperOrder, market_id: str, fills: Sequence[dict[str, Any]]
@@ -385,15 +389,19 @@ def cancel_answer(order: PaperOrder, market_id: str, cancel_client_id: str) -> d
     }
 
 
-def my_trade(trade: PaperTrade, market_id: str) -> dict[str, Any]:
-    """One entry of GET /api/v3/myTrades; a rebate is a negative commission."""
-    return {
+def my_trade(trade: PaperTrade, market_id: str, with_id: bool = True) -> dict[str, Any]:
+    """One entry of GET /api/v3/myTrades; a rebate is a negative commission. Without
+    ``with_id``, no ``id`` (an exchange that gives its trades none)."""
+    answer = {
         "symbol": market_id, "id": trade_number(trade.id), "orderId": int(trade.order_id),
         "orderListId": -1, "price": num(trade.price), "qty": num(trade.amount),
         "quoteQty": num(trade.cost), "commission": num(trade.fee),
         "commissionAsset": trade.fee_currency, "time": trade.timestamp,
         "isBuyer": trade.side == "buy", "isMaker": trade.maker, "isBestMatch": True,
     }
+    if not with_id:
+        del answer["id"]
+    return answer
 
 
 def account(balances: Iterable[tuple[str, Decimal, Decimal]], maker: Decimal, taker: Decimal,

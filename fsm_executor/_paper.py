@@ -92,7 +92,7 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     "binance", the default, "okx", "bybit", or a VenueManners of your own): the lag before
     a new order is visible, trades listed late, order answers without trades or fee, how a
     duplicate client order id and an unknown order are answered. ``visibility_lag`` and
-    ``trade_lag`` override its lags.
+    ``trade_lag`` override its lags; ``trade_ids=False`` lists trades without an id.
 
     Ground truth for tests: ``order_truth`` (filled, cost, fees per currency, trades: exact
     Decimals), ``order_record``, ``trade_record``, ``balance_of``, ``all_orders``.
@@ -124,7 +124,8 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
                  state_path: str | os.PathLike[str] | None = None,
                  imitate: str | VenueManners = DEFAULT_MANNERS,
                  visibility_lag: float | None = None,
-                 trade_lag: float | None = None) -> None:
+                 trade_lag: float | None = None,
+                 trade_ids: bool | None = None) -> None:
         self._file: VenueFile | None = None  # first: ccxt's __del__ calls close()
         if isinstance(imitate, VenueManners):
             manners = imitate
@@ -132,12 +133,13 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             manners = MANNERS[imitate]
         else:
             raise ValueError(f"unknown manners {imitate!r}; valid: {', '.join(MANNERS)}")
-        if visibility_lag is not None or trade_lag is not None:
+        if visibility_lag is not None or trade_lag is not None or trade_ids is not None:
             manners = attrs.evolve(
                 manners,
                 visibility_lag=manners.visibility_lag if visibility_lag is None
                 else float(visibility_lag),
-                trade_lag=manners.trade_lag if trade_lag is None else float(trade_lag))
+                trade_lag=manners.trade_lag if trade_lag is None else float(trade_lag),
+                trade_ids=manners.trade_ids if trade_ids is None else bool(trade_ids))
         if manners.visibility_lag < 0 or manners.trade_lag < 0:
             raise ValueError("visibility_lag and trade_lag must be >= 0")
         self.manners: VenueManners = manners
@@ -357,7 +359,9 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         return self._state.orders[str(order_id)]
 
     def trade_record(self, trade_id: str) -> PaperTrade:
-        """The venue's own record of a trade (exact Decimals). KeyError if unknown."""
+        """The venue's own record of a trade (exact Decimals), by the venue's trade id
+        ("T17"; also when ``trade_ids`` is off and its listings carry none). KeyError if
+        unknown."""
         return self._state.trades[str(trade_id)]
 
     def market_spec(self, symbol: str) -> MarketSpec:
@@ -513,7 +517,7 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
                     fee: bool = True) -> dict[str, Any]:
         state = self._state
         return order_dict(o, state.specs[o.symbol].quote, [state.trades[t] for t in o.trade_ids],
-                          with_trades=trades, with_fee=fee)
+                          with_trades=trades, with_fee=fee, trade_ids=self.manners.trade_ids)
 
     def _trade_dict(self, t: PaperTrade) -> dict[str, Any]:
-        return trade_dict(t, self._state.orders[t.order_id].type)
+        return trade_dict(t, self._state.orders[t.order_id].type, self.manners.trade_ids)

@@ -92,7 +92,7 @@ def market_dict(s: MarketSpec, fees: FeeSchedule) -> dict[str, Any]:
 
 
 def order_dict(o: PaperOrder, quote: str, trades: Sequence[PaperTrade], *, with_trades: bool,
-               with_fee: bool) -> dict[str, Any]:
+               with_fee: bool, trade_ids: bool) -> dict[str, Any]:
     """ccxt's order shape, from the order and all its ``trades``; ``with_trades`` and
     ``with_fee``: whether this answer carries them. The fees, per currency, are ccxt's
     ``fees``; ``fee`` is the one of them, or None when there are several (as ccxt's
@@ -115,14 +115,16 @@ def order_dict(o: PaperOrder, quote: str, trades: Sequence[PaperTrade], *, with_
         "status": o.status,
         "fee": (fees[0] if len(fees) == 1 else None) if with_fee else None,
         "fees": fees if with_fee else [],
-        "trades": [trade_dict(t, o.type) for t in trades] if with_trades else [],
+        "trades": [trade_dict(t, o.type, trade_ids) for t in trades] if with_trades else [],
     }
 
 
-def trade_dict(t: PaperTrade, order_type: str) -> dict[str, Any]:
+def trade_dict(t: PaperTrade, order_type: str, with_id: bool) -> dict[str, Any]:
+    """ccxt's trade shape; without ``with_id`` the exchange gave no id (ccxt's is None)."""
     fee = {"cost": float(t.fee), "currency": t.fee_currency}
+    info = {"id": t.id, "orderId": t.order_id} if with_id else {"orderId": t.order_id}
     return {
-        "info": {"id": t.id, "orderId": t.order_id}, "id": t.id, "order": t.order_id,
+        "info": info, "id": t.id if with_id else None, "order": t.order_id,
         "timestamp": t.timestamp, "datetime": _iso8601(t.timestamp),
         "symbol": t.symbol, "type": order_type, "side": t.side,
         "takerOrMaker": "maker" if t.maker else "taker", "price": float(t.price),

@@ -4,8 +4,8 @@ tested with. Needs ``hypothesis`` (``pip install fsm-executor[testing]``).
 - ``PaperExchange``: the embedded paper venue (seeded fills, fees, balances, latency on an
   injected clock, seeded fault injection, an optional state file that outlives the bot),
   as unkind as the exchange it imitates (``imitate="binance"``, "okx", "bybit"), with
-  maker rebates and fees in more than one currency on request, and its ground truth per
-  order (``order_truth``: an ``OrderTruth`` of exact Decimals).
+  maker rebates, fees in more than one currency and trades without an id on request, and
+  its ground truth per order (``order_truth``: an ``OrderTruth`` of exact Decimals).
 - ``BinanceServer`` and ``binance_client``: the paper venue behind a local Binance spot REST
   server, and the real ``ccxt.binance`` client pointed at it (HMAC-signed, Binance's bodies
   and codes, accept-then-drop faults at the HTTP layer).

@@ -251,7 +251,7 @@ def test_the_executor_over_http_finds_a_lost_create_and_places_it_once(
     assert server.requests["POST /api/v3/order"] == 1
 
 
-# -- fees as the venue booked them: rebates, two currencies --------------------------------
+# -- fees and trades as the venue booked them: rebates, two currencies, no trade ids -------
 
 BNB = MarketSpec("BNB/USDT", "BNB", "USDT", "0.01", "0.001", "0.001", "5", "600")
 
@@ -306,6 +306,29 @@ def test_fees_in_two_currencies_reach_ccxt_per_trade_and_per_order(
         listed = client.fetch_my_trades(BTC, None, None, {"orderId": order["id"]})
         assert [(t["fee"]["currency"], Decimal(t["info"]["commission"])) for t in listed] == \
             [(t.fee_currency, t.fee) for t in truth.trades]
+
+
+def test_trades_without_ids_reach_ccxt_with_id_none(venue_clock: FakeClock) -> None:
+    venue = PaperExchange(venue_clock, seed=5)
+    with served(venue, trade_ids=False) as client:
+        order = client.create_order(BTC, "market", "buy", 0.3, None, {"clientOrderId": "e2e-noid"})
+        truth = venue.order_truth(order["id"])
+        assert len(order["trades"]) == len(truth.trades) == 3
+        assert [t["id"] for t in order["trades"]] == [None] * 3
+        assert all("tradeId" not in f for f in order["info"]["fills"])
+        venue_clock.advance(TRADES_LISTED)
+        listed = client.fetch_my_trades(BTC, None, None, {"orderId": order["id"]})
+        assert [t["id"] for t in listed] == [None] * 3
+        assert all("id" not in t["info"] for t in listed)
+        assert [Decimal(t["info"]["qty"]) for t in listed] == [t.amount for t in truth.trades]
+        assert {t["order"] for t in listed} == {order["id"]}
+
+
+def test_the_server_needs_a_venue_that_lists_its_trades_with_ids(
+        venue_clock: FakeClock) -> None:
+    venue = PaperExchange(venue_clock, trade_ids=False)
+    with pytest.raises(ValueError, match="trade_ids=False"):
+        BinanceServer(venue, api_key=KEY, secret=SECRET)
 
 
 def test_by_default_commissions_are_the_taker_rate_in_the_quote(

@@ -932,6 +932,20 @@ def test_order_truth_is_a_snapshot(venue: PaperExchange, clock: FakeClock) -> No
     assert len(before.trades) < len(after.trades)
 
 
+# -- trades without an id -----------------------------------------------------------------
+
+
+def test_trades_can_be_listed_without_an_id(clock: FakeClock) -> None:
+    venue = PaperExchange(clock, seed=5, imitate=attrs.evolve(PROMPT, trade_ids=False))
+    order = venue.create_order("BTC/USDT", "market", "buy", "0.3")
+    listed = venue.fetch_my_trades("BTC/USDT")
+    assert len(listed) == 3 and [t["id"] for t in listed] == [None] * 3
+    assert [t["id"] for t in order["trades"]] == [None] * 3
+    assert all("id" not in t["info"] and t["order"] == order["id"] for t in listed)
+    truth = venue.order_truth(order["id"])  # the venue still tells them apart
+    assert [float(t.amount) for t in truth.trades] == [t["amount"] for t in listed]
+
+
 # -- persistence --------------------------------------------------------------------------
 
 
