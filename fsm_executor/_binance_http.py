@@ -15,8 +15,9 @@ Deliberately not modelled: order types other than LIMIT and MARKET, timeInForce 
 GTC, ``quoteOrderQty`` (refused), cancelRestrictions, order lists, the 24h statistics of
 tickers (open/high/low are the last price, volumes zero), rate-limit headers and weights,
 IP bans (418), RSA and Ed25519 keys, microsecond timestamps, SBE, WebSocket streams, sapi
-(404). Commissions are charged in the quote currency, as the venue does. A venue
-RequestTimeout closes the connection without an answer; the client sees a NetworkError.
+(404). Commissions are the venue's: in the currency it charged (the quote, or BNB and
+the like with ``fee_currencies``), negative for a maker rebate. A venue RequestTimeout
+closes the connection without an answer; the client sees a NetworkError.
 """
 
 from __future__ import annotations
@@ -88,18 +89,26 @@ class BinanceServer:
     (seconds, settable at any time) puts the server's clock that far ahead of ``clock``
     (behind when negative): ccxt signs with the machine's clock, so this is clock skew,
     which ccxt's ``load_time_difference`` measures through /api/v3/time. ``seed`` makes
-    the client ids the server invents (a cancel's own id) reproducible.
+    the client ids the server invents (a cancel's own id) reproducible. ``trade_ids=False``
+    answers trades without their id (no ``id`` in myTrades, no ``tradeId`` in FULL fills):
+    ccxt's trades then have id None. (The venue itself must list its trades with ids, which
+    the server needs to render them; ``venue.order_truth`` is the ground truth either way.)
     """
 
     def __init__(self, venue: PaperExchange, *, api_key: str, secret: str,
                  clock: Clock | None = None, clock_offset: float = 0.0,
-                 host: str = "127.0.0.1", port: int = 0, seed: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, seed: int = 0,
+                 trade_ids: bool = True) -> None:
+        if not venue.manners.trade_ids:
+            raise ValueError("the venue lists trades without ids, which the server needs: "
+                             "use BinanceServer(trade_ids=False) over a venue with them")
         if host not in LOOPBACK:
             raise ValueError(f"BinanceServer binds loopback only ({', '.join(sorted(LOOPBACK))}),"
                              f" not {host!r}")
         if not api_key or not secret:
             raise ValueError("api_key and secret must not be empty")
         self.venue = venue
+        self.trade_ids = trade_ids
         self.api_key = api_key
         self._secret = secret.encode()
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -243,9 +252,6 @@ class BinanceServer:
     def _new_client_id(self) -> str:
         return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(22))
 
-    def _quote(self, symbol: str) -> str:
-        return self.venue.market_spec(symbol).quote
-
     # -- market data -----------------------------------------------------------------------
 
     def _ping(self, params: Params) -> _Answer:
@@ -309,9 +315,8 @@ class BinanceServer:
             return _Answer(200, shapes.order_ack(order, market_id))
         if new.respond == "RESULT":
             return _Answer(200, shapes.order_result(order, market_id))
-        quote = self._quote(symbol)
-        fills = [shapes.fill(self.venue.trade_record(t["id"]), quote)
-                 for t in answer.get("trades") or []]
+        fills = [shapes.fill(self.venue.trade_record(t), self.trade_ids)
+                 for t in order.trade_ids]  # the fills of the moment
         return _Answer(200, shapes.order_full(order, market_id, fills))
 
     def _fetch(self, symbol: str, oid: int | None, cid: str | None) -> PaperOrder:
@@ -368,8 +373,8 @@ class BinanceServer:
                   and (start is None or t.timestamp >= start)
                   and (end is None or t.timestamp <= end)]
         trades = shapes.page(trades, limit, from_id is not None or start is not None)
-        quote = self._quote(symbol)
-        return _Answer(200, [shapes.my_trade(t, self._ids[symbol], quote) for t in trades])
+        return _Answer(200, [shapes.my_trade(t, self._ids[symbol], self.trade_ids)
+                             for t in trades])
 
     def _account(self, params: Params) -> _Answer:
         balance = self.venue.fetch_balance()
@@ -379,9 +384,9 @@ class BinanceServer:
             free, used = self.venue.balance_of(asset)
             if not (omit_zero and free + used == 0):
                 rows.append((asset, free, used))
-        first = next(iter(self._ids))
-        fee_rate = shapes.from_float(self.venue.market(first)["taker"])
-        return _Answer(200, shapes.account(rows, fee_rate, int(balance["timestamp"])))
+        market = self.venue.market(next(iter(self._ids)))
+        maker, taker = (shapes.from_float(market[k]) for k in ("maker", "taker"))
+        return _Answer(200, shapes.account(rows, maker, taker, int(balance["timestamp"])))
 
 
 # -- HTTP ------------------------------------------------------------------------------------

@@ -361,10 +361,15 @@ def order_result(order: PaperOrder, market_id: str) -> dict[str, Any]:
             "selfTradePreventionMode": "NONE"}
 
 
-def fill(trade: PaperTrade, quote: str) -> dict[str, Any]:
-    """One entry of a FULL answer's ``fills``: the venue charges fees in the quote currency."""
-    return {"price": num(trade.price), "qty": num(trade.amount), "commission": num(trade.fee),
-            "commissionAsset": quote, "tradeId": trade_number(trade.id)}
+def fill(trade: PaperTrade, with_id: bool = True) -> dict[str, Any]:
+    """One entry of a FULL answer's ``fills``; a rebate is a negative commission. Without
+    ``with_id``, no ``tradeId`` (an exchange that gives its trades none)."""
+    answer = {"price": num(trade.price), "qty": num(trade.amount),
+              "commission": num(trade.fee), "commissionAsset": trade.fee_currency,
+              "tradeId": trade_number(trade.id)}
+    if not with_id:
+        del answer["tradeId"]
+    return answer
 
 
 def order_full(order: PaperOrder, market_id: str, fills: Sequence[dict[str, Any]]
@@ -384,26 +389,31 @@ def cancel_answer(order: PaperOrder, market_id: str, cancel_client_id: str) -> d
     }
 
 
-def my_trade(trade: PaperTrade, market_id: str, quote: str) -> dict[str, Any]:
-    """One entry of GET /api/v3/myTrades."""
-    return {
+def my_trade(trade: PaperTrade, market_id: str, with_id: bool = True) -> dict[str, Any]:
+    """One entry of GET /api/v3/myTrades; a rebate is a negative commission. Without
+    ``with_id``, no ``id`` (an exchange that gives its trades none)."""
+    answer = {
         "symbol": market_id, "id": trade_number(trade.id), "orderId": int(trade.order_id),
         "orderListId": -1, "price": num(trade.price), "qty": num(trade.amount),
-        "quoteQty": num(trade.cost), "commission": num(trade.fee), "commissionAsset": quote,
-        "time": trade.timestamp, "isBuyer": trade.side == "buy", "isMaker": trade.maker,
-        "isBestMatch": True,
+        "quoteQty": num(trade.cost), "commission": num(trade.fee),
+        "commissionAsset": trade.fee_currency, "time": trade.timestamp,
+        "isBuyer": trade.side == "buy", "isMaker": trade.maker, "isBestMatch": True,
     }
+    if not with_id:
+        del answer["id"]
+    return answer
 
 
-def account(balances: Iterable[tuple[str, Decimal, Decimal]], fee_rate: Decimal,
+def account(balances: Iterable[tuple[str, Decimal, Decimal]], maker: Decimal, taker: Decimal,
             update_time: int) -> dict[str, Any]:
-    """GET /api/v3/account; ``balances``: (asset, free, locked)."""
-    bps = int(fee_rate * 10_000)
-    rate, zero = num(fee_rate), num(Decimal(0))
+    """GET /api/v3/account; ``balances``: (asset, free, locked); ``maker`` and ``taker``:
+    the fee rates (Binance's ``*Commission`` are in basis points)."""
+    zero = num(Decimal(0))
     return {
-        "makerCommission": bps, "takerCommission": bps, "buyerCommission": 0,
-        "sellerCommission": 0,
-        "commissionRates": {"maker": rate, "taker": rate, "buyer": zero, "seller": zero},
+        "makerCommission": int(maker * 10_000), "takerCommission": int(taker * 10_000),
+        "buyerCommission": 0, "sellerCommission": 0,
+        "commissionRates": {"maker": num(maker), "taker": num(taker), "buyer": zero,
+                            "seller": zero},
         "canTrade": True, "canWithdraw": False, "canDeposit": False, "brokered": False,
         "requireSelfTradePrevention": False, "preventSor": False, "updateTime": update_time,
         "accountType": "SPOT",

@@ -34,9 +34,11 @@ from ._paper_ccxt import (
     window,
 )
 from ._paper_faults import FAULTS, METHODS, FaultPlan, check_rates, raise_fault
+from ._paper_fees import FeeSchedule
 from ._paper_manners import DEFAULT_MANNERS, MANNERS, Answer, VenueManners
 from ._paper_store import (
     MarketSpec,
+    OrderTruth,
     PaperOrder,
     PaperTrade,
     VenueFile,
@@ -45,7 +47,7 @@ from ._paper_store import (
 )
 
 __all__ = ["DEFAULT_BALANCES", "DEFAULT_MARKETS", "FAULTS", "MANNERS", "METHODS", "MarketSpec",
-           "PaperExchange"]
+           "OrderTruth", "PaperExchange"]
 
 DEFAULT_MARKETS: Final = (
     MarketSpec("BTC/USDT", "BTC", "USDT", "0.01", "0.00001", "0.00001", "5", "30000"),
@@ -79,11 +81,21 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     saved after every call; a saved venue wins over the arguments, except ``clock``,
     ``latency``, the fault rates and the manners, which belong to the connection.
 
+    Fees (_paper_fees.py): ``fee_rate`` is the taker rate (market orders, a limit order's
+    fill when it is marketable on arrival), ``maker_fee_rate`` (default: ``fee_rate``) the
+    rate of a resting order's fills; a negative maker rate is a rebate, credited. A buy
+    holds its quote at the dearer rate. ``fee_currencies`` cycles the currency an order's
+    successive trades pay in: None is the quote (the default), a named currency (e.g.
+    ``("BNB", None)``) is charged while its free balance lasts, priced at its market's mid.
+
     ``imitate`` names the exchange whose manners it reproduces (_paper_manners.py:
     "binance", the default, "okx", "bybit", or a VenueManners of your own): the lag before
     a new order is visible, trades listed late, order answers without trades or fee, how a
     duplicate client order id and an unknown order are answered. ``visibility_lag`` and
-    ``trade_lag`` override its lags.
+    ``trade_lag`` override its lags; ``trade_ids=False`` lists trades without an id.
+
+    Ground truth for tests: ``order_truth`` (filled, cost, fees per currency, trades: exact
+    Decimals), ``order_record``, ``trade_record``, ``balance_of``, ``all_orders``.
     """
 
     def describe(self) -> Any:
@@ -104,12 +116,16 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
                  faults: Mapping[str, float] | None = None,
                  markets: Sequence[MarketSpec] | None = None,
                  balances: Mapping[str, str | Decimal] | None = None,
-                 fee_rate: Decimal = Decimal("0.001"), fill_probability: float = 0.6,
+                 fee_rate: Decimal | str = Decimal("0.001"),
+                 maker_fee_rate: Decimal | str | None = None,
+                 fee_currencies: Sequence[str | None] = (None,),
+                 fill_probability: float = 0.6,
                  step_seconds: float = 1.0, volatility: float = 0.0,
                  state_path: str | os.PathLike[str] | None = None,
                  imitate: str | VenueManners = DEFAULT_MANNERS,
                  visibility_lag: float | None = None,
-                 trade_lag: float | None = None) -> None:
+                 trade_lag: float | None = None,
+                 trade_ids: bool | None = None) -> None:
         self._file: VenueFile | None = None  # first: ccxt's __del__ calls close()
         if isinstance(imitate, VenueManners):
             manners = imitate
@@ -117,12 +133,13 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             manners = MANNERS[imitate]
         else:
             raise ValueError(f"unknown manners {imitate!r}; valid: {', '.join(MANNERS)}")
-        if visibility_lag is not None or trade_lag is not None:
+        if visibility_lag is not None or trade_lag is not None or trade_ids is not None:
             manners = attrs.evolve(
                 manners,
                 visibility_lag=manners.visibility_lag if visibility_lag is None
                 else float(visibility_lag),
-                trade_lag=manners.trade_lag if trade_lag is None else float(trade_lag))
+                trade_lag=manners.trade_lag if trade_lag is None else float(trade_lag),
+                trade_ids=manners.trade_ids if trade_ids is None else bool(trade_ids))
         if manners.visibility_lag < 0 or manners.trade_lag < 0:
             raise ValueError("visibility_lag and trade_lag must be >= 0")
         self.manners: VenueManners = manners
@@ -143,10 +160,13 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
         #: (method, fault) for every fault fired, in order.
         self.fault_log: list[tuple[str, str]] = self._plan.log
         start = DEFAULT_BALANCES if balances is None else balances
+        fees = FeeSchedule(taker=fee_rate,
+                           maker=fee_rate if maker_fee_rate is None else maker_fee_rate,
+                           currencies=tuple(fee_currencies))
         self._state = VenueState(
             seed=seed, specs=specs,
             balances={c: to_decimal(v, f"balance of {c}") for c, v in start.items()},
-            fee_rate=to_decimal(fee_rate, "fee_rate"), fill_probability=float(fill_probability),
+            fees=fees, fill_probability=float(fill_probability),
             step_seconds=float(step_seconds), volatility=float(volatility),
             origin=self._clock.now(),
         )
@@ -172,7 +192,7 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     # -- ccxt's market loading, offline ---------------------------------------------------
 
     def fetch_markets(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return [market_dict(s, self._state.fee_rate) for s in self._state.specs.values()]
+        return [market_dict(s, self._state.fees) for s in self._state.specs.values()]
 
     def fetch_currencies(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {}  # ccxt derives the currencies from the markets
@@ -318,13 +338,30 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
             return [self._order_dict(o) for o in self._state.orders.values()
                     if o.client_order_id == client_order_id]
 
+    def order_truth(self, order_id: str | None = None, *,
+                    client_order_id: str | None = None) -> OrderTruth:
+        """An order's figures as the venue booked them (exact Decimals): filled, cost (the
+        sum of its trades' costs), fees per currency (negative: a rebate), its trades. By
+        exchange id, or by client order id (the newest order with it). The venue catches up
+        with the clock first, as for every call; no lag hides anything. KeyError if
+        unknown."""
+        if (order_id is None) == (client_order_id is None):
+            raise TypeError("order_truth takes exactly one of order_id and client_order_id")
+        with self._quiet():
+            state = self._state
+            oid = str(order_id) if client_order_id is None else state.by_client[client_order_id]
+            return state.truth(state.orders[oid])
+
     def order_record(self, order_id: str) -> PaperOrder:
-        """The venue's own record of an order (exact Decimals), for front-ends that render
-        an exchange's raw shapes (the Binance REST server). KeyError if unknown."""
+        """The venue's own live record of an order (exact Decimals), for front-ends that
+        render an exchange's raw shapes (the Binance REST server); its fees are in its
+        trades (``order_truth`` sums them). KeyError if unknown."""
         return self._state.orders[str(order_id)]
 
     def trade_record(self, trade_id: str) -> PaperTrade:
-        """The venue's own record of a trade (exact Decimals). KeyError if unknown."""
+        """The venue's own record of a trade (exact Decimals), by the venue's trade id
+        ("T17"; also when ``trade_ids`` is off and its listings carry none). KeyError if
+        unknown."""
         return self._state.trades[str(trade_id)]
 
     def market_spec(self, symbol: str) -> MarketSpec:
@@ -479,9 +516,8 @@ class PaperExchange(ccxt.Exchange):  # type: ignore[misc]
     def _order_dict(self, o: PaperOrder, *, trades: bool = True,
                     fee: bool = True) -> dict[str, Any]:
         state = self._state
-        return order_dict(o, state.specs[o.symbol].quote,
-                          [state.trades[t] for t in o.trade_ids] if trades else None, fee)
+        return order_dict(o, state.specs[o.symbol].quote, [state.trades[t] for t in o.trade_ids],
+                          with_trades=trades, with_fee=fee, trade_ids=self.manners.trade_ids)
 
     def _trade_dict(self, t: PaperTrade) -> dict[str, Any]:
-        state = self._state
-        return trade_dict(t, state.specs[t.symbol].quote, state.orders[t.order_id].type)
+        return trade_dict(t, self._state.orders[t.order_id].type, self.manners.trade_ids)

@@ -3,7 +3,7 @@ in ccxt's unified shapes. Pure functions; the venue (_paper.py) calls them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -11,6 +11,7 @@ import ccxt
 
 from ._exceptions import InvalidInput
 from ._model import to_decimal
+from ._paper_fees import FeeSchedule, fees_by_currency
 from ._paper_manners import Answer
 from ._paper_store import MarketSpec, PaperOrder, PaperTrade
 
@@ -72,14 +73,13 @@ def _order_number(value: Any, what: str) -> Decimal:
     return result
 
 
-def market_dict(s: MarketSpec, fee_rate: Decimal) -> dict[str, Any]:
-    fee = float(fee_rate)
+def market_dict(s: MarketSpec, fees: FeeSchedule) -> dict[str, Any]:
     return {
         "id": s.base + s.quote, "symbol": s.symbol, "base": s.base, "quote": s.quote,
         "baseId": s.base, "quoteId": s.quote, "active": True, "type": "spot", "spot": True,
         "margin": False, "swap": False, "future": False, "option": False,
-        "contract": False, "taker": fee, "maker": fee, "percentage": True,
-        "tierBased": False,
+        "contract": False, "taker": float(fees.taker), "maker": float(fees.maker),
+        "percentage": True, "tierBased": False,
         "precision": {"amount": float(s.amount_tick), "price": float(s.price_tick)},
         "limits": {
             "amount": {"min": float(s.min_amount), "max": None},
@@ -91,11 +91,15 @@ def market_dict(s: MarketSpec, fee_rate: Decimal) -> dict[str, Any]:
     }
 
 
-def order_dict(o: PaperOrder, quote: str, trades: Iterable[PaperTrade] | None,
-               fee: bool) -> dict[str, Any]:
-    """ccxt's order shape; ``trades`` (None: this answer carries none) and ``fee``: whether
-    this answer carries them."""
-    fee_dict = {"cost": float(o.fee), "currency": quote}
+def order_dict(o: PaperOrder, quote: str, trades: Sequence[PaperTrade], *, with_trades: bool,
+               with_fee: bool, trade_ids: bool) -> dict[str, Any]:
+    """ccxt's order shape, from the order and all its ``trades``; ``with_trades`` and
+    ``with_fee``: whether this answer carries them. The fees, per currency, are ccxt's
+    ``fees``; ``fee`` is the one of them, or None when there are several (as ccxt's
+    safe_order leaves it). Without trades, a zero fee in the quote currency."""
+    fees = [{"cost": float(cost), "currency": cur}
+            for cur, cost in fees_by_currency(trades).items()]
+    fees = fees or [{"cost": 0.0, "currency": quote}]
     average = float(o.cost / o.filled) if o.filled else None
     price = float(o.price) if o.price is not None else average
     return {
@@ -108,16 +112,19 @@ def order_dict(o: PaperOrder, quote: str, trades: Iterable[PaperTrade] | None,
         "stopPrice": None, "takeProfitPrice": None, "stopLossPrice": None,
         "amount": float(o.amount), "filled": float(o.filled),
         "remaining": float(o.remaining), "cost": float(o.cost), "average": average,
-        "status": o.status, "fee": fee_dict if fee else None,
-        "fees": [fee_dict] if fee else [],
-        "trades": [] if trades is None else [trade_dict(t, quote, o.type) for t in trades],
+        "status": o.status,
+        "fee": (fees[0] if len(fees) == 1 else None) if with_fee else None,
+        "fees": fees if with_fee else [],
+        "trades": [trade_dict(t, o.type, trade_ids) for t in trades] if with_trades else [],
     }
 
 
-def trade_dict(t: PaperTrade, quote: str, order_type: str) -> dict[str, Any]:
-    fee = {"cost": float(t.fee), "currency": quote}
+def trade_dict(t: PaperTrade, order_type: str, with_id: bool) -> dict[str, Any]:
+    """ccxt's trade shape; without ``with_id`` the exchange gave no id (ccxt's is None)."""
+    fee = {"cost": float(t.fee), "currency": t.fee_currency}
+    info = {"id": t.id, "orderId": t.order_id} if with_id else {"orderId": t.order_id}
     return {
-        "info": {"id": t.id, "orderId": t.order_id}, "id": t.id, "order": t.order_id,
+        "info": info, "id": t.id if with_id else None, "order": t.order_id,
         "timestamp": t.timestamp, "datetime": _iso8601(t.timestamp),
         "symbol": t.symbol, "type": order_type, "side": t.side,
         "takerOrMaker": "maker" if t.maker else "taker", "price": float(t.price),

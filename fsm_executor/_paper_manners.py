@@ -20,6 +20,9 @@ reproduces what its exchange does, as ccxt reports it:
   id where ccxt reads ``clientOrderId`` (Binance: the order's is in ``origClientOrderId``).
 - ``closed_lists_filled_only``: ``fetch_closed_orders`` lists filled orders only, not the
   cancelled or expired ones (ccxt's binance.py filters its allOrders listing on "closed").
+- ``trade_ids``: whether trades are listed with an id. Some exchanges list fills without
+  one, and ccxt's ``id`` is then None: trades can only be told apart by their figures.
+  None of the three profiles does it; ``PaperExchange(trade_ids=False)`` turns it on.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class VenueManners:
     cancel_unknown: Answer
     cancel_reply_own_client_id: bool
     closed_lists_filled_only: bool = False
+    trade_ids: bool = True
 
 
 MANNERS: Final[dict[str, VenueManners]] = {m.imitates: m for m in (

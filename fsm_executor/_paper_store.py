@@ -25,6 +25,7 @@ import attrs
 
 from ._model import to_decimal
 from ._paper_faults import rng_state
+from ._paper_fees import FeeSchedule, fees_by_currency
 from ._sqlite_file import create_atomically
 
 FORMAT: Final = "fsm-executor-paper-venue"
@@ -103,7 +104,6 @@ class PaperOrder:
     status: str = "open"
     filled: Decimal = Decimal(0)
     cost: Decimal = Decimal(0)
-    fee: Decimal = Decimal(0)
     #: What is still held for this order: quote for a buy (fees included), base for a sell.
     reserved: Decimal = Decimal(0)
     updated: int | None = None
@@ -118,7 +118,7 @@ class PaperOrder:
 
 @attrs.frozen
 class PaperTrade:
-    """One fill. The fee is in the market's quote currency."""
+    """One fill. ``fee`` is in ``fee_currency``; negative, it was credited (a rebate)."""
 
     id: str
     order_id: str
@@ -129,10 +129,41 @@ class PaperTrade:
     fee: Decimal
     timestamp: int
     maker: bool
+    fee_currency: str
 
     @property
     def cost(self) -> Decimal:
         return self.price * self.amount
+
+
+@attrs.frozen
+class OrderTruth:
+    """An order as the venue booked it, exact: what a journal of it must equal.
+
+    ``filled`` and ``cost`` are the sums of its trades' amounts and costs (price * amount);
+    ``fees`` its trades' non-zero fees summed per currency, in the order the currencies
+    first appear, negative for a rebate (empty without fees, as a journal keeps no zero
+    fee). A snapshot: it does not follow the order afterwards.
+    """
+
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    status: str
+    amount: Decimal
+    filled: Decimal
+    cost: Decimal
+    fees: Mapping[str, Decimal]
+    trades: tuple[PaperTrade, ...]
+
+    @classmethod
+    def of(cls, order: PaperOrder, trades: Iterable[PaperTrade]) -> OrderTruth:
+        trades = tuple(trades)
+        return cls(order.id, order.client_order_id, order.symbol, order.side, order.status,
+                   order.amount, sum((t.amount for t in trades), Decimal(0)),
+                   sum((t.cost for t in trades), Decimal(0)),
+                   fees_by_currency(t for t in trades if t.fee), trades)
 
 
 @attrs.frozen
@@ -154,20 +185,23 @@ class VenueState:
     """Everything the venue knows and the rules that change it: no ccxt shapes, no I/O.
 
     Callers validate first; the methods here assume a valid request and keep the books
-    balanced: a buy holds quote (fees included) from creation, a sell holds base, each trade
-    spends from the hold, and a finished order gives back what is left of it.
+    balanced: a buy holds quote (fees at the dearer rate included) from creation, a sell
+    holds base, each trade spends from the hold (a fee in another currency, or a rebate,
+    moves that currency's free balance), and a finished order gives back what is left.
     """
 
     def __init__(self, *, seed: int, specs: Sequence[MarketSpec],
-                 balances: Mapping[str, Decimal], fee_rate: Decimal, fill_probability: float,
+                 balances: Mapping[str, Decimal], fees: FeeSchedule, fill_probability: float,
                  step_seconds: float, volatility: float, origin: float) -> None:
+        fees.check(specs)
         self.seed = seed
-        self.fee_rate = fee_rate
+        self.fees = fees
         self.fill_probability = fill_probability
         self.step_seconds = step_seconds
         self.volatility = volatility
         self.specs = {s.symbol: s for s in specs}
         self.mids = {s.symbol: s.mid for s in specs}
+        self._pairs = {(s.base, s.quote): s.symbol for s in specs}
         self.free = dict(balances)
         self.used = dict.fromkeys(self.free, Decimal(0))
         for s in specs:
@@ -212,7 +246,7 @@ class VenueState:
                  price: Decimal) -> tuple[str, Decimal]:
         """(currency, amount) an order must hold: quote with fees for a buy, base for a sell."""
         if side == "buy":
-            return spec.quote, amount * price * (1 + self.fee_rate)
+            return spec.quote, amount * price * (1 + self.fees.hold_rate)
         return spec.base, amount
 
     def client_id_in_use(self, client_order_id: str) -> bool:
@@ -267,29 +301,40 @@ class VenueState:
               maker: bool) -> PaperTrade:
         spec = self.specs[order.symbol]
         cost = price * amount
-        fee = cost * self.fee_rate
         if order.side == "buy":
-            self.used[spec.quote] -= cost + fee
-            order.reserved -= cost + fee
+            self.used[spec.quote] -= cost
+            order.reserved -= cost
             self.free[spec.base] += amount
         else:
             self.used[spec.base] -= amount
             order.reserved -= amount
-            self.free[spec.quote] += cost - fee
+            self.free[spec.quote] += cost
+        currency, fee = self.fees.charge(spec, len(order.trade_ids), price, amount, maker,
+                                         self.free, self._mid)
+        if order.side == "buy" and currency == spec.quote and fee > 0:
+            self.used[currency] -= fee  # out of the hold, which counted it
+            order.reserved -= fee
+        else:
+            self.free[currency] -= fee  # a rebate is free at once, never held
         trade = PaperTrade(f"T{self.next_trade}", order.id, order.symbol, order.side, price,
-                           amount, fee, ts, maker)
+                           amount, fee, ts, maker, currency)
         self.next_trade += 1
         self.trades[trade.id] = trade
         self._new_trades.append(trade)
         order.filled += amount
         order.cost += cost
-        order.fee += fee
         order.trade_ids.append(trade.id)
         order.last_trade = order.updated = ts
         self._dirty[order.id] = order
         if order.remaining == 0:
             self.finish(order, "closed", ts)
         return trade
+
+    def _mid(self, base: str, quote: str) -> Decimal:
+        return self.mids[self._pairs[base, quote]]
+
+    def truth(self, order: PaperOrder) -> OrderTruth:
+        return OrderTruth.of(order, (self.trades[t] for t in order.trade_ids))
 
     def finish(self, order: PaperOrder, status: str, ts: int) -> None:
         """End an open order and give back what it still holds."""
@@ -350,7 +395,7 @@ class VenueState:
     def to_kv(self) -> dict[str, Any]:
         version, internal, gauss_next = self.rng.getstate()
         return {
-            "config": {"seed": self.seed, "fee_rate": str(self.fee_rate),
+            "config": {"seed": self.seed, **self.fees.to_config(),
                        "fill_probability": self.fill_probability,
                        "step_seconds": self.step_seconds, "volatility": self.volatility},
             "markets": [to_json(s) for s in self.specs.values()],
@@ -367,7 +412,7 @@ class VenueState:
         state = cls(
             seed=cfg["seed"], specs=[from_json(MarketSpec, d) for d in kv["markets"]],
             balances={c: Decimal(f) for c, (f, _) in kv["balances"].items()},
-            fee_rate=Decimal(cfg["fee_rate"]), fill_probability=cfg["fill_probability"],
+            fees=FeeSchedule.from_config(cfg), fill_probability=cfg["fill_probability"],
             step_seconds=cfg["step_seconds"], volatility=cfg["volatility"],
             origin=kv["grid"][0],
         )
@@ -440,6 +485,13 @@ def _create(path: Path) -> None:
     create_atomically(path, build)
 
 
+def _trade_from_row(text: str, quotes: Mapping[str, str]) -> PaperTrade:
+    data = json.loads(text)
+    # A trade saved before fees could be paid elsewhere paid in the quote currency.
+    data.setdefault("fee_currency", quotes[data["symbol"]])
+    return from_json(PaperTrade, data)
+
+
 class VenueFile:
     """An open venue state file. One venue (one process) per file."""
 
@@ -471,7 +523,8 @@ class VenueFile:
                 return None
             orders = [from_json(PaperOrder, json.loads(v))
                       for (v,) in conn.execute("SELECT value FROM orders ORDER BY id")]
-            trades = [from_json(PaperTrade, json.loads(v))
+            quotes = {m["symbol"]: m["quote"] for m in kv["markets"]}
+            trades = [_trade_from_row(v, quotes)
                       for (v,) in conn.execute("SELECT value FROM trades ORDER BY id")]
         except (sqlite3.Error, KeyError, TypeError, ArithmeticError) as exc:
             raise ValueError(f"unreadable: {exc}") from exc

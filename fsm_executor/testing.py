@@ -3,7 +3,9 @@ tested with. Needs ``hypothesis`` (``pip install fsm-executor[testing]``).
 
 - ``PaperExchange``: the embedded paper venue (seeded fills, fees, balances, latency on an
   injected clock, seeded fault injection, an optional state file that outlives the bot),
-  as unkind as the exchange it imitates (``imitate="binance"``, "okx", "bybit").
+  as unkind as the exchange it imitates (``imitate="binance"``, "okx", "bybit"), with
+  maker rebates, fees in more than one currency and trades without an id on request, and
+  its ground truth per order (``order_truth``: an ``OrderTruth`` of exact Decimals).
 - ``BinanceServer`` and ``binance_client``: the paper venue behind a local Binance spot REST
   server, and the real ``ccxt.binance`` client pointed at it (HMAC-signed, Binance's bodies
   and codes, accept-then-drop faults at the HTTP layer).
@@ -22,7 +24,7 @@ from ._binance_http import BinanceServer, binance_client
 from ._clock import FakeClock
 from ._errors import ccxt_exception_classes
 from ._generated import REJECT_ERRORS, TRANSIENT_ERRORS, GeneratedExchange, ccxt_errors
-from ._paper import MarketSpec, PaperExchange
+from ._paper import MarketSpec, OrderTruth, PaperExchange
 
 __all__ = [
     "REJECT_ERRORS",
@@ -31,6 +33,7 @@ __all__ = [
     "FakeClock",
     "GeneratedExchange",
     "MarketSpec",
+    "OrderTruth",
     "PaperExchange",
     "binance_client",
     "ccxt_errors",

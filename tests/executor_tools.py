@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
 from fsm_executor import FakeClock, JournalReader, Order
@@ -39,27 +38,12 @@ def notes(path: Path, order_id: str) -> list[str]:
                 if e.order_id == order_id and e.trigger == "note"]
 
 
-def venue_money(venue: PaperExchange, exchange_order_id: str) -> tuple[Decimal, Decimal,
-                                                                       dict[str, Decimal]]:
-    """The venue's ground truth of one order: filled, cost and fees per currency, summed
-    from its own trade records (exact Decimals)."""
-    record = venue.order_record(exchange_order_id)
-    quote = venue.market_spec(record.symbol).quote
-    filled, cost, fees = Decimal(0), Decimal(0), {}
-    for trade_id in record.trade_ids:
-        trade = venue.trade_record(trade_id)
-        filled += trade.amount
-        cost += trade.amount * trade.price
-        if trade.fee:
-            fees[quote] = fees.get(quote, Decimal(0)) + trade.fee
-    return filled, cost, fees
-
-
 def assert_money_matches(venue: PaperExchange, order: Order) -> None:
     """The journal's filled, cost and fees equal the venue's, and none of them is inferred."""
     if order.exchange_order_id is None:
         assert order.filled == 0 and not order.fees
         return
     assert not [f for f in order.fills.values() if f.inferred], order.fills
-    assert (order.filled, order.cost, dict(order.fees)) == venue_money(
-        venue, order.exchange_order_id)
+    truth = venue.order_truth(order.exchange_order_id)
+    assert (order.filled, order.cost, dict(order.fees)) == (truth.filled, truth.cost,
+                                                             dict(truth.fees))

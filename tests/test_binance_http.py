@@ -7,6 +7,7 @@ asserted are the ones ccxt 4.5.90 really raises for each Binance answer.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -26,7 +27,7 @@ from fsm_executor import ExecutionConfig, TradeExecutor
 from fsm_executor._binance_http import ENDPOINTS, BinanceServer, binance_client
 from fsm_executor._binance_shapes import num, trade_number
 from fsm_executor._clock import FakeClock
-from fsm_executor._paper import PaperExchange
+from fsm_executor._paper import DEFAULT_MARKETS, MarketSpec, PaperExchange
 
 KEY = "test-api-key"
 SECRET = "s3cret-never-shown-0123456789"
@@ -248,6 +249,96 @@ def test_the_executor_over_http_finds_a_lost_create_and_places_it_once(
     record = venue.order_record(order.exchange_order_id or "")
     assert (order.state.value, order.filled) == ("filled", record.filled)
     assert server.requests["POST /api/v3/order"] == 1
+
+
+# -- fees and trades as the venue booked them: rebates, two currencies, no trade ids -------
+
+BNB = MarketSpec("BNB/USDT", "BNB", "USDT", "0.01", "0.001", "0.001", "5", "600")
+
+
+@contextlib.contextmanager
+def served(venue: PaperExchange, **options: Any) -> Iterator[Any]:
+    """A ccxt.binance client over a server of ``venue``, markets loaded."""
+    with BinanceServer(venue, api_key=KEY, secret=SECRET, **options) as server:
+        client = binance_client(server)
+        client.load_markets()
+        yield client
+
+
+def test_a_maker_rebate_arrives_in_ccxt_as_a_negative_fee(venue_clock: FakeClock) -> None:
+    venue = PaperExchange(venue_clock, fill_probability=1.0, maker_fee_rate="-0.0001")
+    with served(venue) as client:
+        placed = _resting_buy(client, venue, "e2e-rebate")
+        venue.set_mid(BTC, venue.mid(BTC) * Decimal("0.8"))
+        venue_clock.advance(VISIBLE + TRADES_LISTED)
+        trades = client.fetch_my_trades(BTC, None, None, {"orderId": placed["id"]})
+        truth = venue.order_truth(placed["id"])
+        assert truth.status == "closed" and len(trades) == len(truth.trades) > 0
+        for trade, booked in zip(trades, truth.trades, strict=True):
+            assert booked.fee == booked.cost * Decimal("-0.0001") < 0
+            assert (trade["info"]["commission"], trade["info"]["commissionAsset"]) == \
+                (num(booked.fee), "USDT")
+            assert trade["info"]["commission"].startswith("-")
+            assert trade["takerOrMaker"] == "maker"
+            assert trade["fee"] == {"cost": float(booked.fee), "currency": "USDT"}
+            assert trade["fees"] == [trade["fee"]]
+        info = client.fetch_balance()["info"]
+        assert (info["makerCommission"], info["takerCommission"]) == (-1, 10)
+        assert info["commissionRates"]["maker"] == "-0.00010000"
+
+
+def test_fees_in_two_currencies_reach_ccxt_per_trade_and_per_order(
+        venue_clock: FakeClock) -> None:
+    venue = PaperExchange(venue_clock, seed=5, markets=[*DEFAULT_MARKETS, BNB],
+                          balances={"USDT": "1000000", "BNB": "1"},
+                          fee_currencies=("BNB", None))
+    with served(venue) as client:
+        order = client.create_order(BTC, "market", "buy", 0.3, None, {"clientOrderId": "e2e-2c"})
+        truth = venue.order_truth(client_order_id="e2e-2c")
+        fills = order["info"]["fills"]
+        assert [(f["commission"], f["commissionAsset"]) for f in fills] == \
+            [(num(t.fee), t.fee_currency) for t in truth.trades]
+        assert [f["commissionAsset"] for f in fills] == ["BNB", "USDT", "BNB"]
+        # ccxt sums the fills' fees per currency; with two, its single ``fee`` is None.
+        assert order["fee"] is None
+        assert order["fees"] == [{"currency": c, "cost": float(v)} for c, v in truth.fees.items()]
+        venue_clock.advance(TRADES_LISTED)
+        listed = client.fetch_my_trades(BTC, None, None, {"orderId": order["id"]})
+        assert [(t["fee"]["currency"], Decimal(t["info"]["commission"])) for t in listed] == \
+            [(t.fee_currency, t.fee) for t in truth.trades]
+
+
+def test_trades_without_ids_reach_ccxt_with_id_none(venue_clock: FakeClock) -> None:
+    venue = PaperExchange(venue_clock, seed=5)
+    with served(venue, trade_ids=False) as client:
+        order = client.create_order(BTC, "market", "buy", 0.3, None, {"clientOrderId": "e2e-noid"})
+        truth = venue.order_truth(order["id"])
+        assert len(order["trades"]) == len(truth.trades) == 3
+        assert [t["id"] for t in order["trades"]] == [None] * 3
+        assert all("tradeId" not in f for f in order["info"]["fills"])
+        venue_clock.advance(TRADES_LISTED)
+        listed = client.fetch_my_trades(BTC, None, None, {"orderId": order["id"]})
+        assert [t["id"] for t in listed] == [None] * 3
+        assert all("id" not in t["info"] for t in listed)
+        assert [Decimal(t["info"]["qty"]) for t in listed] == [t.amount for t in truth.trades]
+        assert {t["order"] for t in listed} == {order["id"]}
+
+
+def test_the_server_needs_a_venue_that_lists_its_trades_with_ids(
+        venue_clock: FakeClock) -> None:
+    venue = PaperExchange(venue_clock, trade_ids=False)
+    with pytest.raises(ValueError, match="trade_ids=False"):
+        BinanceServer(venue, api_key=KEY, secret=SECRET)
+
+
+def test_by_default_commissions_are_the_taker_rate_in_the_quote(
+        client: Any, venue: PaperExchange, venue_clock: FakeClock) -> None:
+    order = client.create_order(BTC, "market", "sell", 0.003, None, {"clientOrderId": "e2e-d"})
+    truth = venue.order_truth(order["id"])
+    assert order["fees"] == [{"currency": "USDT", "cost": float(truth.cost * Decimal("0.001"))}]
+    info = client.fetch_balance()["info"]
+    assert (info["makerCommission"], info["takerCommission"]) == (10, 10)
+    assert info["commissionRates"]["maker"] == info["commissionRates"]["taker"] == "0.00100000"
 
 
 # -- Binance's error answers, as ccxt maps them --------------------------------------------

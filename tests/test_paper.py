@@ -4,11 +4,12 @@ and a state file a restarted bot can come back to."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -668,6 +669,283 @@ def test_balances_are_conserved_through_a_busy_session(clock: FakeClock) -> None
         assert used == 0 and free == value, cur
 
 
+# -- fees: maker and taker rates, rebates, fee currencies ---------------------------------
+
+BNB = MarketSpec("BNB/USDT", "BNB", "USDT", "0.01", "0.001", "0.001", "5", "613")
+START = {"USDT": Decimal(1_000_000), "BTC": Decimal(10), "ETH": Decimal(100),
+         "SOL": Decimal(1000), "BNB": Decimal(1)}
+
+
+def bnb_venue(clock: FakeClock, **kwargs: Any) -> PaperExchange:
+    """Three markets and BNB/USDT, to price fees charged in BNB."""
+    return prompt_venue(clock, markets=[*DEFAULT_MARKETS, BNB], balances=START, **kwargs)
+
+
+def filled_resting_buy(venue: PaperExchange, clock: FakeClock, symbol: str = "BTC/USDT",
+                       amount: str = "0.1") -> str:
+    """A limit buy that rests, then fills as maker once the price falls through it."""
+    limit = venue.mid(symbol) * Decimal("0.99")
+    order = venue.create_order(symbol, "limit", "buy", amount, limit)
+    assert order["status"] == "open" and order["filled"] == 0
+    venue.set_mid(symbol, limit * Decimal("0.99"))
+    for _ in range(30):
+        clock.advance(1)
+        if venue.fetch_order(order["id"])["status"] == "closed":
+            break
+    return str(order["id"])
+
+
+def flows(venue: PaperExchange, start: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """What every balance must be, from ``start`` and the venue's own trade records."""
+    expected = dict(start)
+    for o in venue.all_orders():
+        for t in venue.order_truth(o["id"]).trades:
+            spec = venue.market_spec(t.symbol)
+            sign = 1 if t.side == "buy" else -1
+            expected[spec.base] += sign * t.amount
+            expected[spec.quote] -= sign * t.cost
+            expected[t.fee_currency] -= t.fee
+    return expected
+
+
+def test_by_default_makers_and_takers_pay_the_one_fee_rate_in_the_quote(
+        clock: FakeClock) -> None:
+    venue = prompt_venue(clock, fill_probability=1.0)
+    market = venue.load_markets()["BTC/USDT"]
+    assert market["maker"] == market["taker"] == 0.001
+    taker = venue.order_truth(venue.create_order("BTC/USDT", "market", "buy", "0.1")["id"])
+    maker = venue.order_truth(filled_resting_buy(venue, clock))
+    trades = taker.trades + maker.trades
+    assert {t.maker for t in trades} == {False, True}
+    assert all(t.fee == t.cost * Decimal("0.001") and t.fee_currency == "USDT" for t in trades)
+
+
+def test_a_maker_rebate_is_credited_while_takers_pay(clock: FakeClock) -> None:
+    venue = prompt_venue(clock, fill_probability=1.0, maker_fee_rate="-0.0001")
+    market = venue.load_markets()["BTC/USDT"]
+    assert (market["maker"], market["taker"]) == (-0.0001, 0.001)
+    taker = venue.order_truth(venue.create_order("BTC/USDT", "market", "buy", "0.1")["id"])
+    maker = venue.order_truth(filled_resting_buy(venue, clock))
+    assert taker.trades and all(not t.maker and t.fee == t.cost * Decimal("0.001")
+                                for t in taker.trades)
+    assert maker.status == "closed" and all(t.maker for t in maker.trades)
+    assert all(t.fee == t.cost * Decimal("-0.0001") < 0 for t in maker.trades)
+    assert maker.fees == {"USDT": maker.cost * Decimal("-0.0001")}
+    # The rebate is money: paid for the BTC less than its cost, the rest of the hold back.
+    assert venue.balance_of("USDT") == (Decimal(1_000_000) - taker.cost - taker.fees["USDT"]
+                                        - maker.cost - maker.fees["USDT"], Decimal(0))
+    assert venue.balance_of("BTC") == (Decimal("10.2"), Decimal(0))
+
+
+def test_a_rebated_sell_is_credited_its_cost_and_rebate(clock: FakeClock) -> None:
+    venue = prompt_venue(clock, fill_probability=1.0, maker_fee_rate="-0.00025")
+    limit = venue.mid("ETH/USDT") * Decimal("1.01")
+    order = venue.create_order("ETH/USDT", "limit", "sell", "2", limit)
+    venue.set_mid("ETH/USDT", limit * Decimal("1.01"))
+    clock.advance(30)
+    truth = venue.order_truth(order["id"])
+    assert truth.status == "closed" and truth.fees["USDT"] == truth.cost * Decimal("-0.00025")
+    assert venue.balance_of("USDT") == (Decimal(1_000_000) + truth.cost * Decimal("1.00025"),
+                                        Decimal(0))
+    assert venue.balance_of("ETH") == (Decimal(98), Decimal(0))
+
+
+def test_a_buys_hold_counts_the_dearer_of_the_two_rates(clock: FakeClock) -> None:
+    # A rebate does not lower the hold: the order may take on arrival.
+    rebate = prompt_venue(clock, balances={"USDT": "100.09", "BTC": "0"},
+                          maker_fee_rate="-0.0001")
+    with pytest.raises(ccxt.InsufficientFunds):
+        rebate.create_order("BTC/USDT", "limit", "buy", "0.001", "100000")  # needs 100.1
+    rebate.create_order("BTC/USDT", "limit", "buy", "0.001", "99990")  # needs 100.08999
+    assert rebate.balance_of("USDT")[1] == Decimal("100.08999")
+    # A dearer maker rate (whatever for) is what a resting order may pay.
+    dear = prompt_venue(clock, balances={"USDT": "1000", "BTC": "0"}, maker_fee_rate="0.002")
+    dear.create_order("BTC/USDT", "limit", "buy", "0.001", "20000")
+    assert dear.balance_of("USDT")[1] == Decimal("20.04")
+
+
+def test_an_order_that_takes_then_makes_pays_each_rate_and_releases_its_hold(
+        clock: FakeClock) -> None:
+    for seed in range(8):
+        c = FakeClock(clock.now())
+        venue = prompt_venue(c, seed=seed, fill_probability=1.0, maker_fee_rate="-0.0002")
+        ask = Decimal(str(venue.fetch_ticker("BTC/USDT")["ask"]))
+        order = venue.create_order("BTC/USDT", "limit", "buy", "1", ask)
+        if order["status"] == "closed":
+            continue  # all of it taken on arrival
+        [taken] = venue.order_truth(order["id"]).trades
+        hold = ask * Decimal("1.001")  # at the taker rate, the dearer one
+        # The taker fill was paid out of the hold, its fee too.
+        assert venue.balance_of("USDT") == (Decimal(1_000_000) - hold,
+                                            hold - taken.cost - taken.fee)
+        c.advance(60)
+        truth = venue.order_truth(order["id"])
+        assert truth.status == "closed"
+        assert not truth.trades[0].maker and truth.trades[-1].maker
+        assert all(t.fee == t.cost * (Decimal("-0.0002") if t.maker else Decimal("0.001"))
+                   for t in truth.trades)
+        assert venue.balance_of("USDT") == (Decimal(1_000_000) - truth.cost
+                                            - truth.fees["USDT"], Decimal(0))
+        return
+    pytest.fail("no seed gave a partial fill on arrival")
+
+
+def test_a_rebate_is_free_at_once_while_the_rest_of_the_hold_stays_held(
+        clock: FakeClock) -> None:
+    for seed in range(8):
+        c = FakeClock(clock.now())
+        venue = prompt_venue(c, seed=seed, fill_probability=1.0, maker_fee_rate="-0.0001")
+        order = venue.create_order("BTC/USDT", "limit", "buy", "1", "29000")
+        venue.set_mid("BTC/USDT", "28000")
+        c.advance(1)  # one step: a seeded 25, 50 or 100% fills, as maker
+        truth = venue.order_truth(order["id"])
+        if truth.status != "open":
+            continue
+        [made] = truth.trades
+        hold = Decimal(29000) * Decimal("1.001")
+        assert made.maker and made.fee < 0
+        assert venue.balance_of("USDT") == (Decimal(1_000_000) - hold - made.fee,
+                                            hold - made.cost)
+        return
+    pytest.fail("no seed gave a partial maker fill")
+
+
+def test_fee_currencies_cycle_over_an_orders_trades(clock: FakeClock) -> None:
+    venue = bnb_venue(clock, seed=5, fee_currencies=("BNB", None))
+    order = venue.create_order("BTC/USDT", "market", "buy", "0.3")
+    truth = venue.order_truth(order["id"])
+    assert len(truth.trades) == 3  # seed 5 splits it in three
+    assert [t.fee_currency for t in truth.trades] == ["BNB", "USDT", "BNB"]
+    for t in truth.trades:  # BNB at its mid, rounded to Binance's 8 places
+        expected = t.cost * Decimal("0.001")
+        if t.fee_currency == "BNB":
+            expected = (expected / Decimal(613)).quantize(Decimal("1e-8"))
+        assert t.fee == expected
+    assert list(truth.fees) == ["BNB", "USDT"]
+    # ccxt's order fees, one per currency; its single ``fee`` is None when there are two.
+    assert order["fee"] is None
+    assert order["fees"] == [{"cost": float(truth.fees["BNB"]), "currency": "BNB"},
+                             {"cost": float(truth.fees["USDT"]), "currency": "USDT"}]
+    assert [t["fee"]["currency"] for t in order["trades"]] == ["BNB", "USDT", "BNB"]
+    assert venue.balance_of("BNB") == (1 - truth.fees["BNB"], Decimal(0))
+    assert flows(venue, START) == {c: venue.balance_of(c)[0] for c in START}
+
+
+def test_a_fee_currency_that_runs_out_falls_back_to_the_quote(clock: FakeClock) -> None:
+    venue = prompt_venue(clock, seed=1, markets=[*DEFAULT_MARKETS, BNB],
+                         balances={"USDT": "100000", "BNB": "0.06"}, fee_currencies=("BNB",))
+    first = venue.order_truth(venue.create_order("BTC/USDT", "market", "buy", "1")["id"])
+    assert first.fees == {"BNB": Decimal("0.04894454")}  # 30003 * 0.001 / 613, 8 places
+    second = venue.order_truth(venue.create_order("BTC/USDT", "market", "buy", "1")["id"])
+    assert second.fees == {"USDT": second.cost * Decimal("0.001")}
+    assert venue.balance_of("BNB") == (Decimal("0.01105546"), Decimal(0))
+    assert venue.balance_of("USDT") == (Decimal(100_000) - first.cost - second.cost
+                                        - second.fees["USDT"], Decimal(0))
+
+
+def test_fees_in_the_markets_base_are_the_amount_times_the_rate(clock: FakeClock) -> None:
+    venue = prompt_venue(clock, seed=5, fee_currencies=("BTC",))
+    truth = venue.order_truth(venue.create_order("BTC/USDT", "market", "buy", "0.3")["id"])
+    assert {t.fee_currency for t in truth.trades} == {"BTC"}
+    assert all(t.fee == t.amount * Decimal("0.001") for t in truth.trades)
+    assert truth.fees == {"BTC": Decimal("0.0003")}
+    assert venue.balance_of("BTC") == (Decimal("10.2997"), Decimal(0))
+    # the quote hold, which counted a quote fee, is given back whole
+    assert venue.balance_of("USDT") == (Decimal(1_000_000) - truth.cost, Decimal(0))
+
+
+def test_fee_options_that_cannot_work_are_refused(clock: FakeClock) -> None:
+    with pytest.raises(ValueError, match="no BNB/USDT market"):
+        prompt_venue(clock, fee_currencies=("BNB", None))
+    with pytest.raises(ValueError, match="fee_currencies"):
+        prompt_venue(clock, fee_currencies=())
+    with pytest.raises(ValueError, match=r"within \(-1, 1\)"):
+        prompt_venue(clock, maker_fee_rate="-1")
+    with pytest.raises(ValueError, match=r"within \(-1, 1\)"):
+        prompt_venue(clock, fee_rate="1.5")
+
+
+def test_balances_are_conserved_with_rebates_and_fees_in_two_currencies(
+        clock: FakeClock) -> None:
+    venue = bnb_venue(clock, seed=8, volatility=0.001, maker_fee_rate="-0.0001",
+                      fee_currencies=(None, "BNB", "BTC"))
+    busy_run(venue, clock, seconds=60)
+    for order in venue.fetch_open_orders():
+        venue.cancel_order(order["id"])
+    trades = [t for o in venue.all_orders() for t in venue.order_truth(o["id"]).trades]
+    assert {t.fee_currency for t in trades} >= {"USDT", "BNB", "BTC"}
+    assert any(t.fee < 0 for t in trades) and any(t.fee > 0 for t in trades)
+    for cur, value in flows(venue, START).items():
+        assert venue.balance_of(cur) == (value, Decimal(0)), cur
+
+
+# -- ground truth -------------------------------------------------------------------------
+
+
+def test_order_truth_sums_the_orders_trades_exactly(venue: PaperExchange,
+                                                    clock: FakeClock) -> None:
+    order = venue.create_order("SOL/USDT", "limit", "buy", "7", "100.02",
+                               {"clientOrderId": "t1"})
+    clock.advance(30)
+    truth = venue.order_truth(order["id"])
+    record = venue.order_record(order["id"])
+    assert truth == venue.order_truth(client_order_id="t1")
+    assert (truth.id, truth.client_order_id, truth.symbol, truth.side, truth.amount) == \
+        (order["id"], "t1", "SOL/USDT", "buy", Decimal(7))
+    assert [t.id for t in truth.trades] == record.trade_ids and len(truth.trades) > 1
+    assert truth.filled == record.filled == sum(t.amount for t in truth.trades)
+    assert truth.cost == record.cost == sum(t.price * t.amount for t in truth.trades)
+    assert truth.fees == {"USDT": sum(t.fee for t in truth.trades)}
+    assert [venue.trade_record(t.id) for t in truth.trades] == list(truth.trades)
+
+
+def test_order_truth_leaves_zero_fees_out(clock: FakeClock) -> None:
+    venue = prompt_venue(clock, fee_rate="0")
+    truth = venue.order_truth(venue.create_order("ETH/USDT", "market", "buy", 1)["id"])
+    assert truth.trades and truth.fees == {}
+    assert {t.fee for t in truth.trades} == {0}
+
+
+def test_order_truth_by_client_id_is_the_newest_order_and_unknown_is_key_error(
+        venue: PaperExchange) -> None:
+    venue.create_order("ETH/USDT", "market", "buy", 1, None, {"clientOrderId": "again"})
+    second = venue.create_order("ETH/USDT", "limit", "buy", 1, 1000, {"clientOrderId": "again"})
+    truth = venue.order_truth(client_order_id="again")
+    assert (truth.id, truth.status, truth.filled, truth.fees, truth.trades) == \
+        (second["id"], "open", 0, {}, ())
+    with pytest.raises(KeyError):
+        venue.order_truth("404")
+    with pytest.raises(KeyError):
+        venue.order_truth(client_order_id="nobody")
+    with pytest.raises(TypeError):
+        venue.order_truth()
+    with pytest.raises(TypeError):
+        venue.order_truth(second["id"], client_order_id="again")
+
+
+def test_order_truth_is_a_snapshot(venue: PaperExchange, clock: FakeClock) -> None:
+    order = venue.create_order("BTC/USDT", "limit", "sell", "0.5", "29990")
+    before = venue.order_truth(order["id"])
+    clock.advance(60)
+    after = venue.order_truth(order["id"])
+    assert after.filled == Decimal("0.5") and before.filled < after.filled
+    assert len(before.trades) < len(after.trades)
+
+
+# -- trades without an id -----------------------------------------------------------------
+
+
+def test_trades_can_be_listed_without_an_id(clock: FakeClock) -> None:
+    venue = PaperExchange(clock, seed=5, imitate=attrs.evolve(PROMPT, trade_ids=False))
+    order = venue.create_order("BTC/USDT", "market", "buy", "0.3")
+    listed = venue.fetch_my_trades("BTC/USDT")
+    assert len(listed) == 3 and [t["id"] for t in listed] == [None] * 3
+    assert [t["id"] for t in order["trades"]] == [None] * 3
+    assert all("id" not in t["info"] and t["order"] == order["id"] for t in listed)
+    truth = venue.order_truth(order["id"])  # the venue still tells them apart
+    assert [float(t.amount) for t in truth.trades] == [t["amount"] for t in listed]
+
+
 # -- persistence --------------------------------------------------------------------------
 
 
@@ -740,6 +1018,49 @@ def test_a_venue_reopened_by_itself_continues_where_it_was(tmp_path: Path,
     assert reopened.all_orders() == reference.all_orders()
     assert reopened.create_order("SOL/USDT", "market", "buy", 1)["id"] == \
         reference.create_order("SOL/USDT", "market", "buy", 1)["id"]
+    reopened.close()
+
+
+def test_a_saved_venue_keeps_its_fee_schedule(tmp_path: Path, clock: FakeClock) -> None:
+    path = str(tmp_path / "venue.db")
+    bnb_venue(clock, seed=5, maker_fee_rate="-0.0001", fee_currencies=("BNB", None),
+              state_path=path).close()
+    reopened = prompt_venue(clock, fee_rate="0.005", state_path=path)  # the saved one wins
+    market = reopened.load_markets()["BTC/USDT"]
+    assert (market["maker"], market["taker"]) == (-0.0001, 0.001)
+    order = reopened.create_order("BTC/USDT", "market", "buy", "0.3")
+    truth = reopened.order_truth(order["id"])
+    assert [t.fee_currency for t in truth.trades] == ["BNB", "USDT", "BNB"]
+    reopened.close()
+    again = prompt_venue(clock, state_path=path)
+    assert again.order_truth(order["id"]) == truth  # the trades keep their fee currency
+    again.close()
+
+
+def test_a_state_saved_before_maker_rates_and_fee_currencies_still_loads(
+        tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "venue.db"
+    venue = prompt_venue(clock, seed=5, fee_rate="0.002", state_path=str(path))
+    order = venue.create_order("BTC/USDT", "market", "buy", "0.3")
+    venue.close()
+    with sqlite3.connect(path) as conn:  # rewritten as the previous version wrote them
+        [text] = conn.execute("SELECT value FROM kv WHERE key = 'config'").fetchone()
+        config = json.loads(text)
+        del config["maker_fee_rate"], config["fee_currencies"]
+        conn.execute("UPDATE kv SET value = ? WHERE key = 'config'", (json.dumps(config),))
+        for table, drop, add in (("trades", "fee_currency", {}), ("orders", None, {"fee": "1"})):
+            for rowid, text in conn.execute(f"SELECT id, value FROM {table}").fetchall():
+                row = {**json.loads(text), **add}
+                row.pop(drop, None)
+                conn.execute(f"UPDATE {table} SET value = ? WHERE id = ?",
+                             (json.dumps(row), rowid))
+    conn.close()
+    reopened = prompt_venue(clock, state_path=str(path))
+    market = reopened.load_markets()["BTC/USDT"]
+    assert market["maker"] == market["taker"] == 0.002
+    truth = reopened.order_truth(order["id"])
+    assert len(truth.trades) == 3 and truth.fees == {"USDT": truth.cost * Decimal("0.002")}
+    assert reopened.create_order("ETH/USDT", "market", "buy", "1")["fee"]["currency"] == "USDT"
     reopened.close()
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import attrs
 import ccxt
 import pytest
 
 from fsm_executor import FakeClock
-from fsm_executor._paper import PaperExchange
+from fsm_executor._paper import MANNERS, PaperExchange
 
 BTC = "BTC/USDT"
 
@@ -118,3 +119,15 @@ def test_binance_lists_only_filled_orders_as_closed_as_ccxt_does(
     assert binance.fetch_order(cancelled["id"], BTC)["status"] == "canceled"
     # allOrders lists every status.
     assert [o["status"] for o in binance.fetch_orders(BTC)] == ["canceled", "closed"]
+
+
+def test_every_profile_lists_trades_with_ids_unless_told_not_to(clock: FakeClock) -> None:
+    assert all(m.trade_ids for m in MANNERS.values())
+    venue = PaperExchange(clock, seed=1, trade_ids=False, trade_lag=0)
+    assert venue.manners == attrs.evolve(MANNERS["binance"], trade_ids=False, trade_lag=0.0)
+    created = venue.create_order(BTC, "market", "buy", 0.01)
+    assert created["trades"] and {t["id"] for t in created["trades"]} == {None}
+    assert {t["id"] for t in venue.fetch_my_trades(BTC)} == {None}
+    okx = PaperExchange(clock, seed=1, imitate="okx", trade_lag=0)
+    okx.create_order(BTC, "market", "buy", 0.01)
+    assert all(t["id"] is not None for t in okx.fetch_my_trades(BTC))
