@@ -13,7 +13,7 @@ from executor_tools import ScheduledClock, assert_money_matches, triggers
 
 from fsm_executor import State, TradeExecutor, audit, replay
 from fsm_executor._binance_http import BinanceServer, binance_client
-from fsm_executor._paper import PaperExchange
+from fsm_executor._paper import DEFAULT_MARKETS, MarketSpec, PaperExchange
 
 KEY, SECRET = "k-money", "s-money-0123456789"
 BTC = "BTC/USDT"
@@ -51,4 +51,57 @@ def test_an_order_found_by_lookup_after_a_lost_answer_ends_with_all_its_fees(
         assert_money_matches(venue, order)
         assert "restate" in triggers(journal_path, order.client_order_id)
     assert replay(journal_path)[order.client_order_id] == order
+    assert audit(journal_path).ok
+
+
+BNB = MarketSpec("BNB/USDT", "BNB", "USDT", "0.01", "0.001", "0.001", "5", "613")
+BALANCES = {"USDT": Decimal(1_000_000), "BTC": Decimal(10), "ETH": Decimal(100),
+            "SOL": Decimal(1000), "BNB": Decimal(1)}
+
+
+def bnb_serve(clock: ScheduledClock, seed: int = 5, **options: Any
+              ) -> tuple[PaperExchange, BinanceServer]:
+    trade_ids = options.pop("trade_ids", True)
+    venue = PaperExchange(clock, seed=seed, fill_probability=1.0,
+                          markets=[*DEFAULT_MARKETS, BNB], balances=BALANCES, **options)
+    server = BinanceServer(venue, api_key=KEY, secret=SECRET, trade_ids=trade_ids)
+    return venue, server.start()
+
+
+@pytest.mark.parametrize("lost", [False, True], ids=["answered", "answer-lost"])
+@pytest.mark.parametrize("trade_ids", [True, False], ids=["trade-ids", "id-less"])
+def test_fees_in_two_currencies_and_id_less_trades_end_equal_to_the_venues(
+        clock: ScheduledClock, journal_path: Path, lost: bool, trade_ids: bool) -> None:
+    # Binance charges BNB while it lasts, USDT otherwise: one order, fees in two currencies.
+    venue, server = bnb_serve(clock, fee_currencies=("BNB", None), trade_ids=trade_ids)
+    if lost:
+        server.inject(POST, "drop_after")
+    with server, TradeExecutor(binance_client(server), journal_path, CONFIG, clock=clock,
+                               seed=1) as executor:
+        order = executor.execute_signal(market_buy(venue, amount="0.3"))
+        assert order.state is State.FILLED
+        truth = venue.order_truth(order.exchange_order_id)
+        assert len(truth.trades) == 3 and set(truth.fees) == {"BNB", "USDT"}
+        assert_money_matches(venue, order)
+        if not trade_ids:
+            assert all(":t:" in key for key in order.fills)
+    assert replay(journal_path)[order.client_order_id] == order
+    assert audit(journal_path).ok
+
+
+def test_a_maker_rebate_is_journaled_as_a_negative_fee_equal_to_the_venues(
+        clock: ScheduledClock, journal_path: Path) -> None:
+    venue, server = serve(clock, maker_fee_rate=Decimal("-0.0001"))
+    limit = (venue.mid(BTC) * Decimal("0.99")).quantize(Decimal("0.01"))
+    # The market falls through the resting limit a few seconds after it was placed.
+    clock.at(3, lambda: venue.set_mid(BTC, limit * Decimal("0.99")))
+    with server, TradeExecutor(binance_client(server), journal_path,
+                               {**CONFIG, "order_timeout_seconds": 60}, clock=clock,
+                               seed=1) as executor:
+        order = executor.execute_signal({"id": "s1", "symbol": BTC, "side": "buy",
+                                         "amount": "0.01", "price": str(limit),
+                                         "order_type": "limit", })
+        assert order.filled > 0
+        assert order.fees["USDT"] < 0, "a maker rebate"
+        assert_money_matches(venue, order)
     assert audit(journal_path).ok
