@@ -22,8 +22,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    from fsm_executor import Order
+    from fsm_executor._paper import PaperExchange
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -38,6 +43,8 @@ class Outcome:
     double_placed: int = 0
     unknown_to_journal: int = 0
     mismatched: int = 0
+    #: Filled, cost or fees per currency other than the venue's own trades say.
+    money_mismatched: int = 0
     illegal: int = 0
     unfinished: int = 0
     #: Presumed absent and truly not on the exchange: watched, as it should be (not a fault).
@@ -46,7 +53,7 @@ class Outcome:
 
     def add(self, other: Outcome) -> None:
         for field in ("kills", "signals", "double_placed", "unknown_to_journal", "mismatched",
-                      "illegal", "unfinished", "presumed_absent"):
+                      "money_mismatched", "illegal", "unfinished", "presumed_absent"):
             setattr(self, field, getattr(self, field) + getattr(other, field))
         self.kills_by_mode.update(other.kills_by_mode)
         self.problems.extend(other.problems)
@@ -106,7 +113,7 @@ def episode(seed: int, kills: int, signals: int = 6, http: bool = False) -> Outc
 
 
 def check(workdir: Path, outcome: Outcome) -> None:
-    from fsm_executor import FakeClock, State, audit, replay
+    from fsm_executor import FakeClock, audit, replay
     from fsm_executor._paper import PaperExchange
 
     report = audit(workdir / "journal.db")
@@ -117,7 +124,15 @@ def check(workdir: Path, outcome: Outcome) -> None:
     by_cid: dict[str, list[dict[str, object]]] = {}
     for placed in venue.all_orders():
         by_cid.setdefault(str(placed["clientOrderId"]), []).append(placed)
-    venue.close()
+    try:
+        _compare(venue, orders, by_cid, outcome)
+    finally:
+        venue.close()
+
+
+def _compare(venue: PaperExchange, orders: dict[str, Order],
+             by_cid: dict[str, list[dict[str, object]]], outcome: Outcome) -> None:
+    from fsm_executor import State
     signals = Counter(o.signal_id for o in orders.values())
     for signal_id, count in signals.items():
         if count > 1:
@@ -156,6 +171,16 @@ def check(workdir: Path, outcome: Outcome) -> None:
             outcome.mismatched += 1
             outcome.problems.append(f"{cid}: journal {order.state.value} {order.filled}, "
                                     f"exchange {truth['status']} {truth['filled']}")
+        if order.exchange_order_id is None:
+            continue
+        money = venue.order_truth(order.exchange_order_id)
+        journaled = (order.filled, order.cost, dict(order.fees))
+        if order.is_terminal and journaled != (money.filled, money.cost, dict(money.fees)):
+            outcome.money_mismatched += 1
+            outcome.problems.append(
+                f"{cid}: journal filled {order.filled} cost {order.cost} fees "
+                f"{dict(order.fees)}, exchange filled {money.filled} cost {money.cost} fees "
+                f"{dict(money.fees)}")
 
 
 def run_many(kill_points: int, seed: int = 0, kills_per_episode: int = 4,
@@ -185,13 +210,14 @@ def main() -> int:
     print(f"unknown to the journal {outcome.unknown_to_journal}")
     print(f"illegal transitions    {outcome.illegal}")
     print(f"state/filled mismatch  {outcome.mismatched}")
+    print(f"cost/fees mismatch     {outcome.money_mismatched}")
     print(f"left unfinished        {outcome.unfinished}")
     print(f"presumed absent (and truly absent, still watched) {outcome.presumed_absent}")
     print(f"took                   {time.time() - start:.0f} s")
     for problem in outcome.problems[:20]:
         print(f"  {problem}")
     bad = (outcome.double_placed + outcome.unknown_to_journal + outcome.illegal
-           + outcome.mismatched + outcome.unfinished)
+           + outcome.mismatched + outcome.money_mismatched + outcome.unfinished)
     print(f"{outcome.kills} passed, {bad} failed")
     return 1 if bad else 0
 

@@ -25,7 +25,7 @@ def test_sigkill_at_any_moment_then_recovery_places_nothing_twice_and_forgets_no
     assert outcome.double_placed == 0
     assert outcome.unknown_to_journal == 0
     assert outcome.illegal == 0
-    assert outcome.mismatched == 0
+    assert outcome.mismatched == outcome.money_mismatched == 0
     assert outcome.unfinished == 0
     # Killed before the request left: on the binance-like venue such an order is presumed
     # absent after recovery (never re-sent) and watched; it is truly not on the exchange.
@@ -41,4 +41,5 @@ def test_sigkill_through_the_real_ccxt_binance_client_over_http_keeps_the_same_p
     assert outcome.kills_by_mode["after_accept"] > 0
     assert outcome.problems == []
     assert outcome.double_placed == outcome.unknown_to_journal == 0
-    assert outcome.illegal == outcome.mismatched == outcome.unfinished == 0
+    assert outcome.illegal == outcome.mismatched == outcome.money_mismatched == 0
+    assert outcome.unfinished == 0
