@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from executor_tools import ScheduledClock, assert_money_matches, triggers
+from executor_tools import ScheduledClock, assert_money_matches, notes, triggers
 
 from fsm_executor import State, TradeExecutor, audit, replay
 from fsm_executor._binance_http import BinanceServer, binance_client
@@ -104,4 +104,28 @@ def test_a_maker_rebate_is_journaled_as_a_negative_fee_equal_to_the_venues(
         assert order.filled > 0
         assert order.fees["USDT"] < 0, "a maker rebate"
         assert_money_matches(venue, order)
+    assert audit(journal_path).ok
+
+
+def test_trades_listed_later_than_the_bound_are_settled_by_the_next_recovery(
+        clock: ScheduledClock, journal_path: Path) -> None:
+    # Trades listed a minute late: the executor asks a bounded number of times, keeps the
+    # order's own cost meanwhile (its fees are unknown: Binance's order answers carry none),
+    # and recover() settles the ledger once they are listed.
+    venue, server = serve(clock, trade_lag=60.0)
+    server.inject(POST, "drop_after")
+    config = {**CONFIG, "trade_listing_attempts": 3}
+    with server, TradeExecutor(binance_client(server), journal_path, config, clock=clock,
+                               seed=1) as executor:
+        order = executor.execute_signal(market_buy(venue))
+        truth = venue.order_truth(order.exchange_order_id)
+        assert order.state is State.FILLED
+        assert (order.filled, order.cost) == (truth.filled, truth.cost)
+        assert [f.inferred for f in order.fills.values()] == [True] and not order.fees
+        assert server.requests["GET /api/v3/myTrades"] == 3
+        assert "trades_unlisted" in notes(journal_path, order.client_order_id)
+        clock.advance(60)
+        report = executor.recover()
+        assert [c.client_order_id for c in report.changes] == [order.client_order_id]
+        assert_money_matches(venue, executor.book.get(order.client_order_id))
     assert audit(journal_path).ok
