@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ._book import OrderBook
-from ._clock import Clock, monotonic_of
+from ._clock import Clock
 from ._config import ExecutionConfig
 from ._decide import (
     NotFound,
@@ -51,6 +51,7 @@ from ._profiles import ExchangeProfile
 from ._recovery import RecoveryReport, recover
 from ._signal import Signal
 from ._states import IN_DOUBT, State
+from ._timers import Timers
 
 T = TypeVar("T")
 
@@ -101,11 +102,9 @@ class TradeExecutor:
         self._ids = random.Random(seed) if seed is not None else random.SystemRandom()
         #: Counts for the run summary: retries, unknown outcomes, resubmits, ...
         self.stats: Counter[str] = Counter()
-        # What the decisions count lives in the journal (book.memory). These only hold, in
-        # monotonic time, when each order's last placement left and when it times out:
-        # read from the journal's wall-clock rows once, then immune to wall-clock jumps.
-        self._sent_mono: dict[str, float] = {}
-        self._deadline_mono: dict[str, float] = {}
+        # What the decisions count lives in the journal (book.memory); the timers hold, in
+        # monotonic time, when each order's last placement left and when it times out.
+        self._timers = Timers(self.book, self.clock, self.config.order_timeout_seconds)
         self._noted: set[tuple[str, str]] = set()
         #: "live", or "reconcile" while recover() runs: every journal row says which.
         self._origin = "live"
@@ -279,9 +278,7 @@ class TradeExecutor:
         """The placement request; its ``submit``/``resubmit`` row is already committed."""
         cid = order.client_order_id
         sends = self.book.memory(cid).sends  # this request's row is counted already
-        now = self._monotonic()
-        self._sent_mono[cid] = now
-        self._deadline_mono.setdefault(cid, now + self.config.order_timeout_seconds)
+        self._timers.sending(cid)
         try:
             seen = self.adapter.create(order)
         except ExchangeFailure as failure:
@@ -334,10 +331,10 @@ class TradeExecutor:
         # Time since the placement left, in monotonic time: a wall-clock jump cannot
         # make an order look older or younger than it is.
         sends = self.book.memory(cid).sends
-        evidence = NotFound(count, self._sent_monotonic(order))
+        evidence = NotFound(count, self._timers.sent_at(order))
         may_resend = resend and sends <= self.config.max_retries
         event, wait = after_not_found(self.book.get(cid), evidence, self.adapter.profile,
-                                      self.config, self._monotonic(), may_resend)
+                                      self.config, self._timers.now(), may_resend)
         while event is not None:
             if isinstance(event, Resubmit):
                 self.stats["resubmits"] += 1
@@ -350,14 +347,14 @@ class TradeExecutor:
             # (past the lookup window) needs no second lookup.
             event, wait = after_not_found(self._record(cid, event), evidence,
                                           self.adapter.profile, self.config,
-                                          self._monotonic(), may_resend)
+                                          self._timers.now(), may_resend)
         if wait > 0:
             self.clock.sleep(wait)
 
     def _poll(self, order: Order) -> None:
         cid = order.client_order_id
-        now = self._monotonic()
-        deadline = self._deadline(order)
+        now = self._timers.now()
+        deadline = self._timers.deadline(order)
         if order.cancel_requested or now >= deadline:
             timeout = self.config.order_timeout_seconds
             reason = ("cancel requested" if order.cancel_requested
@@ -418,38 +415,8 @@ class TradeExecutor:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _monotonic(self) -> float:
-        return monotonic_of(self.clock)
-
-    def _from_wall(self, wall: float) -> float:
-        """A wall-clock time of the journal as monotonic time, read against the clocks now."""
-        return self._monotonic() - (self.clock.now() - wall)
-
-    def _sent_monotonic(self, order: Order) -> float:
-        """When the placement last left, in monotonic time. Sent by an earlier process: its
-        journaled time (or, for a journal without one, the order's creation, the earliest
-        it can have been), converted once."""
-        cid = order.client_order_id
-        sent = self._sent_mono.get(cid)
-        if sent is None:
-            wall = self.book.memory(cid).sent_at
-            sent = self._sent_mono[cid] = self._from_wall(
-                order.created_at if wall is None else wall)
-        return sent
-
-    def _deadline(self, order: Order) -> float:
-        """When the order times out, in monotonic time: ``order_timeout_seconds`` after its
-        first placement left, as the journal says, whichever process sent it."""
-        cid = order.client_order_id
-        deadline = self._deadline_mono.get(cid)
-        if deadline is None:
-            first = self.book.memory(cid).first_sent_at
-            deadline = self._deadline_mono[cid] = self._from_wall(
-                order.created_at if first is None else first) + self.config.order_timeout_seconds
-        return deadline
-
     def _within_grace(self, order: Order) -> bool:
-        return may_be_invisible(self._sent_monotonic(order), self._monotonic(),
+        return may_be_invisible(self._timers.sent_at(order), self._timers.now(),
                                 self.adapter.profile)
 
     def _unseen_kind(self, order: Order) -> str:
