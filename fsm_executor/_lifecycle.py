@@ -152,9 +152,12 @@ def apply(order: Order, step: Step, now: float) -> None:
         order.cost = _add(order.cost, _multiply(amount, event.price) if cost is None else cost)
         fee = event.fee_cost
         currency = event.fee_currency
-        if fee and currency or event.more_fees:
+        more = event.more_fees
+        if fee and currency or more:
             fees = {**order.fees}
-            for currency, fee in event.fees():
+            if fee and currency:
+                fees[currency] = _add(fees.get(currency, _ZERO), fee)
+            for currency, fee in more:
                 fees[currency] = _add(fees.get(currency, _ZERO), fee)
             order.fees = fees
     elif isinstance(event, Restate):

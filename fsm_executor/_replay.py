@@ -36,10 +36,12 @@ _READERS: Final[dict[str, Callable[[Any], Event]]] = {
 class Rebuilder:
     """Feeds journal rows, in seq order, into orders; says what is wrong with a bad row."""
 
-    def __init__(self) -> None:
+    def __init__(self, remember: bool = False) -> None:
         self.orders: dict[str, Order] = {}
-        #: Each order's decision counts (_memory.py), for the orders whose rows have any.
+        #: With ``remember``: each order's decision counts (_memory.py), for the orders whose
+        #: rows have any. Only a writer needs them: replay and audit skip the work.
         self.memories: dict[str, Memory] = {}
+        self._remembered = REMEMBERED if remember else frozenset()
 
     def feed(self, row: tuple[Any, ...]) -> str | None:
         """Apply one (seq, order_id, trigger, source, dest, payload, ts) row.
@@ -84,7 +86,7 @@ class Rebuilder:
             return (f"order {order_id!r}: {trigger!r} recorded as {source} -> {dest}, but the "
                     f"table gives {step.source.value} -> {step.dest.value}")
         apply(order, step, ts)
-        if trigger in REMEMBERED:
+        if trigger in self._remembered:
             memory = self.memories.get(order_id)
             if memory is None:
                 memory = self.memories[order_id] = Memory()
@@ -94,13 +96,13 @@ class Rebuilder:
 
 def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:
     """Orders from raw journal rows; the first illegal row is CorruptJournal."""
-    return rebuild_all(rows, name).orders
+    return rebuild_all(rows, name, remember=False).orders
 
 
-def rebuild_all(rows: Iterable[tuple[Any, ...]], name: str) -> Rebuilder:
-    """Orders and decision counts from raw journal rows; the first illegal row is
-    CorruptJournal."""
-    rebuilder = Rebuilder()
+def rebuild_all(rows: Iterable[tuple[Any, ...]], name: str, remember: bool = True) -> Rebuilder:
+    """Orders (and, with ``remember``, their decision counts) from raw journal rows; the
+    first illegal row is CorruptJournal."""
+    rebuilder = Rebuilder(remember)
     feed = rebuilder.feed
     with gc_paused():
         for row in rows:
