@@ -422,13 +422,15 @@ class TradeExecutor:
     def _unseen_kind(self, order: Order) -> str:
         return "not_visible_yet" if self._within_grace(order) else "exchange_forgot"
 
-    def _settle_ledger(self, order: Order) -> Order:
+    def _settle_ledger(self, order: Order, attempts: int | None = None) -> Order:
         """An ended order whose fills are partly inferred: its trades are listed until they
-        account for the exchange's filled and cost, ``trade_listing_attempts`` times at most,
-        a poll interval apart. What they still leave out stays inferred from the order's own
-        figures (noted), and recover() lists them again."""
+        account for the exchange's filled and cost, ``attempts`` (by default
+        ``trade_listing_attempts``) times at most, a poll interval apart. What they still
+        leave out stays inferred from the order's own figures (noted), and recover() lists
+        them again."""
         cid = order.client_order_id
-        for attempt in range(self.config.trade_listing_attempts):
+        attempts = self.config.trade_listing_attempts if attempts is None else attempts
+        for attempt in range(attempts):
             if not unsettled(order):
                 return order
             if attempt:

@@ -93,7 +93,8 @@ def recover(executor: TradeExecutor, adopt: bool = False,
             in_doubt.append(exc)
     for order in book.unsettled():
         # Ended with fills inferred from the order's figures: its trades may be listed now.
-        executor._settle_ledger(order)
+        # One listing each, no waiting: every recovery asks again.
+        executor._settle_ledger(order, attempts=1)
     orphans = _orphans(executor, symbols_seen)
     adopted = [_adopt(executor, o) for o in orphans] if adopt else []
     changes = _changes(executor, before, seq_before)
