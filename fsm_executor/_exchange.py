@@ -130,8 +130,10 @@ def fill_from_ccxt(data: Mapping[str, Any], trade_id: str | None = None) -> Fill
 
 def fills_from_ccxt(trades: Sequence[Mapping[str, Any]], order_id: str) -> list[Fill]:
     """ccxt trades as Fills. A trade without an id (some exchanges list them so) is keyed
-    by what it is: its order, time, amount, price and fee, plus its rank among identical
-    ones in the listing, so the same listing read again gives the same keys."""
+    by what it is: its order, amount, price and fee, plus its rank among identical ones in
+    the listing, so the same trade gets the same key from any answer. Not its time: an
+    order answer's trades may carry none where the trade list has one. (Identical trades
+    are interchangeable: which one is ranked first changes no figure.)"""
     fills: list[Fill] = []
     ranks: dict[str, int] = {}
     for trade in trades:
@@ -141,7 +143,7 @@ def fills_from_ccxt(trades: Sequence[Mapping[str, Any]], order_id: str) -> list[
         if trade.get("id") in (None, ""):
             fee = trade.get("fee") or {}
             content = "|".join(str(v) for v in (
-                order_id, trade.get("timestamp"), trade.get("amount"), trade.get("price"),
+                order_id, trade.get("amount"), trade.get("price"),
                 fee.get("cost") if isinstance(fee, Mapping) else None,
                 fee.get("currency") if isinstance(fee, Mapping) else None))
             digest = hashlib.sha256(content.encode()).hexdigest()[:16]

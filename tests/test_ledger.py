@@ -198,6 +198,22 @@ def test_trades_without_an_id_get_stable_distinct_keys() -> None:
     assert all(k.startswith("E1:t:") for k in keys)
 
 
+def test_an_id_less_trade_has_one_key_whether_or_not_the_answer_gives_its_time(
+        book: OrderBook) -> None:
+    # ccxt's order answer may carry its trades without a time, the trade list with one: the
+    # same trade seen both ways must not count twice (and another one must not be dropped).
+    a = {"id": None, "order": "E1", "amount": 0.1, "price": 100.0,
+         "fee": {"cost": 0.01, "currency": "USDT"}}
+    b = {**a, "amount": 0.2, "price": 101.0}
+    in_answer = fills_from_ccxt([{**a, "timestamp": None}], "E1")
+    order = see(book, answer("0.1", cost="10", trades=tuple(in_answer)), [])
+    listed = fills_from_ccxt([{**a, "timestamp": 1_700_000_000_000},
+                              {**b, "timestamp": 1_700_000_001_000}], "E1")
+    order = see(book, answer("0.3", cost="30.2"), listed)
+    assert money(order) == (D("0.3"), D("30.2"), {"USDT": D("0.02")})
+    assert len(order.fills) == 2
+
+
 def test_two_id_less_trades_fill_an_order_without_a_conflict(book: OrderBook) -> None:
     raw = {"id": None, "order": "E1", "timestamp": 1_700_000_000_000, "amount": 0.5,
            "price": 100.0, "fee": {"cost": -0.01, "currency": "USDT"}}
