@@ -45,7 +45,7 @@ from ._exceptions import ExchangeFailure, InvalidInput, InvalidTransition, Order
 from ._exchange import ExchangeAdapter, ExchangeOrder
 from ._journal import Durability
 from ._ledger import settle, unsettled
-from ._memory import CANCEL_SENT, CREATE_REFUSED, NOT_FOUND
+from ._memory import CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED, NOT_FOUND
 from ._model import Order, OrderSpec, OrderType
 from ._profiles import ExchangeProfile
 from ._recovery import RecoveryReport, recover
@@ -381,16 +381,17 @@ class TradeExecutor:
         """Cancel requested: send the cancel, then fetch the order to learn how it ended.
         An OrderNotFound on cancel is never taken as cancelled: the fetch decides."""
         cid = order.client_order_id
-        sent = self.book.memory(cid).cancels
-        # Attempts met by "no such order" while the order may still be invisible (its
-        # placement's grace period) prove nothing: only later ones spend the budget.
-        if sent > self.config.max_retries and not self._within_grace(order):
+        memory = self.book.memory(cid)
+        # Attempts whose order the exchange could not see yet (its placement's grace
+        # period) prove nothing: only the others spend the budget.
+        spent = memory.cancels - memory.cancels_unseen
+        if spent > self.config.max_retries:
             raise OrderInDoubt(cid, order.state.value, "the cancel is not confirmed after "
-                               f"{sent} attempts")
-        self._record(cid, Note(CANCEL_SENT, f"cancel request {sent + 1}"))
+                               f"{spent} attempts")
         refused: ExchangeFailure | None = None
         try:
-            self._retrying(lambda: self.adapter.cancel(order))
+            # Each request, retries included, is journaled before it leaves.
+            self._retrying(partial(self._send_cancel, order))
         except ExchangeFailure as failure:
             if failure.kind not in (Kind.NOT_FOUND, Kind.REJECTED):
                 raise OrderInDoubt(cid, order.state.value, str(failure)) from failure
@@ -401,7 +402,7 @@ class TradeExecutor:
             if failure.kind == Kind.NOT_FOUND and self._within_grace(order):
                 # Acknowledged, yet not visible to queries yet (Binance's lag): this attempt
                 # does not count; ask again once a poll interval has passed.
-                self._note(order, "not_visible_yet", f"fetch by exchange id: {failure}")
+                self._record(cid, Note(CANCEL_UNSEEN, f"fetch by exchange id: {failure}"))
                 self.clock.sleep(self.config.poll_interval_seconds)
                 return
             raise OrderInDoubt(cid, order.state.value, str(failure)) from failure
@@ -410,8 +411,15 @@ class TradeExecutor:
         if still_open and refused is not None:
             events.append(CancelRejected(str(refused)))
         self._apply(order, events)
-        if still_open and refused is None:
-            self.clock.sleep(self.config.poll_interval_seconds)  # accepted, not yet effective
+        if still_open:
+            # Accepted but not yet effective, or refused while the order rests: either way,
+            # ask again once a poll interval has passed, not at once.
+            self.clock.sleep(self.config.poll_interval_seconds)
+
+    def _send_cancel(self, order: Order) -> None:
+        count = self.book.memory(order.client_order_id).cancels + 1
+        self._record(order.client_order_id, Note(CANCEL_SENT, f"cancel request {count}"))
+        self.adapter.cancel(order)
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def reconcile(order: Order, figures: Figures, trades: Sequence[Fill]) -> list[Ev
             continue
         known = fills.get(trade.trade_id)
         if known is not None:
-            if known != trade:
+            if not _same_trade(known, trade):
                 events.append(Note("conflicting_trade", f"trade {trade.trade_id!r} listed "
                                    f"as {trade!r}, recorded as {known!r}: kept the record"))
             continue
@@ -118,6 +118,14 @@ def reconcile(order: Order, figures: Figures, trades: Sequence[Fill]) -> list[Ev
         if piece is not None and _differs(piece, inferred, figures):
             events.append(Restate(tuple(f.trade_id for f in inferred), [piece]))
     return events
+
+
+def _same_trade(known: Fill, listed: Fill) -> bool:
+    """The same figures; a time one answer gives and another leaves out (an order answer's
+    trades may carry none) is no conflict."""
+    if known.timestamp is None or listed.timestamp is None:
+        return attrs.evolve(known, timestamp=None) == attrs.evolve(listed, timestamp=None)
+    return known == listed
 
 
 def _piece(order: Order, figures: Figures, amount: Decimal, accounted: Sequence[Fill],

@@ -20,6 +20,9 @@ from ._events import Event, Note
 CREATE_REFUSED: Final = "create_refused"
 NOT_FOUND: Final = "not_found"
 CANCEL_SENT: Final = "cancel_sent"
+#: After a cancel, the order could not be seen yet (inside its placement's grace period):
+#: that request proves nothing and does not spend the cancel budget.
+CANCEL_UNSEEN: Final = "cancel_unseen"
 #: The triggers whose rows this module reads (replay asks before calling ``remember``).
 REMEMBERED: Final = frozenset({"submit", "resubmit", "note"})
 
@@ -38,6 +41,8 @@ class Memory:
     not_found: int = 0
     #: Cancel requests sent.
     cancels: int = 0
+    #: Of those, the ones after which the order could not be seen yet.
+    cancels_unseen: int = 0
 
 
 def remember(memory: Memory, trigger: str, event: Event, ts: float) -> None:
@@ -49,6 +54,8 @@ def remember(memory: Memory, trigger: str, event: Event, ts: float) -> None:
             memory.not_found += 1
         elif kind == CANCEL_SENT:
             memory.cancels += 1
+        elif kind == CANCEL_UNSEEN:
+            memory.cancels_unseen += 1
         elif kind == CREATE_REFUSED:
             _sent(memory, ts)
     elif trigger in ("submit", "resubmit"):

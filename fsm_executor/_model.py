@@ -153,11 +153,16 @@ def optional_cost_converter(value: object) -> Decimal | None:
 
 
 def fees_converter(value: object) -> tuple[tuple[str, Decimal], ...]:
-    """More fees of one fill, as (currency, cost) pairs: from a payload's mapping, or pairs."""
+    """More fees of one fill, as (currency, cost) pairs, one per currency (a currency named
+    twice is summed): from a payload's mapping, or pairs."""
     items = value.items() if isinstance(value, Mapping) else value
     if not isinstance(items, Iterable):
         raise InvalidInput(f"fees must be a mapping of currency to cost, not {value!r}")
-    return tuple((_non_empty(c, "fee currency"), fee_converter(v)) for c, v in items)
+    fees: dict[str, Decimal] = {}
+    for currency, cost in items:
+        key = _non_empty(currency, "fee currency")
+        fees[key] = LEDGER.add(fees.get(key, _ZERO), fee_converter(cost))
+    return tuple(fees.items())
 
 
 # The fast path of _non_empty: a printable str holds no surrogate (category Cs is not

@@ -25,10 +25,13 @@ class Timers:
         return monotonic_of(self._clock)
 
     def sending(self, client_order_id: str) -> None:
-        """A placement leaves now; the order's timeout starts with its first one."""
-        now = self.now()
-        self._sent[client_order_id] = now
-        self._deadline.setdefault(client_order_id, now + self._timeout)
+        """A placement leaves now (its row is journaled); the order's timeout runs from its
+        first one, which an earlier process may have sent."""
+        self._sent[client_order_id] = self.now()
+        if client_order_id not in self._deadline:
+            first = self._book.memory(client_order_id).first_sent_at
+            start = self.now() if first is None else self._from_wall(first)
+            self._deadline[client_order_id] = start + self._timeout
 
     def sent_at(self, order: Order) -> float:
         """When the placement last left. Sent by an earlier process: its journaled time

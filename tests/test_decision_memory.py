@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import ccxt
 import pytest
 from executor_tools import ScheduledClock, notes, triggers
 
@@ -191,3 +192,66 @@ def test_a_cancel_with_its_budget_spent_raises_in_doubt_without_sending(
             pytest.raises(OrderInDoubt):
         executor.cancel(CID)
     assert venue.cancels == 0
+
+
+class RefusingCancels(CountingVenue):
+    """Every cancel answered -2011 "Unknown order sent." while the order rests."""
+
+    def cancel_order(self, *args: Any, **kwargs: Any) -> Any:
+        self.cancels += 1
+        raise ccxt.OrderNotFound('paper {"code":-2011,"msg":"Unknown order sent."}')
+
+
+def test_refused_cancels_inside_the_visibility_grace_still_spend_the_budget(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    venue = RefusingCancels(ExchangeTime(clock), seed=3, fill_probability=1.0)  # type: ignore[arg-type]
+    placed = venue.create_order(BTC, "limit", "buy", 0.01, 20000, {"clientOrderId": CID})
+    with OrderBook.open(journal_path, clock=clock) as book:
+        book.create(OrderSpec(CID, BTC, "buy", "limit", "0.01", "20000", "sig-m"))
+        book.apply(CID, Submit())
+        book.apply(CID, Acknowledge(placed["id"]))
+    clock.advance(6)  # visible to queries, still inside Binance's 30 s grace
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor, \
+            pytest.raises(OrderInDoubt, match="after 4 attempts"):
+        executor.cancel(CID)
+    # The order was seen open after each refusal: no attempt is exempt from the budget.
+    assert venue.cancels == 1 + CONFIG["max_retries"]
+    assert notes(journal_path, CID).count("cancel_sent") == venue.cancels
+
+
+class FlakyCancels(CountingVenue):
+    """The first two cancel requests time out (the exchange may have acted)."""
+
+    def cancel_order(self, *args: Any, **kwargs: Any) -> Any:
+        self.cancels += 1
+        if self.cancels <= 2:
+            raise ccxt.RequestTimeout("paper: timed out")
+        return PaperExchange.cancel_order(self, *args, **kwargs)
+
+
+def test_every_cancel_request_retries_included_is_journaled_before_it_leaves(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    venue = FlakyCancels(ExchangeTime(clock), seed=3, fill_probability=1.0)  # type: ignore[arg-type]
+    signal = {"id": "sig-c", "symbol": BTC, "side": "buy", "amount": "0.01",
+              "price": str(venue.mid(BTC) * 9 // 10)}
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        order = executor.execute_signal(signal)
+    assert order.state is State.CANCELLED
+    assert venue.cancels == 3
+    assert notes(journal_path, order.client_order_id).count("cancel_sent") == 3
+
+
+def test_a_resubmit_after_a_restart_keeps_the_timeout_of_the_first_placement(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    in_doubt(journal_path, clock, PresumeAbsent("not found"))
+    first = clock.monotonic()
+    clock.advance(60)  # past the timeout of the first placement
+    venue = venue_for(clock, "bybit")
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1,
+                       profile=PROFILES["bybit"]) as executor:
+        restarted = clock.monotonic()
+        order = executor.execute_signal({"id": "sig-m", "symbol": BTC, "side": "buy",
+                                         "amount": "0.01", "price": "27000"})
+    assert venue.creates == 1 and order.state is State.CANCELLED
+    # Due at once, not 30 s after the re-send.
+    assert clock.monotonic() - restarted < 5 < clock.monotonic() - first

@@ -229,3 +229,28 @@ def test_audit_names_an_order_whose_cost_or_fees_are_not_its_fills(book: OrderBo
     order.fees = {"USDT": D("0.06")}
     problems = " | ".join(_invariants(order))
     assert "cost 51 is not the sum" in problems and "fees {'USDT'" in problems
+
+
+def test_a_fee_currency_named_twice_is_summed_and_survives_the_journal(
+        book: OrderBook, journal_path: Path) -> None:
+    fill = Fill("t1", "0.5", "100", "0.05", "USDT",
+                more_fees=(("BNB", D("0.001")), ("BNB", D("0.002"))))
+    assert fill.more_fees == (("BNB", D("0.003")),)
+    assert Fill.from_payload(fill.to_payload()) == fill
+    order = book.apply("c1", fill)
+    assert order.fees == {"USDT": D("0.05"), "BNB": D("0.003")}
+    assert replay(journal_path)["c1"] == order
+
+
+def test_a_trade_seen_with_and_without_its_time_is_no_conflict(
+        book: OrderBook, journal_path: Path) -> None:
+    order = see(book, answer("0.5", cost="50", trades=(trade("t1", "0.5", "100"),)), [])
+    timed = Fill("t1", "0.5", "100", "0", "USDT", 1_700_000_000.0)
+    see(book, answer("0.5", cost="50"), [timed])
+    assert "conflicting_trade" not in [e.data().get("kind") for e in
+                                       book.journal.entries_after(0)]
+    other = Fill("t1", "0.5", "101", "0", "USDT", 1_700_000_000.0)
+    see(book, answer("0.5", cost="50"), [other])
+    assert [e.data().get("kind") for e in book.journal.entries_after(0)].count(
+        "conflicting_trade") == 1
+    assert money(book.get("c1")) == money(order), "the record is kept"
