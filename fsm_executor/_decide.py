@@ -13,8 +13,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import attrs
 
+from ._answers import ExchangeOrder, Kind, MarketRules
 from ._config import ExecutionConfig
-from ._errors import Kind
 from ._events import (
     Acknowledge,
     Cancel,
@@ -28,7 +28,6 @@ from ._events import (
     Resubmit,
 )
 from ._exceptions import ExchangeFailure, InvalidInput
-from ._exchange import ExchangeOrder, MarketRules
 from ._ledger import Figures, reconcile
 from ._model import LEDGER, Fill, Order, OrderSpec, OrderType, Side
 from ._profiles import ExchangeProfile

@@ -24,24 +24,13 @@ upgrade cannot slip an unclassified error through.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Final
 
 import ccxt
 
+from ._answers import Kind
 from ._exceptions import ExchangeFailure
 from ._profiles import ExchangeProfile
-
-
-class Kind(StrEnum):
-    TRANSIENT = "transient"
-    RATE_LIMITED = "rate_limited"
-    NOT_FOUND = "not_found"
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
-    FATAL = "fatal"
-    CLOCK = "clock"
-
 
 K = Kind
 #: Every class of ccxt's exception tree, by name (ccxt moves them between releases).

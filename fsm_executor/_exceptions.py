@@ -26,8 +26,6 @@ inside a half-finished change, so catching one means nothing was journaled.
 
 from __future__ import annotations
 
-import os
-import socket
 from decimal import Decimal
 
 
@@ -140,14 +138,15 @@ class JournalLocked(JournalError):
     nothing was read or written. ``pid`` and ``host`` name the holder (None if it had not
     written them yet)."""
 
-    def __init__(self, path: str, pid: int | None, host: str | None = None) -> None:
+    def __init__(self, path: str, pid: int | None, host: str | None = None, *,
+                 this_process: bool = False, this_host: bool = True) -> None:
         self.pid = pid
         self.host = host
-        if pid is not None and pid == os.getpid() and host == socket.gethostname():
+        if this_process:
             who = f"this process (pid {pid}) already has this journal open for writing"
             todo = "close it first, or use another journal"
         else:
-            where = f" on {host}" if host and host != socket.gethostname() else ""
+            where = f" on {host}" if host and not this_host else ""
             who = (f"another fsm-executor process (pid {pid if pid is not None else 'unknown'}"
                    f"{where}) is writing this journal")
             todo = "stop it, or use another journal"

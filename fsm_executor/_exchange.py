@@ -1,13 +1,13 @@
 """The edge to ccxt: every exchange call goes through ``ExchangeAdapter``.
 
-ccxt's dicts become ``ExchangeOrder`` and ``MarketRules`` here, floats become Decimals
-(through ``str``), and ccxt exceptions become ``ExchangeFailure`` (_errors.py) ``from`` the
-original. Nothing past this module sees a ccxt shape.
+ccxt's dicts become the core's ``ExchangeOrder`` and ``MarketRules`` (_answers.py) here,
+through _ccxt_shapes.py (floats become Decimals through ``str``), and ccxt exceptions become
+``ExchangeFailure`` (_errors.py) ``from`` the original. Nothing past this module sees a
+ccxt shape.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final, TypeVar
@@ -15,7 +15,9 @@ from typing import Any, Final, TypeVar
 import attrs
 import ccxt
 
-from ._errors import Kind, translate
+from ._answers import ExchangeOrder, Kind, Lookup, MarketRules
+from ._ccxt_shapes import decimal_or_none, fills_from_ccxt, order_from_ccxt, rules_from_ccxt
+from ._errors import translate
 from ._exceptions import ClockSkew, ExchangeFailure, InvalidInput
 from ._model import Fill, Order, Side, to_decimal
 from ._profiles import ExchangeProfile, LookupBy, profile_for
@@ -34,166 +36,10 @@ def _wire(value: Decimal) -> str:
     return f"{value:f}"
 
 
-def _dec(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return to_decimal(value)
-    except InvalidInput:
-        return None
-
-
-@attrs.frozen
-class ExchangeOrder:
-    """What the exchange said about one order, in its own terms but our types."""
-
-    id: str | None
-    client_order_id: str | None
-    status: str | None
-    amount: Decimal | None
-    filled: Decimal | None
-    average: Decimal | None
-    cost: Decimal | None
-    fee_cost: Decimal | None
-    fee_currency: str | None
-    trades: tuple[Fill, ...] = ()
-    timestamp: float | None = None
-    symbol: str | None = None
-    side: str | None = None
-    type: str | None = None
-    price: Decimal | None = None
-    #: The order's fees per currency (ccxt's ``fees``, else ``fee``); None when the
-    #: answer carries none (Binance's order answers do not).
-    fees: Mapping[str, Decimal] | None = None
-
-    @classmethod
-    def from_ccxt(cls, data: Mapping[str, Any]) -> ExchangeOrder:
-        fee = data.get("fee") or {}
-        ts = data.get("timestamp")
-        oid = data.get("id")
-        trades = tuple(fills_from_ccxt(data.get("trades") or [], str(oid)))
-        return cls(
-            None if oid in (None, "") else str(oid),
-            data.get("clientOrderId"),
-            data.get("status"),
-            _dec(data.get("amount")),
-            _dec(data.get("filled")),
-            _dec(data.get("average")),
-            _dec(data.get("cost")),
-            _dec(fee.get("cost")) if isinstance(fee, Mapping) else None,
-            fee.get("currency") if isinstance(fee, Mapping) else None,
-            trades,
-            ts / 1000 if isinstance(ts, int | float) else None,
-            data.get("symbol"), data.get("side"), data.get("type"), _dec(data.get("price")),
-            _fees(data),
-        )
-
-
-def _fees(data: Mapping[str, Any]) -> dict[str, Decimal] | None:
-    """Per currency, from ccxt's ``fees`` list (or its single ``fee``); None if neither
-    says anything. A fee without a currency or a figure says nothing."""
-    listed = data.get("fees") or ([data["fee"]] if data.get("fee") else [])
-    total: dict[str, Decimal] = {}
-    for fee in listed if isinstance(listed, list) else ():
-        if not isinstance(fee, Mapping):
-            continue
-        cost, currency = _dec(fee.get("cost")), fee.get("currency")
-        if cost is not None and isinstance(currency, str) and currency:
-            total[currency] = total.get(currency, Decimal(0)) + cost
-    return total or None
-
-
 def _brief(seen: ExchangeOrder | None) -> str:
     if seen is None:
         return "something that is not an order"
     return f"an order with id {seen.id!r} and client order id {seen.client_order_id!r}"
-
-
-def fill_from_ccxt(data: Mapping[str, Any], trade_id: str | None = None) -> Fill | None:
-    """A ccxt trade as a Fill, or None when it lacks the figures a fill needs. ``trade_id``
-    stands in for a missing id (see fills_from_ccxt)."""
-    try:
-        fee = data.get("fee") or {}
-        ts = data.get("timestamp")
-        more = [f for f in (data.get("fees") or []) if isinstance(f, Mapping)
-                and f.get("currency") != fee.get("currency") and f.get("cost") is not None]
-        return Fill(
-            str(data["id"]) if data.get("id") not in (None, "") else trade_id,
-            data["amount"], data["price"],
-            (fee.get("cost") if fee.get("cost") is not None else 0),
-            fee.get("currency"), ts / 1000 if isinstance(ts, int | float) else None,
-            more_fees=tuple((str(f["currency"]), f["cost"]) for f in more),
-        )
-    except (KeyError, TypeError, AttributeError, InvalidInput):
-        return None
-
-
-def fills_from_ccxt(trades: Sequence[Mapping[str, Any]], order_id: str) -> list[Fill]:
-    """ccxt trades as Fills. A trade without an id (some exchanges list them so) is keyed
-    by what it is: its order, amount, price and fee, plus its rank among identical ones in
-    the listing, so the same trade gets the same key from any answer. Not its time: an
-    order answer's trades may carry none where the trade list has one. (Identical trades
-    are interchangeable: which one is ranked first changes no figure.)"""
-    fills: list[Fill] = []
-    ranks: dict[str, int] = {}
-    for trade in trades:
-        if not isinstance(trade, Mapping):
-            continue
-        key = None
-        if trade.get("id") in (None, ""):
-            fee = trade.get("fee") or {}
-            content = "|".join(str(v) for v in (
-                order_id, trade.get("amount"), trade.get("price"),
-                fee.get("cost") if isinstance(fee, Mapping) else None,
-                fee.get("currency") if isinstance(fee, Mapping) else None))
-            digest = hashlib.sha256(content.encode()).hexdigest()[:16]
-            ranks[digest] = ranks.get(digest, 0) + 1
-            key = f"{order_id}:t:{digest}:{ranks[digest]}"
-        fill = fill_from_ccxt(trade, key)
-        if fill is not None:
-            fills.append(fill)
-    return fills
-
-
-@attrs.frozen
-class MarketRules:
-    """What the exchange allows on one market, from ccxt's market structure."""
-
-    symbol: str
-    base: str
-    quote: str
-    min_amount: Decimal | None
-    max_amount: Decimal | None
-    min_cost: Decimal | None
-    min_price: Decimal | None
-    max_price: Decimal | None
-    #: The price step; None when the exchange publishes no usable one.
-    price_tick: Decimal | None
-    active: bool = True
-
-    @classmethod
-    def from_ccxt(cls, market: Mapping[str, Any], price_tick: Decimal | None) -> MarketRules:
-        limits = market.get("limits") or {}
-
-        def limit(kind: str, end: str) -> Decimal | None:
-            return _dec((limits.get(kind) or {}).get(end))
-
-        return cls(
-            market["symbol"], market.get("base") or "", market.get("quote") or "",
-            limit("amount", "min"), limit("amount", "max"), limit("cost", "min"),
-            limit("price", "min"), limit("price", "max"), price_tick,
-            market.get("active") is not False,
-        )
-
-
-@attrs.frozen
-class Lookup:
-    """What a lookup by client order id learned: the order, or None when the exchange
-    answered that it has none; ``odd`` names answers that were neither (another order, an
-    order without an id), which count as no evidence either way."""
-
-    found: ExchangeOrder | None
-    odd: tuple[str, ...] = ()
 
 
 class ExchangeAdapter:
@@ -284,7 +130,7 @@ class ExchangeAdapter:
     def _order(self, answer: Mapping[str, Any]) -> ExchangeOrder:
         """ccxt's order as ours, with our client order id as we sent it (Gate echoes it
         behind its "t-")."""
-        seen = ExchangeOrder.from_ccxt(answer)
+        seen = order_from_ccxt(answer)
         echo = self.profile.client_id_echo_prefix
         cid = seen.client_order_id
         if echo and isinstance(cid, str) and cid.startswith(echo):
@@ -303,11 +149,12 @@ class ExchangeAdapter:
                 raise ExchangeFailure(Kind.FATAL.value, f"{self.name} has no market {symbol!r}",
                                       "BadSymbol")
             market = markets[symbol]
-            self._rules[symbol] = MarketRules.from_ccxt(market, self._price_tick(symbol))
+            self._rules[symbol] = rules_from_ccxt(market, self._price_tick(symbol))
         return self._rules[symbol]
 
     def _price_tick(self, symbol: str) -> Decimal | None:
-        precision = _dec((self.exchange.markets[symbol].get("precision") or {}).get("price"))
+        precision = decimal_or_none(
+            (self.exchange.markets[symbol].get("precision") or {}).get("price"))
         mode = getattr(self.exchange, "precisionMode", ccxt.TICK_SIZE)
         if precision is None:
             return None
@@ -335,12 +182,12 @@ class ExchangeAdapter:
         key = "ask" if side is Side.BUY else "bid"
         if self._has("fetchTicker"):
             ticker = self._call("fetch_ticker", lambda: self.exchange.fetch_ticker(symbol))
-            price = _dec(ticker.get(key))
+            price = decimal_or_none(ticker.get(key))
             if price is not None:
                 return price
         book = self._call("fetch_order_book", lambda: self.exchange.fetch_order_book(symbol, 5))
         levels = book.get("asks" if side is Side.BUY else "bids") or []
-        return _dec(levels[0][0]) if levels else None
+        return decimal_or_none(levels[0][0]) if levels else None
 
     # -- orders ----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
+from ._answers import ExchangeOrder, Kind
 from ._book import OrderBook
 from ._clock import Clock
 from ._config import ExecutionConfig
@@ -29,7 +30,6 @@ from ._decide import (
     observe,
     plan_order,
 )
-from ._errors import Kind
 from ._events import (
     CancelRejected,
     Event,
@@ -42,7 +42,7 @@ from ._events import (
     Withdraw,
 )
 from ._exceptions import ExchangeFailure, InvalidInput, InvalidTransition, OrderInDoubt
-from ._exchange import ExchangeAdapter, ExchangeOrder
+from ._exchange import ExchangeAdapter
 from ._journal import Durability
 from ._ledger import settle, unsettled
 from ._memory import CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED, NOT_FOUND

@@ -102,8 +102,12 @@ def _read_holder(fd: int) -> dict[str, object]:
 def _refusal(journal: Path, fd: int) -> JournalLocked:
     holder = _read_holder(fd)
     pid, host = holder.get("pid"), holder.get("host")
-    return JournalLocked(str(journal), pid if isinstance(pid, int) else None,
-                         host if isinstance(host, str) else None)
+    pid = pid if isinstance(pid, int) else None
+    host = host if isinstance(host, str) else None
+    here = socket.gethostname()
+    return JournalLocked(str(journal), pid, host,
+                         this_process=pid is not None and pid == os.getpid() and host == here,
+                         this_host=host is None or host == here)
 
 
 class WriterLock:

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ._answers import ExchangeOrder
 from ._events import Acknowledge, LoseAnswer, RequestCancel, Submit
 from ._exceptions import ExchangeFailure, InvalidInput, OrderInDoubt
-from ._exchange import ExchangeOrder
 from ._model import Order, OrderSpec
 from ._states import State
 

@@ -20,6 +20,7 @@ from fsm_executor import (
     Reject,
     State,
 )
+from fsm_executor._answers import ExchangeOrder
 from fsm_executor._decide import (
     after_create_failure,
     backoff,
@@ -28,7 +29,6 @@ from fsm_executor._decide import (
     observe,
 )
 from fsm_executor._exceptions import ExchangeFailure
-from fsm_executor._exchange import ExchangeOrder
 from fsm_executor._model import Side
 from fsm_executor._states import IN_DOUBT
 

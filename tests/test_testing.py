@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given
 
 from fsm_executor import Order, OrderSpec, State
+from fsm_executor._ccxt_shapes import order_from_ccxt
 from fsm_executor._decide import observe
-from fsm_executor._exchange import ExchangeOrder
 from fsm_executor._lifecycle import apply, plan
 from fsm_executor.testing import (
     FakeClock,
@@ -37,7 +37,7 @@ def test_any_two_answers_in_a_row_keep_the_order_legal_and_bounded(
     order.state = State.SUBMIT_UNKNOWN
     filled_before = order.filled
     for answer in (first, second):
-        for event in observe(order, ExchangeOrder.from_ccxt(answer)):
+        for event in observe(order, order_from_ccxt(answer)):
             step = plan(order, event)  # raises if the decisions emit an illegal trigger
             if step is not None:
                 apply(order, step, 1.0)
