@@ -35,13 +35,13 @@ from ._paper_ccxt import (
 )
 from ._paper_faults import FAULTS, METHODS, FaultPlan, check_rates, raise_fault
 from ._paper_fees import FeeSchedule
+from ._paper_file import VenueFile
 from ._paper_manners import DEFAULT_MANNERS, MANNERS, Answer, VenueManners
 from ._paper_store import (
     MarketSpec,
     OrderTruth,
     PaperOrder,
     PaperTrade,
-    VenueFile,
     VenueState,
     to_tick,
 )
