@@ -22,10 +22,10 @@ from typing import Any
 import attrs
 from _common import line, verdict
 
-import fsm_executor._book as book_module
+import fsm_executor.journal._book as book_module
 from fsm_executor import FakeClock, Journal, TradeExecutor
-from fsm_executor._paper import MANNERS, PaperExchange
-from fsm_executor._paper_manners import VenueManners
+from fsm_executor.venue._paper import MANNERS, PaperExchange
+from fsm_executor.venue._paper_manners import VenueManners
 
 PROMPT = attrs.evolve(MANNERS["binance"], visibility_lag=0.0, trade_lag=0.0,
                       order_has_trades=True, order_has_fee=True)

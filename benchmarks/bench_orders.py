@@ -17,7 +17,7 @@ from _common import line, verdict
 from transitions import Machine
 
 from fsm_executor import Acknowledge, FakeClock, Fill, OrderBook, OrderSpec, Submit
-from fsm_executor._machine import build_machine, machine_arguments
+from fsm_executor.core._machine import build_machine, machine_arguments
 
 N = 5_000
 

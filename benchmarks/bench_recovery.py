@@ -13,7 +13,7 @@ from pathlib import Path
 from _common import line, verdict
 
 from fsm_executor import Acknowledge, FakeClock, OrderBook, OrderSpec, Submit, TradeExecutor
-from fsm_executor._paper import PaperExchange
+from fsm_executor.venue._paper import PaperExchange
 
 ORDERS = 10_000
 

@@ -3,11 +3,9 @@
 Every order is an explicit state machine; every transition is journaled before its effect.
 """
 
-from ._audit import AuditReport, Violation, audit
-from ._book import OrderBook
-from ._clock import Clock, FakeClock, SystemClock
-from ._config import ExecutionConfig
-from ._events import (
+from .core._clock import Clock, FakeClock, SystemClock
+from .core._config import ExecutionConfig
+from .core._events import (
     Abandon,
     Acknowledge,
     Cancel,
@@ -27,7 +25,7 @@ from ._events import (
     Submit,
     Withdraw,
 )
-from ._exceptions import (
+from .core._exceptions import (
     BadRestate,
     ClockSkew,
     ConcurrentWriter,
@@ -48,13 +46,15 @@ from ._exceptions import (
     UnknownTrigger,
     UnsupportedSchema,
 )
-from ._executor import TradeExecutor
-from ._journal import Entry, Journal, JournalReader
-from ._model import Fill, Order, OrderSpec, OrderType, Side
-from ._recovery import Change, RecoveryReport
-from ._replay import replay
-from ._signal import Signal
-from ._states import IN_FLIGHT, TERMINAL, TRANSITIONS, State, Transition
+from .core._model import Fill, Order, OrderSpec, OrderType, Side
+from .core._signal import Signal
+from .core._states import IN_FLIGHT, TERMINAL, TRANSITIONS, State, Transition
+from .executors._executor import TradeExecutor
+from .executors._recovery import Change, RecoveryReport
+from .journal._audit import AuditReport, Violation, audit
+from .journal._book import OrderBook
+from .journal._journal import Entry, Journal, JournalReader
+from .journal._replay import replay
 
 __all__ = [
     "IN_FLIGHT",

@@ -20,11 +20,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ._binance_http import BinanceServer, binance_client
-from ._clock import FakeClock
-from ._errors import ccxt_exception_classes
-from ._generated import REJECT_ERRORS, TRANSIENT_ERRORS, GeneratedExchange, ccxt_errors
-from ._paper import MarketSpec, OrderTruth, PaperExchange
+from .core._clock import FakeClock
+from .exchange._errors import ccxt_exception_classes
+from .venue._binance_http import BinanceServer, binance_client
+from .venue._generated import REJECT_ERRORS, TRANSIENT_ERRORS, GeneratedExchange, ccxt_errors
+from .venue._paper import MarketSpec, OrderTruth, PaperExchange
 
 __all__ = [
     "REJECT_ERRORS",

@@ -15,8 +15,8 @@ import signal
 import sys
 from typing import Any
 
-from fsm_executor import _cli, _run
-from fsm_executor._exchange import ExchangeAdapter
+from fsm_executor.cli import _cli, _run
+from fsm_executor.exchange._exchange import ExchangeAdapter
 
 
 def main() -> int:

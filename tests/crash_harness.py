@@ -28,7 +28,7 @@ import attrs
 
 if TYPE_CHECKING:
     from fsm_executor import Order
-    from fsm_executor._paper import PaperExchange
+    from fsm_executor.venue._paper import PaperExchange
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -114,7 +114,7 @@ def episode(seed: int, kills: int, signals: int = 6, http: bool = False) -> Outc
 
 def check(workdir: Path, outcome: Outcome) -> None:
     from fsm_executor import FakeClock, audit, replay
-    from fsm_executor._paper import PaperExchange
+    from fsm_executor.venue._paper import PaperExchange
 
     report = audit(workdir / "journal.db")
     outcome.illegal += len(report.violations)

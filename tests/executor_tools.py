@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fsm_executor import FakeClock, JournalReader, Order
-from fsm_executor._paper import PaperExchange
+from fsm_executor.venue._paper import PaperExchange
 
 
 class ScheduledClock(FakeClock):

@@ -31,7 +31,7 @@ from fsm_executor import (
     Submit,
     Withdraw,
 )
-from fsm_executor._states import TRIGGERS
+from fsm_executor.core._states import TRIGGERS
 
 ORDER_AMOUNTS = ("0.3", "0.5", "1", "1.5", "2.5")
 FILL_AMOUNTS = ("0.05", "0.1", "0.2", "0.25", "0.5", "1", "1.5", "3")

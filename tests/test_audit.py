@@ -14,8 +14,8 @@ import pytest
 from journal_tools import COLUMNS, build_scenario, execute, rows, sha256, spec
 
 from fsm_executor import FakeClock, InvalidInput, Journal, OrderBook, Submit, audit, replay
-from fsm_executor._cli import main
-from fsm_executor._journal import chain_hash, dumps
+from fsm_executor.cli._cli import main
+from fsm_executor.journal._journal import chain_hash, dumps
 
 ROWS = 20  # build_scenario's
 

@@ -24,10 +24,10 @@ import ccxt
 import pytest
 
 from fsm_executor import ExecutionConfig, TradeExecutor
-from fsm_executor._binance_http import ENDPOINTS, BinanceServer, binance_client
-from fsm_executor._binance_shapes import num, trade_number
-from fsm_executor._clock import FakeClock
-from fsm_executor._paper import DEFAULT_MARKETS, MarketSpec, PaperExchange
+from fsm_executor.core._clock import FakeClock
+from fsm_executor.venue._binance_http import ENDPOINTS, BinanceServer, binance_client
+from fsm_executor.venue._binance_shapes import num, trade_number
+from fsm_executor.venue._paper import DEFAULT_MARKETS, MarketSpec, PaperExchange
 
 KEY = "test-api-key"
 SECRET = "s3cret-never-shown-0123456789"
@@ -562,7 +562,7 @@ def test_ipv6_loopback_serves_too(venue: PaperExchange) -> None:
 def test_quiet_on_stderr_and_no_secret_in_logs(
         client: Any, server: BinanceServer, capfd: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("DEBUG", logger="fsm_executor._binance_http")
+    caplog.set_level("DEBUG", logger="fsm_executor.venue._binance_http")
     client.fetch_balance()
     _raw(server, "GET", "/api/v3/account", sign=True, secret="wrong")
     _raw(server, "GET", "/nowhere")

@@ -26,13 +26,13 @@ from fsm_executor import (
     TradeExecutor,
     audit,
 )
-from fsm_executor._binance_http import BinanceServer, binance_client
-from fsm_executor._decide import after_create_failure, is_retryable
-from fsm_executor._errors import Kind, translate
-from fsm_executor._events import LoseAnswer
-from fsm_executor._exchange import ExchangeAdapter
-from fsm_executor._paper import PaperExchange
-from fsm_executor._profiles import PROFILES
+from fsm_executor.core._decide import after_create_failure, is_retryable
+from fsm_executor.core._events import LoseAnswer
+from fsm_executor.core._profiles import PROFILES
+from fsm_executor.exchange._errors import Kind, translate
+from fsm_executor.exchange._exchange import ExchangeAdapter
+from fsm_executor.venue._binance_http import BinanceServer, binance_client
+from fsm_executor.venue._paper import PaperExchange
 
 MINUS_1021 = ('binance {"code":-1021,"msg":"Timestamp for this request is outside of the '
               'recvWindow."}')

@@ -20,17 +20,17 @@ from fsm_executor import (
     Reject,
     State,
 )
-from fsm_executor._answers import ExchangeOrder
-from fsm_executor._decide import (
+from fsm_executor.core._answers import ExchangeOrder
+from fsm_executor.core._decide import (
     after_create_failure,
     backoff,
     limit_price,
     new_client_order_id,
     observe,
 )
-from fsm_executor._exceptions import ExchangeFailure
-from fsm_executor._model import Side
-from fsm_executor._states import IN_DOUBT
+from fsm_executor.core._exceptions import ExchangeFailure
+from fsm_executor.core._model import Side
+from fsm_executor.core._states import IN_DOUBT
 
 D = Decimal
 
@@ -172,8 +172,8 @@ def test_limit_prices_round_inside_the_tolerance(side: Side, expected: Decimal) 
 
 def test_not_found_inside_the_visibility_grace_is_no_evidence_and_asks_again_at_its_end(
 ) -> None:
-    from fsm_executor._decide import NotFound, after_not_found, may_be_invisible
-    from fsm_executor._profiles import PROFILES
+    from fsm_executor.core._decide import NotFound, after_not_found, may_be_invisible
+    from fsm_executor.core._profiles import PROFILES
 
     binance = PROFILES["binance"]
     config = ExecutionConfig(not_found_confirmations=2, not_found_interval_seconds=2)

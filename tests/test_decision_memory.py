@@ -25,8 +25,8 @@ from fsm_executor import (
     TradeExecutor,
     audit,
 )
-from fsm_executor._paper import PaperExchange
-from fsm_executor._profiles import PROFILES
+from fsm_executor.core._profiles import PROFILES
+from fsm_executor.venue._paper import PaperExchange
 
 CONFIG = {"order_timeout_seconds": 30, "poll_interval_seconds": 1, "max_retries": 3,
           "not_found_confirmations": 3, "not_found_interval_seconds": 2, "jitter": 0.0}

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from fsm_executor import State, Transition
-from fsm_executor._cli import main
-from fsm_executor._diagram import MARKDOWN_FILE, MERMAID_FILE, expected_files
-from fsm_executor._states import TERMINAL, TRANSITIONS
+from fsm_executor.cli._cli import main
+from fsm_executor.cli._diagram import MARKDOWN_FILE, MERMAID_FILE, expected_files
+from fsm_executor.core._states import TERMINAL, TRANSITIONS
 
 DIAGRAMS = Path(__file__).resolve().parent.parent / "diagrams"
 
@@ -31,8 +31,8 @@ def test_diagram_check_fails_after_a_table_change_without_regeneration(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     changed = (*TRANSITIONS, Transition("revive", (State.FAILED,), State.CREATED))
-    monkeypatch.setattr("fsm_executor._machine.TRANSITIONS", changed)
-    monkeypatch.setattr("fsm_executor._diagram.TRANSITIONS", changed)
+    monkeypatch.setattr("fsm_executor.core._machine.TRANSITIONS", changed)
+    monkeypatch.setattr("fsm_executor.cli._diagram.TRANSITIONS", changed)
     assert "revive" in expected_files()[MERMAID_FILE]
     assert main(["diagram", "--check", "--out", str(DIAGRAMS)]) == 1
     err = capsys.readouterr().err

@@ -6,7 +6,7 @@ import ccxt
 import pytest
 
 from fsm_executor import ExchangeFailure
-from fsm_executor._errors import (
+from fsm_executor.exchange._errors import (
     CCXT_KINDS,
     Kind,
     ccxt_exception_classes,

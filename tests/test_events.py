@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from strategies import EVENTS, events
 
 from fsm_executor import Acknowledge, InvalidInput, Note, Reject, Submit
-from fsm_executor._events import EVENT_TYPES, event_from_payload
-from fsm_executor._journal import dumps
-from fsm_executor._states import TRIGGERS
+from fsm_executor.core._events import EVENT_TYPES, event_from_payload
+from fsm_executor.core._states import TRIGGERS
+from fsm_executor.journal._journal import dumps
 
 
 def test_there_is_one_event_class_per_trigger_of_the_table() -> None:

@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl
 import pytest
 
 from fsm_executor import FakeClock, Order, OrderSpec
-from fsm_executor._binance_http import BinanceServer, binance_client
-from fsm_executor._exchange import ExchangeAdapter
-from fsm_executor._paper import MarketSpec, PaperExchange
+from fsm_executor.exchange._exchange import ExchangeAdapter
+from fsm_executor.venue._binance_http import BinanceServer, binance_client
+from fsm_executor.venue._paper import MarketSpec, PaperExchange
 
 #: Seventeen significant digits: a float cannot hold either (they come back as ...684, ...466).
 AMOUNT, PRICE = "70329669.63383683", "82667152.01235465"

@@ -24,7 +24,7 @@ from fsm_executor import (
     audit,
     replay,
 )
-from fsm_executor._generated import GeneratedExchange
+from fsm_executor.venue._generated import GeneratedExchange
 
 CONFIG = {"max_retries": 2, "order_timeout_seconds": 20, "poll_interval_seconds": 1,
           "not_found_confirmations": 2, "retry_delay_seconds": 0.5}

@@ -21,7 +21,7 @@ from fsm_executor import (
     audit,
     replay,
 )
-from fsm_executor._paper import PaperExchange
+from fsm_executor.venue._paper import PaperExchange
 
 CONFIG = {"order_timeout_seconds": 30, "poll_interval_seconds": 1, "max_retries": 3,
           "not_found_confirmations": 2, "jitter": 0.0}

@@ -27,7 +27,7 @@ from fsm_executor import (
     audit,
     replay,
 )
-from fsm_executor._journal import (
+from fsm_executor.journal._journal import (
     APPLICATION_ID,
     FORMAT,
     SCHEMA_VERSION,

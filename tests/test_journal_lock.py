@@ -26,10 +26,10 @@ from fsm_executor import (
     audit,
     replay,
 )
-from fsm_executor._cli import main
-from fsm_executor._lock import WriterLock, lock_path
-from fsm_executor._paper import PaperExchange
-from fsm_executor._run import EXIT_LOCKED
+from fsm_executor.cli._cli import main
+from fsm_executor.cli._run import EXIT_LOCKED
+from fsm_executor.journal._lock import WriterLock, lock_path
+from fsm_executor.venue._paper import PaperExchange
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "signals.csv"
@@ -171,7 +171,7 @@ def test_the_command_line_refuses_a_held_journal_with_one_line_and_exit_status_4
     venue_state = tmp_path / "venue.db"
     before = snapshot(journal_path)
     done = subprocess.run(
-        [sys.executable, "-m", "fsm_executor._cli", "run", str(EXAMPLE), "--journal",
+        [sys.executable, "-m", "fsm_executor.cli._cli", "run", str(EXAMPLE), "--journal",
          str(journal_path), "--venue-state", str(venue_state)],
         capture_output=True, text=True, env=child_env(), timeout=120)
     assert done.returncode == EXIT_LOCKED == 4

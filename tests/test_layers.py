@@ -1,7 +1,8 @@
-"""The package's layers, checked from the source: the decision core and the journal speak
-their own vocabulary and import neither ccxt nor the exchange edge (so they are driven by
-generated answers, and reading a journal never needs ccxt), and no circle of imports runs
-between modules at import time."""
+"""The package's layers, checked from the source: the decision core (``core/``) and the
+journal (``journal/``) speak their own vocabulary and import neither ccxt nor the exchange
+edge (so they are driven by generated answers, and reading a journal never needs ccxt), the
+core does no I/O, a part imports only the parts below it, and no circle of imports runs
+between modules."""
 
 from __future__ import annotations
 
@@ -12,30 +13,44 @@ import pytest
 
 PACKAGE = Path(__file__).parent.parent / "fsm_executor"
 
+#: The parts, bottom up: a part may import the ones before it, never one after it.
+PARTS = ("core", "journal", "exchange", "executors", "venue", "cli")
+
+Graph = dict[str, tuple[set[str], set[str]]]
+
+
+def part_modules(part: str) -> set[str]:
+    return {f"{part}.{p.stem}" for p in (PACKAGE / part).glob("_*.py")
+            if p.stem != "__init__"}
+
+
 #: Decisions and the order's vocabulary: no I/O, no ccxt.
-CORE = {"_states", "_machine", "_model", "_events", "_lifecycle", "_decide", "_ledger",
-        "_memory", "_answers", "_config", "_signal", "_exceptions", "_clock", "_profiles"}
+CORE = part_modules("core")
 #: The journal and what reads it.
-JOURNAL = {"_journal", "_replay", "_audit", "_book", "_lock", "_sqlite_file"}
-#: Where ccxt is spoken: only these modules (and the venue, the CLI, the executors above
-#: them) may reach it.
-EDGE = {"_exchange", "_errors", "_ccxt_shapes"}
+JOURNAL = part_modules("journal")
+#: Where ccxt is spoken: only these modules (and the executors, the venue and the CLI
+#: above them) may reach it.
+EDGE = part_modules("exchange")
 
 
 def imports(module: str) -> tuple[set[str], set[str]]:
-    """(package modules, outside top-level packages) that ``module`` imports when it is
-    imported: ``if TYPE_CHECKING:`` blocks and imports inside functions do not count."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    """(package modules as "part._name", outside top-level packages) that ``module``
+    imports when it is imported: ``if TYPE_CHECKING:`` blocks and imports inside functions
+    do not count."""
+    part = module.split(".")[0]
+    tree = ast.parse((PACKAGE / f"{module.replace('.', '/')}.py").read_text())
     inner, outer = set(), set()
     for node in tree.body:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             continue
         for child in ast.walk(node) if isinstance(node, ast.Try | ast.If) else [node]:
             if isinstance(child, ast.ImportFrom):
-                if child.level == 1 and child.module:
+                if child.level == 1 and child.module:  # from ._x import ...
+                    inner.add(f"{part}.{child.module}")
+                elif child.level == 1:  # from . import _x as y
+                    inner.update(f"{part}.{a.name}" for a in child.names)
+                elif child.level == 2 and child.module:  # from ..other._x import ...
                     inner.add(child.module)
-                elif child.level == 1:  # from . import _module as name
-                    inner.update(a.name for a in child.names)
                 elif child.module and child.module.split(".")[0] != "__future__":
                     outer.add(child.module.split(".")[0])
             elif isinstance(child, ast.Import):
@@ -43,12 +58,11 @@ def imports(module: str) -> tuple[set[str], set[str]]:
     return inner, outer
 
 
-MODULES = sorted(p.stem for p in PACKAGE.glob("_*.py") if p.stem != "__init__")
-GRAPH = {m: imports(m) for m in MODULES}
+MODULES = sorted(m for part in PARTS for m in part_modules(part))
+GRAPH: Graph = {m: imports(m) for m in MODULES}
 
 
-def reach(module: str, graph: dict[str, tuple[set[str], set[str]]] = GRAPH
-          ) -> tuple[set[str], set[str]]:
+def reach(module: str, graph: Graph = GRAPH) -> tuple[set[str], set[str]]:
     """Everything ``module`` imports, directly or not."""
     seen, outside, todo = set(), set(), [module]
     while todo:
@@ -61,8 +75,24 @@ def reach(module: str, graph: dict[str, tuple[set[str], set[str]]] = GRAPH
     return seen, outside
 
 
-def test_the_layers_name_real_modules() -> None:
-    assert set(MODULES) >= CORE | JOURNAL | EDGE
+def circles(graph: Graph) -> list[str]:
+    """The modules that import themselves, through others."""
+    return [m for m in sorted(graph) if m in reach(m, graph)[0]]
+
+
+def test_every_module_lives_in_a_part() -> None:
+    assert [p.name for p in PACKAGE.glob("_*.py")] == ["__init__.py"]
+    parts = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert parts == set(PARTS)
+    assert len(CORE) > 10 and len(JOURNAL) > 4 and len(EDGE) == 3
+    assert set(GRAPH) == {m for inner, _ in GRAPH.values() for m in inner} | set(GRAPH)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_a_part_imports_only_the_parts_below_it(module: str) -> None:
+    rank = PARTS.index(module.split(".")[0])
+    above = {m for m in GRAPH[module][0] if PARTS.index(m.split(".")[0]) > rank}
+    assert not above, f"{module} imports {sorted(above)}, above it"
 
 
 @pytest.mark.parametrize("module", sorted(CORE | JOURNAL))
@@ -79,19 +109,15 @@ def test_the_core_does_no_io(module: str) -> None:
     assert not outer & {"sqlite3", "sqlite_utils", "socket", "http", "urllib", "subprocess"}
 
 
-def circles(graph: dict[str, tuple[set[str], set[str]]]) -> list[str]:
-    """The modules that import themselves, through others."""
-    return [m for m in sorted(graph) if m in reach(m, graph)[0]]
-
-
 def test_no_circle_of_imports_at_import_time() -> None:
     assert circles(GRAPH) == []
 
 
 def test_the_checker_sees_an_import_and_a_circle() -> None:
     # The decisions import the ledger; the executor imports ccxt through the edge.
-    assert "_ledger" in reach("_decide")[0]
-    assert "ccxt" in reach("_executor")[1]
-    looped = {"_a": ({"_b"}, set()), "_b": ({"_c"}, set()), "_c": ({"_a"}, {"ccxt"})}
-    assert circles(looped) == ["_a", "_b", "_c"]
-    assert reach("_a", looped)[1] == {"ccxt"}
+    assert "core._ledger" in reach("core._decide")[0]
+    assert "ccxt" in reach("executors._executor")[1]
+    looped: Graph = {"a._a": ({"a._b"}, set()), "a._b": ({"a._c"}, set()),
+                     "a._c": ({"a._a"}, {"ccxt"})}
+    assert circles(looped) == ["a._a", "a._b", "a._c"]
+    assert reach("a._a", looped)[1] == {"ccxt"}

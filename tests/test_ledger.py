@@ -23,12 +23,12 @@ from fsm_executor import (
     audit,
     replay,
 )
-from fsm_executor._answers import ExchangeOrder
-from fsm_executor._audit import _invariants
-from fsm_executor._ccxt_shapes import fills_from_ccxt
-from fsm_executor._decide import observe
-from fsm_executor._ledger import fees_of, settle
-from fsm_executor._model import Order
+from fsm_executor.core._answers import ExchangeOrder
+from fsm_executor.core._decide import observe
+from fsm_executor.core._ledger import fees_of, settle
+from fsm_executor.core._model import Order
+from fsm_executor.exchange._ccxt_shapes import fills_from_ccxt
+from fsm_executor.journal._audit import _invariants
 
 D = Decimal
 

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fsm_executor import Acknowledge, OrderBook, OrderSpec, State, Submit, audit, replay
-from fsm_executor._answers import ExchangeOrder
-from fsm_executor._ccxt_shapes import fills_from_ccxt
-from fsm_executor._decide import observe
-from fsm_executor._ledger import settle
+from fsm_executor.core._answers import ExchangeOrder
+from fsm_executor.core._decide import observe
+from fsm_executor.core._ledger import settle
+from fsm_executor.exchange._ccxt_shapes import fills_from_ccxt
 
 D = Decimal
 AMOUNT = D(1)

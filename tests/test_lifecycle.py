@@ -23,9 +23,9 @@ from fsm_executor import (
     State,
     Submit,
 )
-from fsm_executor._lifecycle import apply, plan
-from fsm_executor._model import OrderSpec
-from fsm_executor._states import IN_DOUBT
+from fsm_executor.core._lifecycle import apply, plan
+from fsm_executor.core._model import OrderSpec
+from fsm_executor.core._states import IN_DOUBT
 
 
 def order_in(state: State, amount: str = "1", filled: str = "0") -> Order:

@@ -9,7 +9,7 @@ import pytest
 from transitions.core import MachineError
 
 from fsm_executor import InvalidTransition, State, UnknownTrigger
-from fsm_executor._machine import (
+from fsm_executor.core._machine import (
     MACHINE,
     PREDICATES,
     allowed_triggers,
@@ -17,7 +17,7 @@ from fsm_executor._machine import (
     machine_arguments,
     resolve,
 )
-from fsm_executor._states import TERMINAL, TRANSITIONS, TRIGGERS
+from fsm_executor.core._states import TERMINAL, TRANSITIONS, TRIGGERS
 
 #: (is_complete, has_fills) -> (filled after the event, amount) making the predicates say so.
 #: (True, False) needs amount 0: no real order has it, but resolve is pure and must still agree.

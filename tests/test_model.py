@@ -114,8 +114,8 @@ def test_ids_and_symbols_must_be_non_empty_strings(value: object) -> None:
 def test_a_limit_order_without_a_price_is_journaled_but_never_sent() -> None:
     # A signal refused for want of a price must still be recorded (so it is not retried);
     # the exchange edge is where a priceless limit order is stopped.
-    from fsm_executor._exchange import ExchangeAdapter
-    from fsm_executor._model import Order
+    from fsm_executor.core._model import Order
+    from fsm_executor.exchange._exchange import ExchangeAdapter
 
     priceless = spec(type="limit", price=None)
     assert priceless.price is None

@@ -12,8 +12,8 @@ import pytest
 from executor_tools import ScheduledClock, assert_money_matches, notes, triggers
 
 from fsm_executor import State, TradeExecutor, audit, replay
-from fsm_executor._binance_http import BinanceServer, binance_client
-from fsm_executor._paper import DEFAULT_MARKETS, MarketSpec, PaperExchange
+from fsm_executor.venue._binance_http import BinanceServer, binance_client
+from fsm_executor.venue._paper import DEFAULT_MARKETS, MarketSpec, PaperExchange
 
 KEY, SECRET = "k-money", "s-money-0123456789"
 BTC = "BTC/USDT"

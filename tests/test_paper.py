@@ -20,7 +20,7 @@ import ccxt
 import pytest
 
 from fsm_executor import FakeClock
-from fsm_executor._paper import DEFAULT_MARKETS, FAULTS, MANNERS, MarketSpec, PaperExchange
+from fsm_executor.venue._paper import DEFAULT_MARKETS, FAULTS, MANNERS, MarketSpec, PaperExchange
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ import ccxt
 import pytest
 
 from fsm_executor import FakeClock
-from fsm_executor._paper import MANNERS, PaperExchange
+from fsm_executor.venue._paper import MANNERS, PaperExchange
 
 BTC = "BTC/USDT"
 

@@ -22,8 +22,8 @@ from fsm_executor import (
     TradeExecutor,
     audit,
 )
-from fsm_executor._binance_http import BinanceServer, binance_client
-from fsm_executor._paper import PaperExchange
+from fsm_executor.venue._binance_http import BinanceServer, binance_client
+from fsm_executor.venue._paper import PaperExchange
 
 KEY, SECRET = "k-placement", "s-placement-0123456789"
 BTC = "BTC/USDT"

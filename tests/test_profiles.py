@@ -10,9 +10,8 @@ import ccxt
 import pytest
 
 from fsm_executor import ExecutionConfig, FakeClock, InvalidInput, TradeExecutor
-from fsm_executor._decide import new_client_order_id
-from fsm_executor._errors import Kind, ccxt_exception_classes, translate
-from fsm_executor._profiles import (
+from fsm_executor.core._decide import new_client_order_id
+from fsm_executor.core._profiles import (
     DEFAULT,
     PROFILES,
     ExchangeProfile,
@@ -20,6 +19,7 @@ from fsm_executor._profiles import (
     Uniqueness,
     profile_for,
 )
+from fsm_executor.exchange._errors import Kind, ccxt_exception_classes, translate
 
 CCXT_CLASSES = {cls.__name__ for cls in ccxt_exception_classes()}
 
@@ -125,7 +125,7 @@ def test_listing_lookups_are_used_where_fetch_order_ignores_the_client_id() -> N
 def test_the_readme_shows_the_profiles_as_they_are() -> None:
     from pathlib import Path
 
-    from fsm_executor._profiles import markdown_table
+    from fsm_executor.core._profiles import markdown_table
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert markdown_table() in readme, "README's profile table is stale: regenerate it"
@@ -175,7 +175,7 @@ class GateLike:
 
 def test_gate_echoes_our_client_id_behind_t_dash_and_the_lookup_still_finds_it() -> None:
     from fsm_executor import Order, OrderSpec
-    from fsm_executor._exchange import ExchangeAdapter
+    from fsm_executor.exchange._exchange import ExchangeAdapter
 
     adapter = ExchangeAdapter(GateLike())
     order = Order.from_spec(OrderSpec("fsmxG1", "BTC/USDT", "buy", "limit", "1", "10"), 0.0)

@@ -30,9 +30,9 @@ from fsm_executor import (
     audit,
     replay,
 )
-from fsm_executor._ledger import fees_of
-from fsm_executor._machine import allowed_triggers
-from fsm_executor._states import TERMINAL, TRIGGERS
+from fsm_executor.core._ledger import fees_of
+from fsm_executor.core._machine import allowed_triggers
+from fsm_executor.core._states import TERMINAL, TRIGGERS
 
 #: The only errors a history may raise: the book refusing what the table or figures forbid.
 REFUSALS = (InvalidTransition, Overfill, ConflictingFill, BadRestate)

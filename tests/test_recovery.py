@@ -21,8 +21,8 @@ from fsm_executor import (
     TradeExecutor,
     audit,
 )
-from fsm_executor._cli import main
-from fsm_executor._paper import PaperExchange
+from fsm_executor.cli._cli import main
+from fsm_executor.venue._paper import PaperExchange
 
 CONFIG = {"not_found_confirmations": 3, "not_found_interval_seconds": 5, "jitter": 0.0,
           "order_timeout_seconds": 30}

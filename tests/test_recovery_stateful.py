@@ -21,8 +21,8 @@ from fsm_executor import (
     audit,
     replay,
 )
-from fsm_executor._exchange import ExchangeAdapter
-from fsm_executor._paper import PaperExchange
+from fsm_executor.exchange._exchange import ExchangeAdapter
+from fsm_executor.venue._paper import PaperExchange
 
 CONFIG = {"order_timeout_seconds": 10, "poll_interval_seconds": 2, "jitter": 0.0,
           "not_found_confirmations": 2, "max_retries": 2}

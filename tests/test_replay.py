@@ -147,7 +147,7 @@ def test_replay_keeps_what_reconcile_rows_say(journal_path: Path, clock: FakeClo
 
 @pytest.mark.parametrize("payload", ["[1]", '"text"', "{} trailing", "1"])
 def test_a_payload_that_is_not_one_json_object_is_reported_not_raised(payload: str) -> None:
-    from fsm_executor._replay import Rebuilder
+    from fsm_executor.journal._replay import Rebuilder
 
     rebuilder = Rebuilder()
     create = ('{"client_order_id":"o1","symbol":"X/Y","side":"buy","type":"limit",'

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fsm_executor import State, audit, replay
-from fsm_executor._cli import main
+from fsm_executor.cli._cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "signals.csv"
 
@@ -106,7 +106,7 @@ def test_api_keys_come_from_the_environment_and_reach_neither_journal_nor_output
 
     from argparse import Namespace
 
-    from fsm_executor._run import make_exchange
+    from fsm_executor.cli._run import make_exchange
     exchange, venue = make_exchange(Namespace(exchange="binance", sandbox=False),
                                     clock=None)  # type: ignore[arg-type]
     assert exchange.apiKey == secret and venue is None

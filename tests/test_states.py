@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fsm_executor import IN_FLIGHT, TERMINAL, TRANSITIONS, State
-from fsm_executor._states import INITIAL, OPEN, TRIGGERS
+from fsm_executor.core._states import INITIAL, OPEN, TRIGGERS
 
 
 def test_terminal_states_are_left_by_nothing_only_note_and_restate_touch_them() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given
 
 from fsm_executor import Order, OrderSpec, State
-from fsm_executor._ccxt_shapes import order_from_ccxt
-from fsm_executor._decide import observe
-from fsm_executor._lifecycle import apply, plan
+from fsm_executor.core._decide import observe
+from fsm_executor.core._lifecycle import apply, plan
+from fsm_executor.exchange._ccxt_shapes import order_from_ccxt
 from fsm_executor.testing import (
     FakeClock,
     PaperExchange,

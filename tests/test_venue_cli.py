@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fsm_executor import State, audit, replay
-from fsm_executor._cli import main
+from fsm_executor.cli._cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "signals.csv"
 
@@ -28,8 +28,8 @@ def test_run_over_http_trades_through_ccxt_binance_and_journals_the_same_truths(
     assert len(orders) == 43 and audit(journal).ok
     assert all(o.is_terminal or o.state is State.PRESUMED_ABSENT for o in orders.values())
 
-    from fsm_executor._paper import PaperExchange
     from fsm_executor.testing import FakeClock
+    from fsm_executor.venue._paper import PaperExchange
 
     venue = PaperExchange(FakeClock(0), state_path=str(state))
     truth = venue.all_orders()
@@ -67,7 +67,7 @@ def test_a_served_venue_takes_a_bots_orders_through_ccxt_binance(
     env = {**os.environ, "FSM_EXECUTOR_API_KEY": "served-key",
            "FSM_EXECUTOR_API_SECRET": secret}
     server = subprocess.Popen(
-        [sys.executable, "-m", "fsm_executor._cli", "venue", "serve",
+        [sys.executable, "-m", "fsm_executor.cli._cli", "venue", "serve",
          "--venue-state", str(tmp_path / "venue.db")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

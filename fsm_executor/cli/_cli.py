@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ._audit import audit, timeline
-from ._exceptions import FsmExecutorError, JournalLocked
+from ..core._exceptions import FsmExecutorError, JournalLocked
+from ..journal._audit import audit, timeline
 
 
 def _iso(ts: float) -> str:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from ._exceptions import JournalLocked
+from ..core._exceptions import JournalLocked
 
 SUFFIX: Final = ".lock"
 

@@ -9,8 +9,8 @@ from typing import Any, NoReturn
 
 import ccxt
 
-from ._exceptions import InvalidInput
-from ._model import to_decimal
+from ..core._exceptions import InvalidInput
+from ..core._model import to_decimal
 from ._paper_fees import FeeSchedule, fees_by_currency
 from ._paper_manners import Answer
 from ._paper_store import MarketSpec, PaperOrder, PaperTrade

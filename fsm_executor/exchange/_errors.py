@@ -28,9 +28,9 @@ from typing import Final
 
 import ccxt
 
-from ._answers import Kind
-from ._exceptions import ExchangeFailure
-from ._profiles import ExchangeProfile
+from ..core._answers import Kind
+from ..core._exceptions import ExchangeFailure
+from ..core._profiles import ExchangeProfile
 
 K = Kind
 #: Every class of ccxt's exception tree, by name (ccxt moves them between releases).

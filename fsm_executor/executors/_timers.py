@@ -8,9 +8,9 @@ nothing. Times this process sets itself (a placement leaving) are read monotonic
 
 from __future__ import annotations
 
-from ._book import OrderBook
-from ._clock import Clock, monotonic_of
-from ._model import Order
+from ..core._clock import Clock, monotonic_of
+from ..core._model import Order
+from ..journal._book import OrderBook
 
 
 class Timers:

@@ -15,11 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
-from ._answers import ExchangeOrder, Kind
-from ._book import OrderBook
-from ._clock import Clock
-from ._config import ExecutionConfig
-from ._decide import (
+from ..core._answers import ExchangeOrder, Kind
+from ..core._clock import Clock
+from ..core._config import ExecutionConfig
+from ..core._decide import (
     NotFound,
     after_create_failure,
     after_not_found,
@@ -30,7 +29,7 @@ from ._decide import (
     observe,
     plan_order,
 )
-from ._events import (
+from ..core._events import (
     CancelRejected,
     Event,
     LoseAnswer,
@@ -41,16 +40,17 @@ from ._events import (
     Submit,
     Withdraw,
 )
-from ._exceptions import ExchangeFailure, InvalidInput, InvalidTransition, OrderInDoubt
-from ._exchange import ExchangeAdapter
-from ._journal import Durability
-from ._ledger import settle, unsettled
-from ._memory import CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED, NOT_FOUND
-from ._model import Order, OrderSpec, OrderType
-from ._profiles import ExchangeProfile
+from ..core._exceptions import ExchangeFailure, InvalidInput, InvalidTransition, OrderInDoubt
+from ..core._ledger import settle, unsettled
+from ..core._memory import CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED, NOT_FOUND
+from ..core._model import Order, OrderSpec, OrderType
+from ..core._profiles import ExchangeProfile
+from ..core._signal import Signal
+from ..core._states import IN_DOUBT, State
+from ..exchange._exchange import ExchangeAdapter
+from ..journal._book import OrderBook
+from ..journal._journal import Durability
 from ._recovery import RecoveryReport, recover
-from ._signal import Signal
-from ._states import IN_DOUBT, State
 from ._timers import Timers
 
 T = TypeVar("T")

@@ -13,13 +13,13 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
-from ._events import EVENT_TYPES, Event
-from ._exceptions import CorruptJournal, FsmExecutorError
+from ..core._events import EVENT_TYPES, Event
+from ..core._exceptions import CorruptJournal, FsmExecutorError
+from ..core._lifecycle import apply, plan
+from ..core._memory import REMEMBERED, Memory, remember
+from ..core._model import Order
+from ..core._states import CREATE
 from ._journal import JournalReader
-from ._lifecycle import apply, plan
-from ._memory import REMEMBERED, Memory, remember
-from ._model import Order
-from ._states import CREATE
 
 #: The C scanner under json.loads: no per-call argument checks, no raw_decode frame (replay
 #: decodes a million payloads). It raises StopIteration where json.loads says "Expecting value".

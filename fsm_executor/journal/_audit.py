@@ -15,12 +15,12 @@ from typing import Any
 
 import attrs
 
-from ._exceptions import CorruptJournal, InvalidInput
+from ..core._exceptions import CorruptJournal, InvalidInput
+from ..core._ledger import fees_of
+from ..core._model import LEDGER, Order
+from ..core._states import IN_FLIGHT, State
 from ._journal import Entry, JournalReader, genesis_hash
-from ._ledger import fees_of
-from ._model import LEDGER, Order
 from ._replay import Rebuilder
-from ._states import IN_FLIGHT, State
 
 
 @attrs.frozen

@@ -12,14 +12,14 @@ import time
 from collections import Counter
 from typing import Any, TextIO
 
-from ._clock import Clock, FakeClock, SystemClock
-from ._config import ExecutionConfig
-from ._exceptions import InvalidInput, OrderInDoubt
-from ._executor import TradeExecutor
-from ._model import Order
-from ._paper_manners import MANNERS
+from ..core._clock import Clock, FakeClock, SystemClock
+from ..core._config import ExecutionConfig
+from ..core._exceptions import InvalidInput, OrderInDoubt
+from ..core._model import Order
+from ..core._states import State
+from ..executors._executor import TradeExecutor
+from ..venue._paper_manners import MANNERS
 from ._signals_file import read_signals
-from ._states import State
 
 #: Keys come from the environment only, never the command line (shell history, ps).
 KEY_VARIABLES = {"apiKey": "FSM_EXECUTOR_API_KEY", "secret": "FSM_EXECUTOR_API_SECRET",
@@ -33,7 +33,7 @@ DEFAULT_FAULTS = {"timeout_before": 0.05, "timeout_after": 0.05, "unavailable": 
 
 def paper_venue(args: argparse.Namespace, clock: Clock) -> Any:
     """The paper venue a command line asks for."""
-    from ._paper import PaperExchange
+    from ..venue._paper import PaperExchange
 
     return PaperExchange(clock, seed=args.seed, faults=DEFAULT_FAULTS if args.faults else None,
                          latency=args.latency, state_path=getattr(args, "venue_state", None),
@@ -54,7 +54,7 @@ def make_exchange(args: argparse.Namespace, clock: Clock,
         venue = paper_venue(args, clock)
         if not http:
             return venue, venue
-        from ._binance_http import BinanceServer, binance_client
+        from ..venue._binance_http import BinanceServer, binance_client
 
         server = BinanceServer(venue, api_key=secrets.token_hex(16),
                                secret=secrets.token_hex(32), seed=args.seed).start()
@@ -75,7 +75,7 @@ def make_exchange(args: argparse.Namespace, clock: Clock,
         if args.exchange != "binance":
             raise InvalidInput("--exchange-url is for a local Binance-compatible server: "
                                "use it with --exchange binance")
-        from ._binance_http import local_binance
+        from ..venue._binance_http import local_binance
 
         try:
             return local_binance(url, **settings), None

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ._answers import ExchangeOrder
-from ._events import Acknowledge, LoseAnswer, RequestCancel, Submit
-from ._exceptions import ExchangeFailure, InvalidInput, OrderInDoubt
-from ._model import Order, OrderSpec
-from ._states import State
+from ..core._answers import ExchangeOrder
+from ..core._events import Acknowledge, LoseAnswer, RequestCancel, Submit
+from ..core._exceptions import ExchangeFailure, InvalidInput, OrderInDoubt
+from ..core._model import Order, OrderSpec
+from ..core._states import State
 
 if TYPE_CHECKING:
     from ._executor import TradeExecutor

@@ -14,14 +14,14 @@ import sys
 import threading
 from typing import Any
 
-from ._clock import SystemClock
-from ._exceptions import InvalidInput
+from ..core._clock import SystemClock
+from ..core._exceptions import InvalidInput
 from ._run import DEFAULT_FAULTS, KEY_VARIABLES
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ._binance_http import BinanceServer
-    from ._paper import PaperExchange
+    from ..venue._binance_http import BinanceServer
+    from ..venue._paper import PaperExchange
 
     key = os.environ.get(KEY_VARIABLES["apiKey"])
     secret = os.environ.get(KEY_VARIABLES["secret"])

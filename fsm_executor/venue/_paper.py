@@ -22,8 +22,8 @@ from typing import Any, Final
 import attrs
 import ccxt
 
-from ._clock import Clock, SystemClock
-from ._model import to_decimal
+from ..core._clock import Clock, SystemClock
+from ..core._model import to_decimal
 from ._paper_ccxt import (
     binance_error,
     check_request,

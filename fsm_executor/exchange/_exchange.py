@@ -15,12 +15,12 @@ from typing import Any, Final, TypeVar
 import attrs
 import ccxt
 
-from ._answers import ExchangeOrder, Kind, Lookup, MarketRules
+from ..core._answers import ExchangeOrder, Kind, Lookup, MarketRules
+from ..core._exceptions import ClockSkew, ExchangeFailure, InvalidInput
+from ..core._model import Fill, Order, Side, to_decimal
+from ..core._profiles import ExchangeProfile, LookupBy, profile_for
 from ._ccxt_shapes import decimal_or_none, fills_from_ccxt, order_from_ccxt, rules_from_ccxt
 from ._errors import translate
-from ._exceptions import ClockSkew, ExchangeFailure, InvalidInput
-from ._model import Fill, Order, Side, to_decimal
-from ._profiles import ExchangeProfile, LookupBy, profile_for
 
 T = TypeVar("T")
 #: The actions that place an order: a refused timestamp there is sent again only where the

@@ -7,8 +7,8 @@ import csv
 import json
 from pathlib import Path
 
-from ._exceptions import InvalidInput
-from ._signal import Signal
+from ..core._exceptions import InvalidInput
+from ..core._signal import Signal
 
 
 def read_signals(path: str | Path) -> list[Signal]:

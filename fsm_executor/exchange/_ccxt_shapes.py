@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ._answers import ExchangeOrder, MarketRules
-from ._exceptions import InvalidInput
-from ._model import Fill, to_decimal
+from ..core._answers import ExchangeOrder, MarketRules
+from ..core._exceptions import InvalidInput
+from ..core._model import Fill, to_decimal
 
 
 def decimal_or_none(value: object) -> Decimal | None:

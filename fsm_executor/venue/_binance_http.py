@@ -37,9 +37,9 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 import ccxt
 
+from ..core._clock import Clock, SystemClock
 from . import _binance_shapes as shapes
 from ._binance_shapes import Params
-from ._clock import Clock, SystemClock
 from ._paper import PaperExchange
 from ._paper_store import PaperOrder
 

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import attrs
 import sqlite_utils
 
-from ._exceptions import (
+from ..core._exceptions import (
     ConcurrentWriter,
     CorruptJournal,
     InvalidInput,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
+from ..journal._sqlite_file import create_atomically
 from ._paper_store import PaperOrder, PaperTrade, SavedState, from_json, to_json
-from ._sqlite_file import create_atomically
 
 FORMAT: Final = "fsm-executor-paper-venue"
 SCHEMA_VERSION: Final = 1

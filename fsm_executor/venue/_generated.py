@@ -21,7 +21,7 @@ from typing import Any
 import ccxt
 from hypothesis import strategies as st
 
-from ._clock import Clock
+from ..core._clock import Clock
 
 #: Errors a call may raise without anything happening (the request never arrived, or was
 #: refused before processing). OrderNotFound is left out: it is a definitive answer, and so

@@ -12,15 +12,15 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
-from ._clock import Clock, SystemClock
-from ._events import Event
-from ._exceptions import DuplicateOrder, InvalidTransition, UnknownOrder
+from ..core._clock import Clock, SystemClock
+from ..core._events import Event
+from ..core._exceptions import DuplicateOrder, InvalidTransition, UnknownOrder
+from ..core._lifecycle import Step, apply, plan
+from ..core._memory import REMEMBERED, Memory, remember
+from ..core._model import Order, OrderSpec
+from ..core._states import CREATE, LEGACY, State
 from ._journal import Durability, Journal
-from ._lifecycle import Step, apply, plan
-from ._memory import REMEMBERED, Memory, remember
-from ._model import Order, OrderSpec
 from ._replay import rebuild_all
-from ._states import CREATE, LEGACY, State
 
 _NONE = Memory()
 

@@ -1,0 +1,2 @@
+"""The command line: run, recover, audit, diagram, venue serve.
+"""
