@@ -35,6 +35,7 @@ demo: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_journal.py
+	$(BIN)/python benchmarks/bench_group_commit.py
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_orders.py
 	$(BIN)/python benchmarks/bench_executor.py

@@ -14,12 +14,18 @@ import attrs
 
 from ..core._clock import Clock, SystemClock
 from ..core._events import Event
-from ..core._exceptions import DuplicateOrder, InvalidTransition, UnknownOrder
+from ..core._exceptions import (
+    DuplicateOrder,
+    FsmExecutorError,
+    InvalidInput,
+    InvalidTransition,
+    UnknownOrder,
+)
 from ..core._lifecycle import Step, apply, plan
 from ..core._memory import REMEMBERED, Memory, remember
 from ..core._model import Order, OrderSpec
 from ..core._states import CREATE, LEGACY, State
-from ._journal import Durability, Journal
+from ._journal import Durability, Journal, NewRow
 from ._replay import rebuild_all
 
 _NONE = Memory()
@@ -132,27 +138,76 @@ class OrderBook:
         All are planned before anything is committed: if one is refused, none is journaled.
         """
         order = self._live(client_order_id)
+        steps = self._plan_all(order, events)
+        if steps:
+            now = self.clock.now()
+            self.journal.append(self._rows(steps, origin), now)
+            self._applied(order, steps, now)
+        return order.snapshot()
+
+    def apply_many(self, changes: Iterable[tuple[str, Iterable[Event]]],
+                   origin: str = "live") -> dict[str, Order | FsmExecutorError]:
+        """Group commit: the events of many orders, each order's planned as ``apply_all``
+        plans them, committed together in one transaction (one fsync where there would be
+        one per order). An order whose events are refused gets its error in the result and
+        journals nothing; the others commit. When this returns, every row in it is
+        committed: each order's request may leave (write-ahead holds per order).
+
+        Returns each order's snapshot after its events, or the error that refused them.
+        """
+        result: dict[str, Order | FsmExecutorError] = {}
+        planned: list[tuple[Order, list[Step]]] = []
+        for client_order_id, events in changes:
+            if client_order_id in result:
+                raise InvalidInput(f"order {client_order_id!r} appears twice in one group "
+                                   "commit: give its events together")
+            try:
+                order = self._live(client_order_id)
+                steps = self._plan_all(order, events)
+            except FsmExecutorError as exc:
+                result[client_order_id] = exc
+                continue
+            result[client_order_id] = order  # replaced by its snapshot once applied
+            if steps:
+                planned.append((order, steps))
+        if planned:
+            now = self.clock.now()
+            self.journal.append([row for _, steps in planned
+                                 for row in self._rows(steps, origin)], now)
+            for order, steps in planned:
+                self._applied(order, steps, now)
+        return {cid: r if isinstance(r, FsmExecutorError) else r.snapshot()
+                for cid, r in result.items()}
+
+    def _plan_all(self, order: Order, events: Iterable[Event]) -> list[Step]:
+        """The steps of ``events`` in turn, planned on a copy: raises, changing nothing,
+        when one is refused."""
         shadow = order.snapshot()
         steps: list[Step] = []
         for event in events:
             step = plan(shadow, event)
             if step is not None:
+                if (step.source, step.trigger) in LEGACY:  # old journals' moves replay only
+                    raise InvalidTransition(step.order_id, step.source.value, step.trigger)
                 apply(shadow, step, 0.0)
                 steps.append(step)
-        if steps:
-            self._commit(order, steps, origin)
-        return order.snapshot()
+        return steps
+
+    @staticmethod
+    def _rows(steps: Sequence[Step], origin: str) -> list[NewRow]:
+        return [(s.order_id, s.trigger, s.source.value, s.dest.value, s.payload(), origin)
+                for s in steps]
 
     def _commit(self, order: Order, steps: Sequence[Step], origin: str) -> None:
         for s in steps:
             if (s.source, s.trigger) in LEGACY:  # old journals' moves replay, never written
                 raise InvalidTransition(s.order_id, s.source.value, s.trigger)
         now = self.clock.now()
-        self.journal.append(
-            [(s.order_id, s.trigger, s.source.value, s.dest.value, s.payload(), origin)
-             for s in steps],
-            now,
-        )
+        self.journal.append(self._rows(steps, origin), now)
+        self._applied(order, steps, now)
+
+    def _applied(self, order: Order, steps: Sequence[Step], now: float) -> None:
+        """Change ``order`` as its committed ``steps`` say, and count what they count."""
         for step in steps:
             apply(order, step, now)
             if step.trigger in REMEMBERED:
