@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from fsm_executor.cli import _cli, _run
+from fsm_executor.exchange._calls import Call
 from fsm_executor.exchange._exchange import ExchangeAdapter
 
 
@@ -30,20 +31,22 @@ def main() -> int:
         return executor, venue
 
     _run.open_session = opened_after_downtime
-    create = ExchangeAdapter.create
+    make = ExchangeAdapter.make
     calls = 0
 
-    def create_then_maybe_die(self: ExchangeAdapter, order: Any, params: Any = None) -> Any:
+    def create_then_maybe_die(self: ExchangeAdapter, call: Call) -> Any:
         nonlocal calls
+        if call.method != "create_order":
+            return make(self, call)
         calls += 1
         if mode == "before_send" and calls == n:
             os.kill(os.getpid(), signal.SIGKILL)
-        answer = create(self, order, params)
+        answer = make(self, call)
         if mode == "after_accept" and calls == n:
             os.kill(os.getpid(), signal.SIGKILL)
         return answer
 
-    ExchangeAdapter.create = create_then_maybe_die  # type: ignore[method-assign]
+    ExchangeAdapter.make = create_then_maybe_die  # type: ignore[method-assign]
     print("started", flush=True)
     return _cli.main(args)
 

@@ -117,7 +117,7 @@ def test_clock_skews_message_says_what_to_do_and_the_measured_offset() -> None:
 def test_a_refused_timestamp_is_resynced_once_and_sent_once_more() -> None:
     exchange = Skewed(refusals=1)
     adapter = ExchangeAdapter(exchange)
-    assert adapter.fetch(ORDER).id == "42"
+    assert adapter.run(adapter.fetch(ORDER)).id == "42"
     assert exchange.log == ["fetch_order", "load_time_difference", "fetch_order"]
     assert exchange.options["timeDifference"] == 5003  # ccxt's nonce() reads it from now on
     assert adapter.calls == 3
@@ -127,7 +127,7 @@ def test_refused_again_after_the_resync_is_clock_skew_after_exactly_one_resync()
     exchange = Skewed(refusals=99)
     adapter = ExchangeAdapter(exchange)
     with pytest.raises(ClockSkew) as info:
-        adapter.fetch(ORDER)
+        adapter.run(adapter.fetch(ORDER))
     assert exchange.log == ["fetch_order", "load_time_difference", "fetch_order"]
     skew = info.value
     assert skew.kind == "fatal" and skew.ccxt_class == "InvalidNonce"
@@ -139,7 +139,7 @@ def test_refused_again_after_the_resync_is_clock_skew_after_exactly_one_resync()
 def test_without_a_clock_offset_in_ccxt_nothing_is_measured_but_it_is_sent_once_more() -> None:
     exchange = Skewed(refusals=99, id="kraken", keeps_offset=False)
     with pytest.raises(ClockSkew) as info:
-        ExchangeAdapter(exchange).fetch(ORDER)
+        (adapter := ExchangeAdapter(exchange)).run(adapter.fetch(ORDER))
     assert exchange.log == ["fetch_order", "fetch_order"]
     assert info.value.offset_ms is None
 
@@ -153,20 +153,21 @@ def test_another_error_on_the_second_send_is_translated_as_usual() -> None:
             return super().fetch_order(*args, **kwargs)
 
     with pytest.raises(ExchangeFailure) as info:
-        ExchangeAdapter(ThenGone(refusals=1)).fetch(ORDER)
+        (adapter := ExchangeAdapter(ThenGone(refusals=1))).run(adapter.fetch(ORDER))
     assert info.value.kind == Kind.NOT_FOUND and not isinstance(info.value, ClockSkew)
 
 
 def test_a_binance_create_refused_for_its_timestamp_is_sent_again_after_the_resync() -> None:
     exchange = Skewed(refusals=1)
-    assert ExchangeAdapter(exchange).create(ORDER).id == "42"
+    adapter = ExchangeAdapter(exchange)
+    assert adapter.run(adapter.create(ORDER)).id == "42"
     assert exchange.log == ["create_order", "load_time_difference", "create_order"]
 
 
 def test_a_create_where_the_refusal_is_undocumented_is_looked_up_never_sent_again() -> None:
     exchange = Skewed(refusals=1, id="okx")
     with pytest.raises(ExchangeFailure) as info:
-        ExchangeAdapter(exchange).create(ORDER)
+        (adapter := ExchangeAdapter(exchange)).run(adapter.create(ORDER))
     # Resynced, so the lookups that settle it carry a good timestamp; sent once only.
     assert exchange.log == ["create_order", "load_time_difference"]
     assert info.value.kind == Kind.TRANSIENT and not info.value.unprocessed
@@ -176,7 +177,7 @@ def test_a_create_where_the_refusal_is_undocumented_is_looked_up_never_sent_agai
 def test_a_failed_resync_leaves_a_refused_create_free_to_be_sent_again_later() -> None:
     exchange = Skewed(refusals=1, resync_error=ccxt.ExchangeNotAvailable("binance 503"))
     with pytest.raises(ExchangeFailure) as info:
-        ExchangeAdapter(exchange).create(ORDER)
+        (adapter := ExchangeAdapter(exchange)).run(adapter.create(ORDER))
     assert exchange.log == ["create_order", "load_time_difference"]
     failure = info.value
     assert failure.kind == Kind.TRANSIENT and failure.unprocessed
@@ -279,7 +280,7 @@ def test_the_adapter_reports_the_offset_ccxt_measured_when_the_skew_does_not_hol
     with BinanceServer(venue, api_key=KEY, secret=SECRET, clock=JumpingClock()) as server:
         adapter = ExchangeAdapter(binance_client(server))
         with pytest.raises(ClockSkew) as info:
-            adapter.open_orders(BTC)
+            adapter.run(adapter.open_orders(BTC))
         assert server.requests["GET /api/v3/openOrders"] == 2 and server.requests[TIME] == 1
     offset = info.value.offset_ms
     assert offset is not None and offset < -30_000  # this machine is behind the exchange

@@ -51,14 +51,14 @@ def test_floats_would_not_do() -> None:
 def test_create_gives_ccxt_exact_decimal_strings_never_floats(
         amount: str, price: str, sent: tuple[str, str]) -> None:
     exchange = Recorder()
-    ExchangeAdapter(exchange).create(order(amount, price))
+    (adapter := ExchangeAdapter(exchange)).run(adapter.create(order(amount, price)))
     assert exchange.created == [sent]
     assert all(type(value) is str for value in exchange.created[0])
 
 
 def test_a_market_order_sends_its_amount_as_a_string_and_no_price() -> None:
     exchange = Recorder()
-    ExchangeAdapter(exchange).create(order(AMOUNT, None, "market"))
+    (adapter := ExchangeAdapter(exchange)).run(adapter.create(order(AMOUNT, None, "market")))
     assert exchange.created == [(AMOUNT, None)]
 
 
@@ -94,8 +94,8 @@ def test_amount_and_price_reach_binance_as_the_exact_strings(
         price: str) -> None:
     venue, server, seen = wire
     adapter = ExchangeAdapter(binance_client(server))
-    adapter.rules("XYZ/USDT")  # markets loaded: ccxt applies the market's precision
-    placed = adapter.create(order(amount, price))
+    adapter.run(adapter.rules("XYZ/USDT"))  # markets loaded: ccxt applies the market's precision
+    placed = adapter.run(adapter.create(order(amount, price)))
     assert [(s["quantity"], s["price"]) for s in seen] == [(amount, price)]
     record = venue.order_record(placed.id or "")
     assert (record.amount, record.price) == (Decimal(amount), Decimal(price))

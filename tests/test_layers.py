@@ -84,7 +84,7 @@ def test_every_module_lives_in_a_part() -> None:
     assert [p.name for p in PACKAGE.glob("_*.py")] == ["__init__.py"]
     parts = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert parts == set(PARTS)
-    assert len(CORE) > 10 and len(JOURNAL) > 4 and len(EDGE) == 3
+    assert len(CORE) > 10 and len(JOURNAL) > 4 and len(EDGE) >= 3
     assert set(GRAPH) == {m for inner, _ in GRAPH.values() for m in inner} | set(GRAPH)
 
 

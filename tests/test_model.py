@@ -120,7 +120,8 @@ def test_a_limit_order_without_a_price_is_journaled_but_never_sent() -> None:
     priceless = spec(type="limit", price=None)
     assert priceless.price is None
     with pytest.raises(InvalidInput, match="needs a price") as info:
-        ExchangeAdapter(object()).create(Order.from_spec(priceless, 0.0))
+        adapter = ExchangeAdapter(object())
+        adapter.run(adapter.create(Order.from_spec(priceless, 0.0)))
     assert_invalid_input(info)
 
 

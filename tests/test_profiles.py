@@ -179,6 +179,7 @@ def test_gate_echoes_our_client_id_behind_t_dash_and_the_lookup_still_finds_it()
 
     adapter = ExchangeAdapter(GateLike())
     order = Order.from_spec(OrderSpec("fsmxG1", "BTC/USDT", "buy", "limit", "1", "10"), 0.0)
-    lookup = adapter.find(order)
+    lookup = adapter.run(adapter.find(order))
     assert lookup.found is not None and lookup.found.id == "77" and lookup.odd == ()
-    assert [o.client_order_id for o in adapter.open_orders("BTC/USDT")] == ["fsmxOTHER"]
+    listed = adapter.run(adapter.open_orders("BTC/USDT"))
+    assert [o.client_order_id for o in listed] == ["fsmxOTHER"]

@@ -21,6 +21,7 @@ from fsm_executor import (
     audit,
     replay,
 )
+from fsm_executor.exchange._calls import Call
 from fsm_executor.exchange._exchange import ExchangeAdapter
 from fsm_executor.venue._paper import PaperExchange
 
@@ -68,24 +69,24 @@ class ExecutorWithCrashes(RuleBasedStateMachine):
                   "amount": "0.01" if symbol == "BTC/USDT" else "0.1",
                   "price": str(MIDS[symbol] * Decimal(offset)), "order_type": kind}
         adapter = self.executor.adapter
-        original = adapter._call
+        original = adapter.make
         counts = {"create": 0, "call": 0}
 
-        def call(action: str, fn: Any) -> Any:
+        def call(request: Call) -> Any:
             # The narrowest windows are around a create: after its journal row, before the
             # request; after the exchange acted, before the journal heard of it.
-            kind = "create" if action == "create_order" else "call"
+            kind = "create" if request.method == "create_order" else "call"
             counts[kind] += 1
             hit = crash_at is not None and crash_at[0].endswith(kind) and \
                 counts[kind] == crash_at[1]
             if hit and crash_at is not None and crash_at[0].startswith("before"):
                 raise Crash
-            result = original(action, fn)
+            result = original(request)
             if hit:
                 raise Crash  # the exchange acted; the answer dies with the process
             return result
 
-        adapter._call = call  # type: ignore[method-assign]
+        adapter.make = call  # type: ignore[method-assign]
         try:
             self.executor.execute_signal(signal)
         except Crash:
@@ -94,7 +95,7 @@ class ExecutorWithCrashes(RuleBasedStateMachine):
             pass
         finally:
             if isinstance(self.executor.adapter, ExchangeAdapter):
-                self.executor.adapter._call = original  # type: ignore[method-assign]
+                self.executor.adapter.make = original  # type: ignore[method-assign]
 
     @rule(seconds=st.sampled_from([1, 5, 30]), symbol=st.sampled_from(sorted(MIDS)),
           move=st.sampled_from(["1", "0.995", "1.005"]))

@@ -76,6 +76,11 @@ class ExecutionConfig:
     trade_listing_attempts: int = attrs.field(default=5, validator=_number(
         "trade_listing_attempts", 0, 100, integer=True))
 
+    #: How often ``update()`` looks again at an order it could not settle (in doubt) or
+    #: presumed absent: each look is a request.
+    watch_interval_seconds: float = attrs.field(default=30, validator=_number(
+        "watch_interval_seconds", 0))
+
     @property
     def slippage(self) -> Decimal:
         """The tolerance as a fraction."""

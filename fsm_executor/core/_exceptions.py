@@ -178,6 +178,8 @@ class ExchangeFailure(FsmExecutorError):
         self.ccxt_class = ccxt_class
         #: The exchange documents this answer as a refusal before execution (its profile).
         self.unprocessed = unprocessed
+        #: Seconds the exchange asked to wait (its Retry-After header), if it said.
+        self.retry_after: float | None = None
         super().__init__(message)
 
 

@@ -112,6 +112,27 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
 
 
+def _meta(path: Path, immutable: bool) -> dict[str, str]:
+    """The meta table's rows. ``immutable``: read the main file alone, so that a foreign
+    WAL database gets no -wal or -shm file beside it (a journal's meta is checkpointed at
+    creation and never changes). NotAJournal if the file has no meta table or cannot be
+    opened; sqlite3.DatabaseError if it cannot be read."""
+    name = str(path)
+    mode = "ro&immutable=1" if immutable else "ro"
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode={mode}", uri=True)
+    except sqlite3.Error as exc:
+        raise NotAJournal(name, f"cannot be opened: {exc}") from None
+    try:
+        return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError as exc:
+        if "no such table" in str(exc):
+            raise NotAJournal(name, "a SQLite file but not an fsm-executor journal") from None
+        raise
+    finally:
+        conn.close()
+
+
 def check_identity(path: Path) -> dict[str, str]:
     """The journal's meta rows, or NotAJournal / UnsupportedSchema. Never writes to the file."""
     name = str(path)
@@ -122,22 +143,16 @@ def check_identity(path: Path) -> dict[str, str]:
     if header != SQLITE_HEADER:
         raise NotAJournal(name, "not a SQLite file, so not an fsm-executor journal")
     try:
-        # immutable: read the main file alone, so that a foreign WAL database gets no -wal
-        # or -shm file beside it. A journal's meta is checkpointed at creation and never
-        # changes, so the main file always has it.
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1",
-                               uri=True)
-    except sqlite3.Error as exc:
-        raise NotAJournal(name, f"cannot be opened: {exc}") from None
-    try:
-        try:
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError as exc:
-            if "no such table" in str(exc):
-                raise NotAJournal(name, "a SQLite file but not an fsm-executor journal") from None
+        meta = _meta(path, immutable=True)
+    except sqlite3.DatabaseError as exc:
+        if not Path(f"{path}-wal").exists():
             raise CorruptJournal(name, f"unreadable: {exc}") from None
-    finally:
-        conn.close()
+        # Killed in the middle of a checkpoint: the main file alone is half written, and
+        # only with its write-ahead log (which SQLite reads through) is it whole.
+        try:
+            meta = _meta(path, immutable=False)
+        except sqlite3.DatabaseError as again:
+            raise CorruptJournal(name, f"unreadable: {again}") from None
     if meta.get("format") != FORMAT:
         raise NotAJournal(name, "a SQLite file but not an fsm-executor journal")
     try:

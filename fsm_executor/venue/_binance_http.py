@@ -109,6 +109,8 @@ class BinanceServer:
             raise ValueError("api_key and secret must not be empty")
         self.venue = venue
         self.trade_ids = trade_ids
+        #: Seconds a 429 answer asks the client to wait (its Retry-After header).
+        self.retry_after = 1.0
         self.api_key = api_key
         self._secret = secret.encode()
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -215,7 +217,8 @@ class BinanceServer:
             raise _Drop from None  # the venue may have acted: its answer is lost
         except ccxt.BaseError as exc:
             status, error = shapes.venue_error(exc)
-            answer = _Answer(status, error, {"Retry-After": "1"} if status == 429 else {})
+            answer = _Answer(status, error, {"Retry-After": f"{self.retry_after:g}"}
+                             if status == 429 else {})
         except Exception:
             # A bug must not look like a lost answer (a dropped connection): say so.
             _log.exception("BinanceServer failed on %s", endpoint)
