@@ -23,7 +23,7 @@ import attrs
 import ccxt
 
 from ..core._clock import Clock, SystemClock
-from ..core._model import to_decimal
+from ..core._values import to_decimal
 from ._paper_ccxt import (
     binance_error,
     check_request,

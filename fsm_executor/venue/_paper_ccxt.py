@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import ccxt
 
 from ..core._exceptions import InvalidInput
-from ..core._model import to_decimal
+from ..core._values import to_decimal
 from ._paper_fees import FeeSchedule, fees_by_currency
 from ._paper_manners import Answer
 from ._paper_store import MarketSpec, PaperOrder, PaperTrade

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ..core._model import to_decimal
+from ..core._values import to_decimal
 
 if TYPE_CHECKING:  # _paper_store holds a FeeSchedule: no import cycle at run time
     from ._paper_store import MarketSpec, PaperTrade

@@ -13,7 +13,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ..core._model import to_decimal
+from ..core._values import to_decimal
 from ._paper_faults import rng_state
 from ._paper_fees import FeeSchedule, fees_by_currency
 
