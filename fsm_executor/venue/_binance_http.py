@@ -41,7 +41,7 @@ from ..core._clock import Clock, SystemClock
 from . import _binance_shapes as shapes
 from ._binance_shapes import Params
 from ._paper import PaperExchange
-from ._paper_store import PaperOrder
+from ._paper_records import PaperOrder
 
 __all__ = ["ENDPOINTS", "HTTP_FAULTS", "BinanceServer", "binance_client", "local_binance"]
 

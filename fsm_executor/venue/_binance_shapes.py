@@ -21,7 +21,7 @@ from typing import Any, Final, TypeVar
 import attrs
 import ccxt
 
-from ._paper_store import MarketSpec, PaperOrder, PaperTrade
+from ._paper_records import MarketSpec, PaperOrder, PaperTrade
 
 T = TypeVar("T")
 Params = Mapping[str, str]

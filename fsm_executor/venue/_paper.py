@@ -37,14 +37,8 @@ from ._paper_faults import FAULTS, METHODS, FaultPlan, check_rates, raise_fault
 from ._paper_fees import FeeSchedule
 from ._paper_file import VenueFile
 from ._paper_manners import DEFAULT_MANNERS, MANNERS, Answer, VenueManners
-from ._paper_store import (
-    MarketSpec,
-    OrderTruth,
-    PaperOrder,
-    PaperTrade,
-    VenueState,
-    to_tick,
-)
+from ._paper_records import MarketSpec, OrderTruth, PaperOrder, PaperTrade, to_tick
+from ._paper_store import VenueState
 
 __all__ = ["DEFAULT_BALANCES", "DEFAULT_MARKETS", "FAULTS", "MANNERS", "METHODS", "MarketSpec",
            "OrderTruth", "PaperExchange"]

@@ -13,7 +13,7 @@ from ..core._exceptions import InvalidInput
 from ..core._values import to_decimal
 from ._paper_fees import FeeSchedule, fees_by_currency
 from ._paper_manners import Answer
-from ._paper_store import MarketSpec, PaperOrder, PaperTrade
+from ._paper_records import MarketSpec, PaperOrder, PaperTrade
 
 _iso8601 = ccxt.Exchange.iso8601
 
