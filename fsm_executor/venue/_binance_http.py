@@ -9,7 +9,8 @@ HMAC-SHA256 signature, timestamp within recvWindow of the server's clock, which
 ccxt errors into Binance's bodies and HTTP statuses. Every behaviour of the market (fills,
 visibility lag, duplicate client ids, trade lag, the venue's faults) comes from calling the
 venue's unified methods; the venue's records only supply exact figures for the answer
-(_binance_shapes.py). HTTP-layer faults are scripted per endpoint with ``inject``.
+(requests are checked in _binance_requests.py, answers shaped in _binance_shapes.py).
+HTTP-layer faults are scripted per endpoint with ``inject``.
 
 Deliberately not modelled: order types other than LIMIT and MARKET, timeInForce other than
 GTC, ``quoteOrderQty`` (refused), cancelRestrictions, order lists, the 24h statistics of
@@ -39,7 +40,18 @@ import ccxt
 
 from ..core._clock import Clock, SystemClock
 from . import _binance_shapes as shapes
-from ._binance_shapes import Params
+from ._binance_requests import (
+    NewOrder,
+    Params,
+    Refusal,
+    check_signed,
+    client_id,
+    limit_param,
+    long_param,
+    missing,
+    order_ids,
+    page,
+)
 from ._paper import PaperExchange
 from ._paper_records import PaperOrder
 
@@ -203,12 +215,12 @@ class BinanceServer:
             params = dict(parse_qsl(text, keep_blank_values=True))
             params.update(parse_qsl(query, keep_blank_values=True))  # the query string wins
             if route[0]:
-                shapes.check_signed(headers, query, text, params, api_key=self.api_key,
+                check_signed(headers, query, text, params, api_key=self.api_key,
                                     secret=self._secret, now_ms=self._now_ms())
             with self._lock:
                 handler: Callable[[Params], _Answer] = getattr(self, route[1])
                 answer = handler(params)
-        except shapes.Refusal as refusal:
+        except Refusal as refusal:
             status = refusal.status
             answer = _Answer(status, shapes.error(refusal.code, refusal.msg))
         except ccxt.RequestTimeout:
@@ -233,11 +245,11 @@ class BinanceServer:
         market_id = params.get("symbol")
         if not market_id:
             if required:
-                raise shapes.missing("symbol")
+                raise missing("symbol")
             return None
         symbol = self._symbols.get(market_id)
         if symbol is None:
-            raise shapes.Refusal(400, -1121, "Invalid symbol.")
+            raise Refusal(400, -1121, "Invalid symbol.")
         return symbol
 
     def _market(self, params: Params) -> str:
@@ -295,7 +307,7 @@ class BinanceServer:
 
     def _depth(self, params: Params) -> _Answer:
         symbol = self._market(params)
-        book = self.venue.fetch_order_book(symbol, shapes.limit_param(params, 100, 5000))
+        book = self.venue.fetch_order_book(symbol, limit_param(params, 100, 5000))
 
         def levels(side: list[list[float]]) -> list[list[Decimal]]:
             return [[shapes.from_float(p), shapes.from_float(q)] for p, q in side]
@@ -306,7 +318,7 @@ class BinanceServer:
 
     def _create(self, params: Params) -> _Answer:
         symbol = self._market(params)
-        new = shapes.NewOrder.from_params(params)
+        new = NewOrder.from_params(params)
         cid = new.client_order_id or self._new_client_id()
         answer = self.venue.create_order(symbol, new.type, new.side, new.quantity, new.price,
                                          {"clientOrderId": cid})
@@ -324,18 +336,18 @@ class BinanceServer:
         if oid is not None:
             order = self.venue.order_record(self.venue.fetch_order(str(oid), symbol)["id"])
             if cid is not None and order.client_order_id != cid:
-                raise shapes.Refusal(400, -2013, "Order does not exist.")
+                raise Refusal(400, -2013, "Order does not exist.")
             return order
         answer = self.venue.fetch_order(None, symbol, {"clientOrderId": cid})
         return self.venue.order_record(answer["id"])
 
     def _query(self, params: Params) -> _Answer:
-        symbol, (oid, cid) = self._market(params), shapes.order_ids(params)
+        symbol, (oid, cid) = self._market(params), order_ids(params)
         return _Answer(200, shapes.order_query(self._fetch(symbol, oid, cid), self._ids[symbol]))
 
     def _cancel(self, params: Params) -> _Answer:
-        symbol, (oid, cid) = self._market(params), shapes.order_ids(params)
-        cancel_id = shapes.client_id(params, "newClientOrderId") or self._new_client_id()
+        symbol, (oid, cid) = self._market(params), order_ids(params)
+        cancel_id = client_id(params, "newClientOrderId") or self._new_client_id()
         if oid is not None and cid is not None:
             self._fetch(symbol, oid, cid)  # Binance checks the pair before cancelling
         answer = (self.venue.cancel_order(str(oid), symbol) if oid is not None
@@ -350,21 +362,21 @@ class BinanceServer:
 
     def _all_orders(self, params: Params) -> _Answer:
         symbol = self._market(params)
-        oid, start, end = (shapes.long_param(params, n)
+        oid, start, end = (long_param(params, n)
                            for n in ("orderId", "startTime", "endTime"))
-        limit = shapes.limit_param(params, 500, 1000)
+        limit = limit_param(params, 500, 1000)
         seen = self.venue.fetch_orders(symbol)  # every status, as Binance's allOrders
         orders = sorted((self.venue.order_record(o["id"]) for o in seen), key=lambda o: int(o.id))
         orders = [o for o in orders if (oid is None or int(o.id) >= oid)
                   and (start is None or o.created >= start) and (end is None or o.created <= end)]
-        orders = shapes.page(orders, limit, oid is not None or start is not None)
+        orders = page(orders, limit, oid is not None or start is not None)
         return _Answer(200, [shapes.order_query(o, self._ids[symbol]) for o in orders])
 
     def _my_trades(self, params: Params) -> _Answer:
         symbol = self._market(params)
-        oid, from_id, start, end = (shapes.long_param(params, n)
+        oid, from_id, start, end = (long_param(params, n)
                                     for n in ("orderId", "fromId", "startTime", "endTime"))
-        limit = shapes.limit_param(params, 500, 1000)
+        limit = limit_param(params, 500, 1000)
         listed = self.venue.fetch_my_trades(
             symbol, params=None if oid is None else {"orderId": str(oid)})
         trades = sorted((self.venue.trade_record(t["id"]) for t in listed),
@@ -372,7 +384,7 @@ class BinanceServer:
         trades = [t for t in trades if (from_id is None or shapes.trade_number(t.id) >= from_id)
                   and (start is None or t.timestamp >= start)
                   and (end is None or t.timestamp <= end)]
-        trades = shapes.page(trades, limit, from_id is not None or start is not None)
+        trades = page(trades, limit, from_id is not None or start is not None)
         return _Answer(200, [shapes.my_trade(t, self._ids[symbol], self.trade_ids)
                              for t in trades])
 
