@@ -46,7 +46,8 @@ from .core._exceptions import (
     UnknownTrigger,
     UnsupportedSchema,
 )
-from .core._model import Fill, Order, OrderSpec, OrderType, Side
+from .core._fill import Fill
+from .core._model import Order, OrderSpec, OrderType, Side
 from .core._signal import Signal
 from .core._states import IN_FLIGHT, TERMINAL, TRANSITIONS, State, Transition
 from .executors._executor import TradeExecutor

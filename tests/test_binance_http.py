@@ -25,7 +25,8 @@ import pytest
 
 from fsm_executor import ExecutionConfig, TradeExecutor
 from fsm_executor.core._clock import FakeClock
-from fsm_executor.venue._binance_http import ENDPOINTS, BinanceServer, binance_client
+from fsm_executor.venue._binance_endpoints import ENDPOINTS
+from fsm_executor.venue._binance_http import BinanceServer, binance_client
 from fsm_executor.venue._binance_shapes import num, trade_number
 from fsm_executor.venue._paper import DEFAULT_MARKETS, MarketSpec, PaperExchange
 

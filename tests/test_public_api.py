@@ -12,8 +12,8 @@ import fsm_executor
 #: The foundation's modules. (The executor's modules have their own tests and are checked
 #: only through ``__all__`` here.)
 FOUNDATION = ("journal._audit", "journal._book", "core._clock", "core._events",
-              "core._exceptions", "journal._journal", "core._lifecycle", "core._machine",
-              "core._model", "journal._replay", "core._states")
+              "core._exceptions", "core._fill", "journal._journal", "core._lifecycle",
+              "core._machine", "core._model", "journal._replay", "core._states")
 
 #: Public-named classes users never need, and why.
 INTERNAL = {

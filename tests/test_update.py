@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from executor_tools import assert_money_matches
 
-from fsm_executor import FakeClock, OrderInDoubt, State, TradeExecutor, audit, replay
+from fsm_executor import FakeClock, State, TradeExecutor, audit, replay
 from fsm_executor.exchange._calls import Call
 from fsm_executor.venue._paper import PaperExchange
 

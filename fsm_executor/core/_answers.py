@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import attrs
 
-from ._model import Fill
+from ._fill import Fill
 
 
 class Kind(StrEnum):

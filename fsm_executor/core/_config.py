@@ -10,7 +10,8 @@ from typing import Any
 import attrs
 
 from ._exceptions import InvalidInput
-from ._model import OrderType, to_decimal
+from ._model import OrderType
+from ._values import to_decimal
 
 
 def _number(name: str, low: float, high: float | None = None, *, integer: bool = False) -> Any:

@@ -28,11 +28,13 @@ from ._events import (
     Resubmit,
 )
 from ._exceptions import ExchangeFailure, InvalidInput
+from ._fill import Fill
 from ._ledger import Figures, reconcile
-from ._model import LEDGER, Fill, Order, OrderSpec, OrderType, Side
+from ._model import Order, OrderSpec, OrderType, Side
 from ._profiles import ExchangeProfile
 from ._signal import Signal
 from ._states import IN_DOUBT, OPEN, State
+from ._values import LEDGER
 
 _ALPHABET = string.digits + string.ascii_lowercase
 

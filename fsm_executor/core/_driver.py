@@ -47,9 +47,10 @@ from ._events import (
     Withdraw,
 )
 from ._exceptions import ExchangeFailure, OrderInDoubt
+from ._fill import Fill
 from ._ledger import settle, unsettled
 from ._memory import CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED, NOT_FOUND
-from ._model import Fill, Order, OrderSpec, OrderType
+from ._model import Order, OrderSpec, OrderType
 from ._profiles import ExchangeProfile
 from ._signal import Signal
 from ._states import IN_DOUBT, State

@@ -1,7 +1,7 @@
 """What can happen to an order: one event class per trigger of the table.
 
 Each event knows its trigger and converts to and from the JSON payload of its journal row.
-``Fill`` (from _model) is the event of the ``fill`` trigger.
+``Fill`` (_fill.py) is the event of the ``fill`` trigger.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._model import Fill, _new, _slot_setters, id_converter
+from ._fill import Fill
+from ._slots import new, slot_setters
+from ._values import id_converter
 
 
 @attrs.frozen
@@ -24,7 +26,7 @@ class _Bare:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> _Bare:
         # No field to convert: the frozen __init__ would only fetch object.__setattr__.
-        bare: _Bare = _new(cls)
+        bare: _Bare = new(cls)
         return bare
 
 
@@ -156,12 +158,12 @@ class Acknowledge:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Acknowledge:
         # Built as Fill.from_payload is (one row in five of a replay).
-        ack: Acknowledge = _new(cls)
+        ack: Acknowledge = new(cls)
         _set_exchange_order_id(ack, id_converter(payload["exchange_order_id"]))
         return ack
 
 
-(_set_exchange_order_id,) = _slot_setters(Acknowledge, "exchange_order_id")
+(_set_exchange_order_id,) = slot_setters(Acknowledge, "exchange_order_id")
 
 
 def _fills(value: object) -> tuple[Fill, ...]:

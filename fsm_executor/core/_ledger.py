@@ -18,7 +18,9 @@ from typing import Final
 import attrs
 
 from ._events import Event, Note, Restate
-from ._model import LEDGER, Fill, Order
+from ._fill import Fill
+from ._model import Order
+from ._values import LEDGER
 
 _ZERO: Final = Decimal(0)
 #: An inferred fill's price is an estimate for display (cost / amount need not terminate);

@@ -15,9 +15,11 @@ import attrs
 
 from ._events import REASON_TRIGGERS, Acknowledge, Event, Failing, Reasoned, Restate
 from ._exceptions import BadRestate, ConflictingFill, InvalidTransition, Overfill
+from ._fill import Fill
 from ._machine import resolve
-from ._model import LEDGER, Fill, Order
+from ._model import Order
 from ._states import OPEN, TERMINAL, State
+from ._values import LEDGER
 
 _ZERO: Final = Decimal(0)
 #: LEDGER's methods, bound once: 80 ns a call instead of 130 (attribute lookup and bound

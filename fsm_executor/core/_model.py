@@ -1,28 +1,33 @@
-"""The order and its values. Money is ``Decimal``; floats are converted through ``str``.
+"""The order: what to place (``OrderSpec``) and the order as the journal knows it (``Order``),
+with its sides and types. Its values are validated and its money is exact (_values.py); its
+fills are ``Fill`` (_fill.py).
 
-Boundaries are crossed with named constructors (``Fill.from_payload``), so neither ccxt's
-nor SQLite's shapes leak into the model.
+Boundaries are crossed with named constructors (``OrderSpec.from_payload``), so neither
+ccxt's nor SQLite's shapes leak into the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from decimal import (
-    Context,
-    Decimal,
-    DivisionByZero,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-)
+from collections.abc import Mapping
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
 from ._exceptions import InvalidInput
+from ._fill import Fill
+from ._slots import new, slot_setters
 from ._states import IN_FLIGHT, OPEN, TERMINAL, State
+from ._values import (
+    LEDGER,
+    amount_converter,
+    decimal_payload,
+    id_converter,
+    optional_price_converter,
+    symbol_converter,
+)
 
 
 class Side(StrEnum):
@@ -37,81 +42,8 @@ class OrderType(StrEnum):
 
 E = TypeVar("E", bound=StrEnum)
 
-# Far past any real amount or price (1e-24 .. 1e24), and well inside Decimal arithmetic:
-# a value outside is a bad input, not a reason for decimal.Overflow deep in a fill.
-_MIN_EXPONENT, _MAX_EXPONENT = -24, 24
-#: With the exponents above and at most this many characters, every sum and product the
-#: ledger makes fits in LEDGER's precision: filled, cost and fees are exact, never rounded
-#: (the default context keeps 28 digits, and a 29-digit amount could then never complete).
-_MAX_CHARS = 60
-#: The context of the ledger's arithmetic. Inexact traps: rounding would be a bug here.
-LEDGER: Final = Context(prec=250, Emax=999, Emin=-999,
-                        traps=[Inexact, InvalidOperation, Overflow, DivisionByZero])
-#: Compared with a Decimal, not the int 0: half the cost of each sign check.
-_ZERO: Final = Decimal(0)
 #: A member read through its Enum class costs ~70 ns on Python 3.11; read once here.
 _CREATED: Final = State.CREATED
-
-
-def to_decimal(value: object, what: str = "value") -> Decimal:
-    """A finite Decimal from a Decimal, int, str or float (floats go through ``str``)."""
-    if type(value) is str:  # the common case, from JSON and ccxt strings: fast path
-        if len(value) > _MAX_CHARS:
-            raise InvalidInput(f"{what} has too many digits: {value[:20]!r}...")
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            raise InvalidInput(f"{what} must be a number, not {value!r}") from None
-        if not result.is_finite():
-            raise InvalidInput(f"{what} must be finite, not {value!r}")
-        if not _MIN_EXPONENT <= result.adjusted() <= _MAX_EXPONENT and result:
-            raise InvalidInput(f"{what} is out of range: {value!r}")
-        return result
-    if isinstance(value, bool):
-        raise InvalidInput(f"{what} must be a number, not {value!r}")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int | str | float):
-        try:
-            result = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise InvalidInput(f"{what} must be a number, not {value!r}") from None
-    else:
-        raise InvalidInput(f"{what} must be a number, not {value!r}")
-    if not result.is_finite():
-        raise InvalidInput(f"{what} must be finite, not {value!r}")
-    if not _MIN_EXPONENT <= result.adjusted() <= _MAX_EXPONENT and result:
-        raise InvalidInput(f"{what} is out of range: {value!r}")
-    if len(str(result)) > _MAX_CHARS:
-        raise InvalidInput(f"{what} has too many digits: {value!r}")
-    return result
-
-
-def _positive(value: object, what: str) -> Decimal:
-    result = to_decimal(value, what)
-    if result <= _ZERO:
-        raise _not_positive(value, what)
-    return result
-
-
-def _not_positive(value: object, what: str) -> InvalidInput:
-    return InvalidInput(f"{what} must be positive, not {value!r}")
-
-
-def _non_empty(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{what} must be a non-empty string, not {value!r}")
-    if not value.isprintable() or not value.isascii() and _unencodable(value):
-        raise InvalidInput(f"{what} must be printable UTF-8 text, not {value!r}")
-    return value
-
-
-def _unencodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _enum(cls: type[E], value: object, what: str) -> E:
@@ -120,64 +52,6 @@ def _enum(cls: type[E], value: object, what: str) -> E:
     except ValueError:
         choices = ", ".join(m.value for m in cls)
         raise InvalidInput(f"{what} must be one of {choices}, not {value!r}") from None
-
-
-# attrs converters must be named functions for mypy to follow them. The hot ones spell out
-# _positive, and take a fast path before _non_empty: ~2% of a replay, which converts
-# about 11 values per order.
-def amount_converter(value: object) -> Decimal:
-    result = to_decimal(value, "amount")
-    if result <= _ZERO:
-        raise _not_positive(value, "amount")
-    return result
-
-
-def price_converter(value: object) -> Decimal:
-    result = to_decimal(value, "price")
-    if result <= _ZERO:
-        raise _not_positive(value, "price")
-    return result
-
-
-def optional_price_converter(value: object) -> Decimal | None:
-    return None if value is None else _positive(value, "price")
-
-
-def fee_converter(value: object) -> Decimal:
-    """A fee; negative is a rebate (a maker rebate credits the account)."""
-    return to_decimal(value, "fee")
-
-
-def optional_cost_converter(value: object) -> Decimal | None:
-    return None if value is None else _positive(value, "cost")
-
-
-def fees_converter(value: object) -> tuple[tuple[str, Decimal], ...]:
-    """More fees of one fill, as (currency, cost) pairs, one per currency (a currency named
-    twice is summed): from a payload's mapping, or pairs."""
-    items = value.items() if isinstance(value, Mapping) else value
-    if not isinstance(items, Iterable):
-        raise InvalidInput(f"fees must be a mapping of currency to cost, not {value!r}")
-    fees: dict[str, Decimal] = {}
-    for currency, cost in items:
-        key = _non_empty(currency, "fee currency")
-        fees[key] = LEDGER.add(fees.get(key, _ZERO), fee_converter(cost))
-    return tuple(fees.items())
-
-
-# The fast path of _non_empty: a printable str holds no surrogate (category Cs is not
-# printable), so it encodes as UTF-8, and its only possible whitespace is the ASCII space,
-# so strip() is empty exactly when it is blank. Anything else gets the full, worded checks.
-def id_converter(value: object) -> str:
-    if type(value) is str and value.isprintable() and value.strip():
-        return value
-    return _non_empty(value, "id")
-
-
-def symbol_converter(value: object) -> str:
-    if type(value) is str and value.isprintable() and value.strip():
-        return value
-    return _non_empty(value, "symbol")
 
 
 # The exact lower-case values, looked up before ``_enum``: Enum.__call__ cost ~0.4 µs, twice
@@ -194,105 +68,6 @@ def side_converter(value: object) -> Side:
 def order_type_converter(value: object) -> OrderType:
     member = _ORDER_TYPES.get(value) if type(value) is str else None
     return _enum(OrderType, value, "order type") if member is None else member
-
-
-def decimal_payload(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-@attrs.frozen
-class Fill:
-    """One trade against an order, keyed by ``trade_id``; the event of the ``fill`` trigger.
-
-    ``inferred``: not a trade the exchange listed but the part of its cumulative filled
-    that its trades do not account for yet. Provisional: a ``restate`` replaces it with
-    the trades once they are listed. Its ``cost`` (and ``more_fees``) carry the order's
-    own figures exactly, where ``amount * price`` could not: its price is an estimate.
-    """
-
-    trigger: ClassVar[str] = "fill"
-    trade_id: str = attrs.field(converter=id_converter)
-    amount: Decimal = attrs.field(converter=amount_converter)
-    price: Decimal = attrs.field(converter=price_converter)
-    #: Negative: a rebate.
-    fee_cost: Decimal = attrs.field(default=Decimal(0), converter=fee_converter)
-    fee_currency: str | None = None
-    timestamp: float | None = None
-    inferred: bool = False
-    #: The exact cost when it is not ``amount * price`` (inferred fills only).
-    cost: Decimal | None = attrs.field(default=None, converter=optional_cost_converter)
-    #: Fees in further currencies, as (currency, cost) pairs (an order-level figure).
-    more_fees: tuple[tuple[str, Decimal], ...] = attrs.field(default=(),
-                                                             converter=fees_converter)
-
-    @property
-    def value(self) -> Decimal:
-        """What the fill cost in the quote currency: ``cost``, else ``amount * price``."""
-        cost = self.cost
-        return LEDGER.multiply(self.amount, self.price) if cost is None else cost
-
-    def fees(self) -> Iterator[tuple[str, Decimal]]:
-        """Each (currency, cost) this fill was charged; a fee without a currency is none."""
-        if self.fee_cost and self.fee_currency:
-            yield self.fee_currency, self.fee_cost
-        yield from self.more_fees
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Fill:
-        trade_id, amount, price = payload["trade_id"], payload["amount"], payload["price"]
-        fee_cost, fee_currency = payload.get("fee_cost", "0"), payload.get("fee_currency")
-        timestamp = payload.get("timestamp")
-        # What __init__ does (these converters, in this order), but each slot is set through
-        # its descriptor: a frozen __init__ calls object.__setattr__ per field. Two rows in
-        # five of a replay are fills: 1.85 -> 1.5 µs each, ~3% of a replay.
-        fill = _new(cls)
-        (set_id, set_amount, set_price, set_fee, set_currency, set_timestamp, set_inferred,
-         set_cost, set_more) = _FILL_SLOTS
-        set_id(fill, id_converter(trade_id))
-        set_amount(fill, amount_converter(amount))
-        set_price(fill, price_converter(price))
-        set_fee(fill, fee_converter(fee_cost))
-        set_currency(fill, fee_currency)
-        set_timestamp(fill, timestamp)
-        # A trade's payload has none of these three (an inferred fill's has them all).
-        inferred = payload.get("inferred")
-        if inferred is None:
-            set_inferred(fill, False)
-            set_cost(fill, None)
-            set_more(fill, ())
-        else:
-            set_inferred(fill, inferred is True)
-            set_cost(fill, optional_cost_converter(payload.get("cost")))
-            set_more(fill, fees_converter(payload.get("more_fees") or {}))
-        return fill
-
-    def to_payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "trade_id": self.trade_id, "amount": str(self.amount), "price": str(self.price),
-            "fee_cost": str(self.fee_cost), "fee_currency": self.fee_currency,
-            "timestamp": self.timestamp,
-        }
-        if self.inferred or self.cost is not None or self.more_fees:
-            payload["inferred"] = self.inferred
-            payload["cost"] = decimal_payload(self.cost)
-            payload["more_fees"] = {c: str(v) for c, v in self.more_fees}
-        return payload
-
-
-_new: Final = object.__new__
-
-
-def _slot_setters(cls: type, *names: str) -> tuple[Callable[[object, object], None], ...]:
-    """The ``__set__`` of each of ``cls``'s slots, which must be all its fields, in order."""
-    if names != tuple(a.name for a in attrs.fields(cls)):
-        raise TypeError(f"{cls.__name__}.from_payload is out of step with its fields")
-    return tuple(cls.__dict__[name].__set__ for name in names)
-
-
-_FILL_SLOTS: Final = _slot_setters(
-    Fill, "trade_id", "amount", "price", "fee_cost", "fee_currency", "timestamp", "inferred",
-    "cost", "more_fees",
-)
 
 
 @attrs.frozen
@@ -315,7 +90,7 @@ class OrderSpec:
         client_order_id, symbol, side, order_type, amount, price, signal_id = (
             _spec_values(payload)
         )
-        spec = _new(cls)
+        spec = new(cls)
         set_id, set_symbol, set_side, set_type, set_amount, set_price, set_signal = _SPEC_SLOTS
         set_id(spec, client_order_id)
         set_symbol(spec, symbol)
@@ -350,7 +125,7 @@ def _spec_values(payload: Mapping[str, Any]) -> _SpecValues:
     )
 
 
-_SPEC_SLOTS: Final = _slot_setters(
+_SPEC_SLOTS: Final = slot_setters(
     OrderSpec, "client_order_id", "symbol", "side", "type", "amount", "price", "signal_id"
 )
 

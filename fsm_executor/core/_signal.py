@@ -9,13 +9,11 @@ from typing import Any
 import attrs
 
 from ._exceptions import InvalidInput
-from ._model import (
-    OrderType,
-    Side,
+from ._model import OrderType, Side, side_converter
+from ._values import (
     amount_converter,
     id_converter,
     optional_price_converter,
-    side_converter,
     symbol_converter,
 )
 

@@ -21,8 +21,10 @@ import ccxt
 from ..core._actions import Op, Request
 from ..core._answers import ExchangeOrder, Kind, Lookup, MarketRules
 from ..core._exceptions import ClockSkew, ExchangeFailure, InvalidInput
-from ..core._model import Fill, Order, Side, to_decimal
+from ..core._fill import Fill
+from ..core._model import Order, Side
 from ..core._profiles import ExchangeProfile, LookupBy, profile_for
+from ..core._values import to_decimal
 from ._ccxt_shapes import decimal_or_none, fills_from_ccxt, order_from_ccxt, rules_from_ccxt
 from ._errors import translate
 

@@ -1,5 +1,5 @@
 """ccxt's unified shapes (orders, trades, markets as dicts of floats) translated into the
-core's vocabulary (_answers.py, _model.Fill): floats become Decimals through ``str``, a
+core's vocabulary (_answers.py, _fill.Fill): floats become Decimals through ``str``, a
 trade without an id gets a key made of what it is. Part of the exchange edge; nothing past
 it sees a ccxt shape.
 """
@@ -13,7 +13,8 @@ from typing import Any
 
 from ..core._answers import ExchangeOrder, MarketRules
 from ..core._exceptions import InvalidInput
-from ..core._model import Fill, to_decimal
+from ..core._fill import Fill
+from ..core._values import to_decimal
 
 
 def decimal_or_none(value: object) -> Decimal | None:

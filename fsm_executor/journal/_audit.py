@@ -17,8 +17,9 @@ import attrs
 
 from ..core._exceptions import CorruptJournal, InvalidInput
 from ..core._ledger import fees_of
-from ..core._model import LEDGER, Order
+from ..core._model import Order
 from ..core._states import IN_FLIGHT, State
+from ..core._values import LEDGER
 from ._journal import Entry, JournalReader, genesis_hash
 from ._replay import Rebuilder
 

@@ -8,8 +8,13 @@ HMAC-SHA256 signature, timestamp within recvWindow of the server's clock, which
 ``clock_offset`` can skew from the client's), and turns the venue's
 ccxt errors into Binance's bodies and HTTP statuses. Every behaviour of the market (fills,
 visibility lag, duplicate client ids, trade lag, the venue's faults) comes from calling the
-venue's unified methods; the venue's records only supply exact figures for the answer
-(_binance_shapes.py). HTTP-layer faults are scripted per endpoint with ``inject``.
+venue's unified methods (what each endpoint does: _binance_endpoints.py); the venue's
+records only supply exact figures for the answer. Requests are checked in
+_binance_requests.py, answers shaped in _binance_shapes.py. HTTP-layer faults are scripted
+per endpoint with ``inject``.
+
+Here: the server (its lifecycle, the signature checks, HTTP faults, dispatching a request
+to its endpoint), its HTTP plumbing, and the real client pointed at it (``local_binance``).
 
 Deliberately not modelled: order types other than LIMIT and MARKET, timeInForce other than
 GTC, ``quoteOrderQty`` (refused), cancelRestrictions, order lists, the 24h statistics of
@@ -25,63 +30,36 @@ from __future__ import annotations
 import logging
 import random
 import socket
-import string
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
-import attrs
 import ccxt
 
 from ..core._clock import Clock, SystemClock
 from . import _binance_shapes as shapes
-from ._binance_shapes import Params
+from ._binance_endpoints import ENDPOINTS, ROUTES, Answer, BinanceEndpoints
+from ._binance_requests import Params, Refusal, check_signed
 from ._paper import PaperExchange
-from ._paper_store import PaperOrder
 
-__all__ = ["ENDPOINTS", "HTTP_FAULTS", "BinanceServer", "binance_client", "local_binance"]
+__all__ = ["HTTP_FAULTS", "BinanceServer", "binance_client", "local_binance"]
 
 _log = logging.getLogger(__name__)
 
-#: Every endpoint served ("METHOD /path"): whether it is SIGNED, and its handler.
-_ROUTES: Final[Mapping[str, tuple[bool, str]]] = {
-    "GET /api/v3/ping": (False, "_ping"), "GET /api/v3/time": (False, "_time"),
-    "GET /api/v3/exchangeInfo": (False, "_exchange_info"),
-    "GET /api/v3/ticker/24hr": (False, "_ticker_24hr"),
-    "GET /api/v3/ticker/price": (False, "_ticker_price"),
-    "GET /api/v3/ticker/bookTicker": (False, "_book_ticker"),
-    "GET /api/v3/depth": (False, "_depth"),
-    "POST /api/v3/order": (True, "_create"), "GET /api/v3/order": (True, "_query"),
-    "DELETE /api/v3/order": (True, "_cancel"), "GET /api/v3/openOrders": (True, "_open_orders"),
-    "GET /api/v3/allOrders": (True, "_all_orders"), "GET /api/v3/myTrades": (True, "_my_trades"),
-    "GET /api/v3/account": (True, "_account"),
-}
-#: Every endpoint served and whether it is SIGNED.
-ENDPOINTS: Final[Mapping[str, bool]] = {e: signed for e, (signed, _) in _ROUTES.items()}
 #: drop_before: close without touching the venue; drop_after: act, then close without an
 #: answer (the order IS placed); http_503: answer 503 without touching the venue.
 HTTP_FAULTS: Final = ("drop_before", "drop_after", "http_503")
 LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
-
-_ID_ALPHABET: Final = string.ascii_letters + string.digits
 
 
 class _Drop(Exception):
     """Close the connection without writing any answer."""
 
 
-@attrs.frozen
-class _Answer:
-    status: int
-    body: Any  # JSON; None: plain text (a 503 from in front of the API)
-    headers: Mapping[str, str] = attrs.Factory(dict)
-
-
-class BinanceServer:
+class BinanceServer(BinanceEndpoints):
     """Binance spot's REST API on 127.0.0.1 over ``venue``, in a daemon thread.
 
     ``clock`` is the wall clock signed timestamps are checked against (and /api/v3/time
@@ -184,7 +162,7 @@ class BinanceServer:
     # -- one request -----------------------------------------------------------------------
 
     def handle(self, method: str, target: str, headers: Mapping[str, str],
-               body: bytes) -> _Answer:
+               body: bytes) -> Answer:
         """The answer to one HTTP request (``headers`` named in lower case); raises _Drop
         for no answer at all."""
         path, _, query = target.partition("?")
@@ -196,33 +174,33 @@ class BinanceServer:
         if fault == "drop_before":
             raise _Drop
         if fault == "http_503":
-            return _Answer(503, None)
-        route = _ROUTES.get(endpoint)
+            return Answer(503, None)
+        route = ROUTES.get(endpoint)
         if route is None:
-            return _Answer(404, shapes.error(-1020, "This operation is not supported."))
+            return Answer(404, shapes.error(-1020, "This operation is not supported."))
         text = body.decode("utf-8", errors="replace")
         try:
             params = dict(parse_qsl(text, keep_blank_values=True))
             params.update(parse_qsl(query, keep_blank_values=True))  # the query string wins
             if route[0]:
-                shapes.check_signed(headers, query, text, params, api_key=self.api_key,
-                                    secret=self._secret, now_ms=self._now_ms())
+                check_signed(headers, query, text, params, api_key=self.api_key,
+                             secret=self._secret, now_ms=self._now_ms())
             with self._lock:
-                handler: Callable[[Params], _Answer] = getattr(self, route[1])
+                handler: Callable[[Params], Answer] = getattr(self, route[1])
                 answer = handler(params)
-        except shapes.Refusal as refusal:
+        except Refusal as refusal:
             status = refusal.status
-            answer = _Answer(status, shapes.error(refusal.code, refusal.msg))
+            answer = Answer(status, shapes.error(refusal.code, refusal.msg))
         except ccxt.RequestTimeout:
             raise _Drop from None  # the venue may have acted: its answer is lost
         except ccxt.BaseError as exc:
             status, error = shapes.venue_error(exc)
-            answer = _Answer(status, error, {"Retry-After": f"{self.retry_after:g}"}
-                             if status == 429 else {})
+            answer = Answer(status, error, {"Retry-After": f"{self.retry_after:g}"}
+                            if status == 429 else {})
         except Exception:
             # A bug must not look like a lost answer (a dropped connection): say so.
             _log.exception("BinanceServer failed on %s", endpoint)
-            answer = _Answer(500, shapes.error(
+            answer = Answer(500, shapes.error(
                 -1000, "An unknown error occurred while processing the request."))
         if fault == "drop_after":
             raise _Drop
@@ -231,165 +209,6 @@ class BinanceServer:
     def _now_ms(self) -> int:
         """The server's clock: signed timestamps are checked against it, /time answers it."""
         return round((self.clock.now() + self.clock_offset) * 1000)
-
-    def _symbol(self, params: Params, required: bool = True) -> str | None:
-        market_id = params.get("symbol")
-        if not market_id:
-            if required:
-                raise shapes.missing("symbol")
-            return None
-        symbol = self._symbols.get(market_id)
-        if symbol is None:
-            raise shapes.Refusal(400, -1121, "Invalid symbol.")
-        return symbol
-
-    def _market(self, params: Params) -> str:
-        symbol = self._symbol(params)
-        assert symbol is not None
-        return symbol
-
-    def _symbols_asked(self, params: Params) -> list[str]:
-        symbol = self._symbol(params, required=False)
-        return list(self._ids) if symbol is None else [symbol]
-
-    def _new_client_id(self) -> str:
-        return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(22))
-
-    # -- market data -----------------------------------------------------------------------
-
-    def _ping(self, params: Params) -> _Answer:
-        return _Answer(200, {})
-
-    def _time(self, params: Params) -> _Answer:
-        return _Answer(200, {"serverTime": self._now_ms()})
-
-    def _exchange_info(self, params: Params) -> _Answer:
-        symbols = self._symbols_asked(params)
-        info = shapes.exchange_info(
-            [(self._ids[s], self.venue.market_spec(s)) for s in symbols], self._now_ms())
-        return _Answer(200, info)
-
-    def _one_or_all(self, params: Params, render: Callable[[str], dict[str, Any]]) -> _Answer:
-        single = self._symbol(params, required=False) is not None
-        rows = [render(s) for s in self._symbols_asked(params)]
-        return _Answer(200, rows[0] if single else rows)
-
-    def _ticker_24hr(self, params: Params) -> _Answer:
-        def render(symbol: str) -> dict[str, Any]:
-            t = self.venue.fetch_ticker(symbol)
-            return shapes.ticker_24hr(self._ids[symbol], shapes.from_float(t["bid"]),
-                                      shapes.from_float(t["ask"]), shapes.from_float(t["last"]),
-                                      int(t["timestamp"]))
-        return self._one_or_all(params, render)
-
-    def _ticker_price(self, params: Params) -> _Answer:
-        def render(symbol: str) -> dict[str, Any]:
-            last = shapes.from_float(self.venue.fetch_ticker(symbol)["last"])
-            return {"symbol": self._ids[symbol], "price": shapes.num(last)}
-        return self._one_or_all(params, render)
-
-    def _book_ticker(self, params: Params) -> _Answer:
-        def render(symbol: str) -> dict[str, Any]:
-            book = self.venue.fetch_order_book(symbol, 1)
-            best = [[shapes.from_float(x) for x in (side[0] if side else (0.0, 0.0))]
-                    for side in (book["bids"], book["asks"])]
-            return shapes.book_ticker(self._ids[symbol], best[0], best[1])
-        return self._one_or_all(params, render)
-
-    def _depth(self, params: Params) -> _Answer:
-        symbol = self._market(params)
-        book = self.venue.fetch_order_book(symbol, shapes.limit_param(params, 100, 5000))
-
-        def levels(side: list[list[float]]) -> list[list[Decimal]]:
-            return [[shapes.from_float(p), shapes.from_float(q)] for p, q in side]
-        return _Answer(200, shapes.depth(int(book["timestamp"]), levels(book["bids"]),
-                                         levels(book["asks"])))
-
-    # -- orders ----------------------------------------------------------------------------
-
-    def _create(self, params: Params) -> _Answer:
-        symbol = self._market(params)
-        new = shapes.NewOrder.from_params(params)
-        cid = new.client_order_id or self._new_client_id()
-        answer = self.venue.create_order(symbol, new.type, new.side, new.quantity, new.price,
-                                         {"clientOrderId": cid})
-        order, market_id = self.venue.order_record(answer["id"]), self._ids[symbol]
-        if new.respond == "ACK":
-            return _Answer(200, shapes.order_ack(order, market_id))
-        if new.respond == "RESULT":
-            return _Answer(200, shapes.order_result(order, market_id))
-        fills = [shapes.fill(self.venue.trade_record(t), self.trade_ids)
-                 for t in order.trade_ids]  # the fills of the moment
-        return _Answer(200, shapes.order_full(order, market_id, fills))
-
-    def _fetch(self, symbol: str, oid: int | None, cid: str | None) -> PaperOrder:
-        """The order by id (checked against ``cid`` when both are given), else by client id."""
-        if oid is not None:
-            order = self.venue.order_record(self.venue.fetch_order(str(oid), symbol)["id"])
-            if cid is not None and order.client_order_id != cid:
-                raise shapes.Refusal(400, -2013, "Order does not exist.")
-            return order
-        answer = self.venue.fetch_order(None, symbol, {"clientOrderId": cid})
-        return self.venue.order_record(answer["id"])
-
-    def _query(self, params: Params) -> _Answer:
-        symbol, (oid, cid) = self._market(params), shapes.order_ids(params)
-        return _Answer(200, shapes.order_query(self._fetch(symbol, oid, cid), self._ids[symbol]))
-
-    def _cancel(self, params: Params) -> _Answer:
-        symbol, (oid, cid) = self._market(params), shapes.order_ids(params)
-        cancel_id = shapes.client_id(params, "newClientOrderId") or self._new_client_id()
-        if oid is not None and cid is not None:
-            self._fetch(symbol, oid, cid)  # Binance checks the pair before cancelling
-        answer = (self.venue.cancel_order(str(oid), symbol) if oid is not None
-                  else self.venue.cancel_order(None, symbol, {"clientOrderId": cid}))
-        order = self.venue.order_record(answer["id"])
-        return _Answer(200, shapes.cancel_answer(order, self._ids[symbol], cancel_id))
-
-    def _open_orders(self, params: Params) -> _Answer:
-        symbol = self._symbol(params, required=False)
-        orders = [self.venue.order_record(o["id"]) for o in self.venue.fetch_open_orders(symbol)]
-        return _Answer(200, [shapes.order_query(o, self._ids[o.symbol]) for o in orders])
-
-    def _all_orders(self, params: Params) -> _Answer:
-        symbol = self._market(params)
-        oid, start, end = (shapes.long_param(params, n)
-                           for n in ("orderId", "startTime", "endTime"))
-        limit = shapes.limit_param(params, 500, 1000)
-        seen = self.venue.fetch_orders(symbol)  # every status, as Binance's allOrders
-        orders = sorted((self.venue.order_record(o["id"]) for o in seen), key=lambda o: int(o.id))
-        orders = [o for o in orders if (oid is None or int(o.id) >= oid)
-                  and (start is None or o.created >= start) and (end is None or o.created <= end)]
-        orders = shapes.page(orders, limit, oid is not None or start is not None)
-        return _Answer(200, [shapes.order_query(o, self._ids[symbol]) for o in orders])
-
-    def _my_trades(self, params: Params) -> _Answer:
-        symbol = self._market(params)
-        oid, from_id, start, end = (shapes.long_param(params, n)
-                                    for n in ("orderId", "fromId", "startTime", "endTime"))
-        limit = shapes.limit_param(params, 500, 1000)
-        listed = self.venue.fetch_my_trades(
-            symbol, params=None if oid is None else {"orderId": str(oid)})
-        trades = sorted((self.venue.trade_record(t["id"]) for t in listed),
-                        key=lambda t: shapes.trade_number(t.id))
-        trades = [t for t in trades if (from_id is None or shapes.trade_number(t.id) >= from_id)
-                  and (start is None or t.timestamp >= start)
-                  and (end is None or t.timestamp <= end)]
-        trades = shapes.page(trades, limit, from_id is not None or start is not None)
-        return _Answer(200, [shapes.my_trade(t, self._ids[symbol], self.trade_ids)
-                             for t in trades])
-
-    def _account(self, params: Params) -> _Answer:
-        balance = self.venue.fetch_balance()
-        omit_zero = params.get("omitZeroBalances", "false").lower() == "true"
-        rows = []
-        for asset in sorted(balance["free"]):
-            free, used = self.venue.balance_of(asset)
-            if not (omit_zero and free + used == 0):
-                rows.append((asset, free, used))
-        market = self.venue.market(next(iter(self._ids)))
-        maker, taker = (shapes.from_float(market[k]) for k in ("maker", "taker"))
-        return _Answer(200, shapes.account(rows, maker, taker, int(balance["timestamp"])))
 
 
 # -- HTTP ------------------------------------------------------------------------------------

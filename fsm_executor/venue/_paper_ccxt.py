@@ -3,19 +3,23 @@ in ccxt's unified shapes. Pure functions; the venue (_paper.py) calls them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any, NoReturn
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, Final, NoReturn
 
 import ccxt
 
 from ..core._exceptions import InvalidInput
-from ..core._model import to_decimal
+from ..core._values import to_decimal
 from ._paper_fees import FeeSchedule, fees_by_currency
 from ._paper_manners import Answer
-from ._paper_store import MarketSpec, PaperOrder, PaperTrade
+from ._paper_records import MarketSpec, PaperOrder, PaperTrade, to_tick
 
 _iso8601 = ccxt.Exchange.iso8601
+
+_BOOK_LEVELS: Final = 5
+#: Quote value of the first order-book level; level i holds (i + 1) times as much.
+_BOOK_LEVEL_VALUE: Final = Decimal(10_000)
 
 
 def binance_error(code: int, msg: str) -> str:
@@ -130,3 +134,43 @@ def trade_dict(t: PaperTrade, order_type: str, with_id: bool) -> dict[str, Any]:
         "takerOrMaker": "maker" if t.maker else "taker", "price": float(t.price),
         "amount": float(t.amount), "cost": float(t.cost), "fee": fee, "fees": [fee],
     }
+
+
+def ticker_dict(symbol: str, bid: Decimal, ask: Decimal, mid: float, now: int) -> dict[str, Any]:
+    """ccxt's ticker of a venue that keeps no history: the mid is the last price."""
+    return {
+        "symbol": symbol, "timestamp": now, "datetime": _iso8601(now),
+        "bid": float(bid), "bidVolume": None, "ask": float(ask), "askVolume": None,
+        "last": mid, "close": mid, "average": mid, "open": None, "high": None,
+        "low": None, "previousClose": None, "change": None, "percentage": None,
+        "vwap": None, "baseVolume": None, "quoteVolume": None, "info": {},
+    }
+
+
+def order_book_dict(spec: MarketSpec, bid: Decimal, ask: Decimal, mid: Decimal,
+                    limit: int | None, now: int) -> dict[str, Any]:
+    """ccxt's order book: a few levels of made-up depth around the bid and ask, a tick
+    apart (drawing nothing random)."""
+    size = max(to_tick(_BOOK_LEVEL_VALUE / mid, spec.amount_tick, ROUND_FLOOR),
+               spec.min_amount)
+    depth = _BOOK_LEVELS if limit is None else max(0, min(int(limit), 100))
+    tick = spec.price_tick
+    bids = [[float(bid - i * tick), float(size * (i + 1))]
+            for i in range(depth) if bid - i * tick > 0]
+    asks = [[float(ask + i * tick), float(size * (i + 1))] for i in range(depth)]
+    return {"symbol": spec.symbol, "bids": bids, "asks": asks, "timestamp": now,
+            "datetime": _iso8601(now), "nonce": None}
+
+
+def balance_dict(free: Mapping[str, Decimal], used: Mapping[str, Decimal],
+                 now: int) -> dict[str, Any]:
+    """ccxt's balance: each currency's free, used and total, by currency and by kind."""
+    result: dict[str, Any] = {"info": {}, "timestamp": now, "datetime": _iso8601(now),
+                              "free": {}, "used": {}, "total": {}}
+    for cur in sorted(free):
+        entry = {"free": float(free[cur]), "used": float(used[cur]),
+                 "total": float(free[cur] + used[cur])}
+        result[cur] = entry
+        for key, value in entry.items():
+            result[key][cur] = value
+    return result

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ..core._model import to_decimal
+from ..core._values import to_decimal
 
-if TYPE_CHECKING:  # _paper_store holds a FeeSchedule: no import cycle at run time
-    from ._paper_store import MarketSpec, PaperTrade
+if TYPE_CHECKING:  # _paper_records sums fees with fees_by_currency: no import cycle at run time
+    from ._paper_records import MarketSpec, PaperTrade
 
 #: A fee converted into another currency is rounded to Binance's commission precision.
 FEE_PLACES: Final = Decimal("1e-8")

@@ -18,7 +18,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from ..journal._sqlite_file import create_atomically
-from ._paper_store import PaperOrder, PaperTrade, SavedState, from_json, to_json
+from ._paper_records import PaperOrder, PaperTrade, SavedState, from_json, to_json
 
 FORMAT: Final = "fsm-executor-paper-venue"
 SCHEMA_VERSION: Final = 1

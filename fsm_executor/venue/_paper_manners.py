@@ -111,3 +111,25 @@ MANNERS: Final[dict[str, VenueManners]] = {m.imitates: m for m in (
 )}
 
 DEFAULT_MANNERS: Final = "binance"
+
+
+def choose_manners(imitate: str | VenueManners, visibility_lag: float | None = None,
+                   trade_lag: float | None = None, trade_ids: bool | None = None) -> VenueManners:
+    """The manners ``imitate`` names (or is), with the lags and ``trade_ids`` given (not
+    None) overriding its own; ValueError for an unknown name or a negative lag."""
+    if isinstance(imitate, VenueManners):
+        manners = imitate
+    elif imitate in MANNERS:
+        manners = MANNERS[imitate]
+    else:
+        raise ValueError(f"unknown manners {imitate!r}; valid: {', '.join(MANNERS)}")
+    if visibility_lag is not None or trade_lag is not None or trade_ids is not None:
+        manners = attrs.evolve(
+            manners,
+            visibility_lag=manners.visibility_lag if visibility_lag is None
+            else float(visibility_lag),
+            trade_lag=manners.trade_lag if trade_lag is None else float(trade_lag),
+            trade_ids=manners.trade_ids if trade_ids is None else bool(trade_ids))
+    if manners.visibility_lag < 0 or manners.trade_lag < 0:
+        raise ValueError("visibility_lag and trade_lag must be >= 0")
+    return manners

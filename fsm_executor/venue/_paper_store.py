@@ -1,21 +1,28 @@
-"""The paper venue's state: its records (markets, orders, trades) and the rules that change
-them (``VenueState``: holds, fills, price steps, expiry). The file that keeps them is
-_paper_file.py.
+"""The paper venue's rules (``VenueState``): holds, fills, price steps and expiry, applied to
+its records (_paper_records.py). The file that keeps them is _paper_file.py.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-import attrs
-
-from ..core._model import to_decimal
 from ._paper_faults import rng_state
-from ._paper_fees import FeeSchedule, fees_by_currency
+from ._paper_fees import FeeSchedule
+from ._paper_records import (
+    MarketSpec,
+    OrderTruth,
+    PaperOrder,
+    PaperTrade,
+    SavedState,
+    from_json,
+    ms,
+    to_json,
+    to_tick,
+)
 
 FIRST_ORDER_ID: Final = 1_000_001
 #: A jump in time longer than this many steps skips the earliest ones: it must not hang.
@@ -23,146 +30,6 @@ MAX_STEPS: Final = 100_000
 _HALF_SPREAD: Final = Decimal("0.0001")
 _FRACTIONS: Final = (25, 50, 100)
 
-R = TypeVar("R", bound=attrs.AttrsInstance)
-
-
-
-def _serialize(_inst: Any, _field: Any, value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
-
-
-def to_json(record: Any) -> dict[str, Any]:
-    """An attrs record as plain JSON: Decimals as strings."""
-    result: dict[str, Any] = attrs.asdict(record, value_serializer=_serialize)
-    return result
-
-
-def from_json(cls: type[R], data: Mapping[str, Any]) -> R:
-    """The record back from ``to_json``; fields typed Decimal get their Decimal back."""
-    return cls(**{  # the field types are strings (postponed annotations)
-        f.name: Decimal(data[f.name]) if "Decimal" in str(f.type) and data[f.name] is not None
-        else data[f.name] for f in attrs.fields(cls)
-    })
-
-
-def _positive(value: object) -> Decimal:
-    result = to_decimal(value, "a market's tick, minimum or price")
-    if result <= 0:
-        raise ValueError(f"market ticks, minimum amount and mid must be positive, not {value!r}")
-    return result
-
-
-def _not_negative(value: object) -> Decimal:
-    result = to_decimal(value, "min_cost")
-    if result < 0:
-        raise ValueError(f"min_cost must not be negative, not {value!r}")
-    return result
-
-
-@attrs.frozen
-class MarketSpec:
-    """One spot market of the paper venue; ``mid`` is its starting mid price."""
-
-    symbol: str
-    base: str
-    quote: str
-    price_tick: Decimal = attrs.field(converter=_positive)
-    amount_tick: Decimal = attrs.field(converter=_positive)
-    min_amount: Decimal = attrs.field(converter=_positive)
-    min_cost: Decimal = attrs.field(converter=_not_negative)
-    mid: Decimal = attrs.field(converter=_positive)
-
-
-@attrs.define
-class PaperOrder:
-    """An order as the venue knows it. Times are epoch milliseconds, as ccxt's."""
-
-    id: str
-    client_order_id: str
-    symbol: str
-    type: str
-    side: str
-    amount: Decimal
-    price: Decimal | None
-    created: int
-    status: str = "open"
-    filled: Decimal = Decimal(0)
-    cost: Decimal = Decimal(0)
-    #: What is still held for this order: quote for a buy (fees included), base for a sell.
-    reserved: Decimal = Decimal(0)
-    updated: int | None = None
-    last_trade: int | None = None
-    expires_at: float | None = None
-    trade_ids: list[str] = attrs.Factory(list)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.amount - self.filled
-
-
-@attrs.frozen
-class PaperTrade:
-    """One fill. ``fee`` is in ``fee_currency``; negative, it was credited (a rebate)."""
-
-    id: str
-    order_id: str
-    symbol: str
-    side: str
-    price: Decimal
-    amount: Decimal
-    fee: Decimal
-    timestamp: int
-    maker: bool
-    fee_currency: str
-
-    @property
-    def cost(self) -> Decimal:
-        return self.price * self.amount
-
-
-@attrs.frozen
-class OrderTruth:
-    """An order as the venue booked it, exact: what a journal of it must equal.
-
-    ``filled`` and ``cost`` are the sums of its trades' amounts and costs (price * amount);
-    ``fees`` its trades' non-zero fees summed per currency, in the order the currencies
-    first appear, negative for a rebate (empty without fees, as a journal keeps no zero
-    fee). A snapshot: it does not follow the order afterwards.
-    """
-
-    id: str
-    client_order_id: str
-    symbol: str
-    side: str
-    status: str
-    amount: Decimal
-    filled: Decimal
-    cost: Decimal
-    fees: Mapping[str, Decimal]
-    trades: tuple[PaperTrade, ...]
-
-    @classmethod
-    def of(cls, order: PaperOrder, trades: Iterable[PaperTrade]) -> OrderTruth:
-        trades = tuple(trades)
-        return cls(order.id, order.client_order_id, order.symbol, order.side, order.status,
-                   order.amount, sum((t.amount for t in trades), Decimal(0)),
-                   sum((t.cost for t in trades), Decimal(0)),
-                   fees_by_currency(t for t in trades if t.fee), trades)
-
-
-@attrs.frozen
-class SavedState:
-    kv: dict[str, Any]
-    orders: list[PaperOrder]
-    trades: list[PaperTrade]
-
-
-def to_tick(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
-    return (value / tick).to_integral_value(rounding=rounding) * tick
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
 
 
 class VenueState:
@@ -254,7 +121,7 @@ class VenueState:
         currency, hold = self.hold_for(side, spec, amount, touch if limit is None else limit)
         self.free[currency] -= hold
         self.used[currency] += hold
-        ts = _ms(now)
+        ts = ms(now)
         order = PaperOrder(
             str(self.next_order), client_order_id, spec.symbol, type, side, amount, limit, ts,
             reserved=hold, updated=ts,
@@ -355,7 +222,7 @@ class VenueState:
             for symbol, mid in self.mids.items():
                 move = Decimal(repr(self.rng.gauss(0.0, 1.0) * self.volatility))
                 self.set_mid(symbol, mid + mid * move)
-        ts = _ms(t)
+        ts = ms(t)
         for oid in list(self.open):
             order = self.orders[oid]
             if self.marketable(order) and self.rng.random() < self.fill_probability:
@@ -366,7 +233,7 @@ class VenueState:
         for oid in list(self.open):
             order = self.orders[oid]
             if order.expires_at is not None and order.expires_at <= t:
-                self.finish(order, "expired", _ms(order.expires_at))
+                self.finish(order, "expired", ms(order.expires_at))
 
     # -- saving ----------------------------------------------------------------------------
 
