@@ -6,6 +6,15 @@ tested with. Needs ``hypothesis`` (``pip install fsm-executor[testing]``).
   as unkind as the exchange it imitates (``imitate="binance"``, "okx", "bybit"), with
   maker rebates, fees in more than one currency and trades without an id on request, and
   its ground truth per order (``order_truth``: an ``OrderTruth`` of exact Decimals).
+- ``AsyncPaperExchange``: the same venue with ``ccxt.async_support``'s interface (unified
+  methods are coroutines, ccxt's sync helpers stay sync); each request takes ``latency``
+  seconds of the event loop's time, half on the way to the venue, which acts on arrival,
+  half on the way back, so concurrent requests interleave and a lost answer is lost after
+  the venue acted. The same seeded faults, exception classes and ground truth.
+- ``run_virtual(coro, clock=..., seed=...)``, ``VirtualClock``, ``VirtualEventLoop``: asyncio
+  on virtual time. Timers fire at once at their exact times, same-instant ones in the order
+  scheduled (or a seeded shuffle); the clock's ``now()`` and ``monotonic()`` are the loop's
+  time, so journal stamps, deadlines and ``asyncio.sleep`` agree; a deadlock raises.
 - ``BinanceServer`` and ``binance_client``: the paper venue behind a local Binance spot REST
   server, and the real ``ccxt.binance`` client pointed at it (HMAC-signed, Binance's bodies
   and codes, accept-then-drop faults at the HTTP layer).
@@ -25,20 +34,26 @@ from .exchange._errors import ccxt_exception_classes
 from .venue._binance_http import BinanceServer, binance_client
 from .venue._generated import REJECT_ERRORS, TRANSIENT_ERRORS, GeneratedExchange, ccxt_errors
 from .venue._paper import MarketSpec, OrderTruth, PaperExchange
+from .venue._paper_async import AsyncPaperExchange
+from .venue._virtual_loop import VirtualClock, VirtualEventLoop, run_virtual
 
 __all__ = [
     "REJECT_ERRORS",
     "TRANSIENT_ERRORS",
+    "AsyncPaperExchange",
     "BinanceServer",
     "FakeClock",
     "GeneratedExchange",
     "MarketSpec",
     "OrderTruth",
     "PaperExchange",
+    "VirtualClock",
+    "VirtualEventLoop",
     "binance_client",
     "ccxt_errors",
     "ccxt_exceptions",
     "ccxt_order_dicts",
+    "run_virtual",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 
 from fsm_executor import Order, OrderSpec, State
@@ -11,16 +12,32 @@ from fsm_executor.core._decide import observe
 from fsm_executor.core._lifecycle import apply, plan
 from fsm_executor.exchange._ccxt_shapes import order_from_ccxt
 from fsm_executor.testing import (
+    AsyncPaperExchange,
     FakeClock,
     PaperExchange,
+    VirtualClock,
     ccxt_exceptions,
     ccxt_order_dicts,
+    run_virtual,
 )
 
 
 def test_the_testing_module_exports_a_working_venue() -> None:
     venue = PaperExchange(FakeClock(), seed=1)
     assert "BTC/USDT" in venue.load_markets()
+
+
+def test_the_testing_module_runs_the_async_venue_on_virtual_time() -> None:
+    clock = VirtualClock()
+    venue = AsyncPaperExchange(clock, seed=1, latency=0.05)
+
+    async def main() -> dict[str, Any]:
+        async with venue:
+            return await venue.fetch_ticker("BTC/USDT")
+
+    ticker = run_virtual(main(), clock=clock)
+    assert ticker["bid"] < ticker["ask"]
+    assert clock.monotonic() - 1_000 == pytest.approx(0.05)  # the round trip, virtual time
 
 
 @given(ccxt_exceptions())

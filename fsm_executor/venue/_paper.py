@@ -47,8 +47,8 @@ from ._paper_records import MarketSpec, OrderTruth, PaperOrder, PaperTrade, ms
 from ._paper_store import VenueState
 from ._paper_truth import GroundTruth
 
-__all__ = ["DEFAULT_BALANCES", "DEFAULT_MARKETS", "FAULTS", "MANNERS", "METHODS", "MarketSpec",
-           "OrderTruth", "PaperExchange"]
+__all__ = ["DEFAULT_BALANCES", "DEFAULT_MARKETS", "DESCRIPTION", "FAULTS", "MANNERS", "METHODS",
+           "MarketSpec", "OrderTruth", "PaperExchange"]
 
 DEFAULT_MARKETS: Final = (
     MarketSpec("BTC/USDT", "BTC", "USDT", "0.01", "0.00001", "0.00001", "5", "30000"),
@@ -57,6 +57,20 @@ DEFAULT_MARKETS: Final = (
 )
 DEFAULT_BALANCES: Final[Mapping[str, Decimal]] = {
     "USDT": Decimal(1_000_000), "BTC": Decimal(10), "ETH": Decimal(100), "SOL": Decimal(1000),
+}
+
+#: ccxt's description of the venue (its async face, _paper_async.py, shares it).
+DESCRIPTION: Final[Mapping[str, Any]] = {
+    "id": "paper", "name": "Paper venue", "countries": [], "rateLimit": 0,
+    "precisionMode": ccxt.TICK_SIZE,
+    "has": {
+        "spot": True, "fetchMarkets": True, "fetchCurrencies": False,
+        "createOrder": True, "createMarketOrder": True, "createLimitOrder": True,
+        "cancelOrder": True, "fetchOrder": True, "fetchOrders": True,
+        "fetchOpenOrders": True, "fetchClosedOrders": True, "fetchMyTrades": True,
+        "fetchTicker": True, "fetchOrderBook": True, "fetchBalance": True,
+        "fetchOrderWithClientOrderId": True,
+    },
 }
 
 #: Faults that ``_call`` raises itself: nothing happens at the venue.
@@ -94,18 +108,7 @@ class PaperExchange(GroundTruth, ccxt.Exchange):  # type: ignore[misc]
     """
 
     def describe(self) -> Any:
-        return self.deep_extend(super().describe(), {
-            "id": "paper", "name": "Paper venue", "countries": [], "rateLimit": 0,
-            "precisionMode": ccxt.TICK_SIZE,
-            "has": {
-                "spot": True, "fetchMarkets": True, "fetchCurrencies": False,
-                "createOrder": True, "createMarketOrder": True, "createLimitOrder": True,
-                "cancelOrder": True, "fetchOrder": True, "fetchOrders": True,
-                "fetchOpenOrders": True, "fetchClosedOrders": True, "fetchMyTrades": True,
-                "fetchTicker": True, "fetchOrderBook": True, "fetchBalance": True,
-                "fetchOrderWithClientOrderId": True,
-            },
-        })
+        return self.deep_extend(super().describe(), DESCRIPTION)
 
     def __init__(self, clock: Clock | None = None, *, seed: int = 0, latency: float = 0.0,
                  faults: Mapping[str, float] | None = None,
