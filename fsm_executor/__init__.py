@@ -50,6 +50,7 @@ from .core._fill import Fill
 from .core._model import Order, OrderSpec, OrderType, Side
 from .core._signal import Signal
 from .core._states import IN_FLIGHT, TERMINAL, TRANSITIONS, State, Transition
+from .executors._async_executor import AsyncTradeExecutor
 from .executors._executor import TradeExecutor
 from .executors._recovery import Change, RecoveryReport
 from .journal._audit import AuditReport, Violation, audit
@@ -63,6 +64,7 @@ __all__ = [
     "TRANSITIONS",
     "Abandon",
     "Acknowledge",
+    "AsyncTradeExecutor",
     "AuditReport",
     "BadRestate",
     "Cancel",

@@ -161,8 +161,10 @@ class Driver:
                                    "nothing was sent: it is cancelled as soon as it shows up")
         return (yield from self.drive(cid, Goal.ENDED))
 
-    def drive(self, cid: str, goal: Goal) -> Steps[Order]:
-        """Drive the journaled order ``cid`` until ``goal``."""
+    def drive(self, cid: str, goal: Goal, aligned: bool = False) -> Steps[Order]:
+        """Drive the journaled order ``cid`` until ``goal``. ``aligned``: poll on the grid
+        of the poll interval, so that every order's polls fall due together and a loop
+        following many orders answers those of one market with one listing."""
         view = yield Look(cid)
         looked_up = False
         while True:
@@ -190,7 +192,7 @@ class Driver:
             elif state is State.PENDING_CANCEL:
                 view = yield from self._cancel(view)
             else:
-                view = yield from self._poll(view)
+                view = yield from self._poll(view, aligned)
 
     def bring_up_to_date(self, cid: str, listed: ExchangeOrder | None) -> Steps[Order]:
         """Recovery's part for one unfinished order: what the exchange did meanwhile,
@@ -337,7 +339,7 @@ class Driver:
 
     # -- an acknowledged order -------------------------------------------------------------
 
-    def _poll(self, view: View) -> Steps[View]:
+    def _poll(self, view: View, aligned: bool) -> Steps[View]:
         order = view.current
         cid = order.client_order_id
         deadline = self.timers.deadline(view)
@@ -346,8 +348,9 @@ class Driver:
             reason = ("cancel requested" if order.cancel_requested
                       else f"not filled within {timeout:g}s: remainder cancelled")
             return (yield Record(cid, (RequestCancel(reason),)))
-        view = yield Wait(cid, view.mono,
-                          min(self.config.poll_interval_seconds, deadline - view.mono))
+        interval = self.config.poll_interval_seconds
+        wait = interval - view.mono % interval if aligned else interval
+        view = yield Wait(cid, view.mono, min(wait, deadline - view.mono))
         return (yield from self._refresh(view))
 
     def _refresh(self, view: View, seen: ExchangeOrder | None = None) -> Steps[View]:

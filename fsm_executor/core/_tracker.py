@@ -53,7 +53,7 @@ class Tracker:
             if cid in self._tracks or self._resting.get(cid, mono) > mono:
                 continue
             self._resting.pop(cid, None)
-            steps = self.driver.drive(cid, Goal.ENDED)
+            steps = self.driver.drive(cid, Goal.ENDED, aligned=True)
             self._tracks[cid] = _Track(steps, next(steps))
 
     def forget(self, cid: str) -> None:

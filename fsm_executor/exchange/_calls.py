@@ -212,7 +212,10 @@ class ExchangeCalls:
 
     def rules(self, symbol: str) -> Calls[MarketRules]:
         if symbol not in self._rules:
-            markets = yield from self._call(Call("load_markets"))
+            # Loaded already (ccxt keeps them): no request.
+            markets = getattr(self.exchange, "markets", None)
+            if not (isinstance(markets, Mapping) and symbol in markets):
+                markets = yield from self._call(Call("load_markets"))
             if symbol not in markets:
                 raise ExchangeFailure(Kind.FATAL.value, f"{self.name} has no market {symbol!r}",
                                       "BadSymbol")

@@ -9,7 +9,6 @@ executor per journal.
 from __future__ import annotations
 
 import os
-import random
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
@@ -18,16 +17,14 @@ from ..core._actions import Action, Op, Open, Record, Request, Send, View, Wait
 from ..core._answers import ExchangeOrder
 from ..core._clock import Clock, monotonic_of
 from ..core._config import ExecutionConfig
-from ..core._decide import new_client_order_id
-from ..core._driver import Driver, Goal, Steps
+from ..core._driver import Goal, Steps
 from ..core._exceptions import (
     ExchangeFailure,
     FsmExecutorError,
-    InvalidInput,
     InvalidTransition,
     OrderInDoubt,
 )
-from ..core._memory import Memory
+from ..core._ledger import unsettled
 from ..core._model import Order
 from ..core._profiles import ExchangeProfile
 from ..core._reconcile import reconcile
@@ -36,27 +33,13 @@ from ..core._tracker import Tracker, by_listing, index
 from ..exchange._exchange import ExchangeAdapter
 from ..journal._book import OrderBook
 from ..journal._journal import Durability
+from ._base import ExecutorBase, signal_of
 from ._recovery import Before, RecoveryReport
 
 T = TypeVar("T")
 
 
-def check_client_ids(config: ExecutionConfig, profile: ExchangeProfile) -> None:
-    """Refuse, before anything is opened or sent, a configuration whose client order ids
-    the exchange would reject."""
-    try:
-        sample = new_client_order_id(config, 0.0, random.Random(0),
-                                     profile.client_id_max_length)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{profile.id}: {exc}") from None
-    if not profile.check_client_id(sample):
-        raise InvalidInput(
-            f"{profile.id} does not accept client order ids like {sample!r} (it wants "
-            f"{profile.client_id_alphabet}, at most {profile.client_id_max_length} "
-            "characters): change client_order_id_prefix or client_order_id_max_length")
-
-
-class TradeExecutor:
+class TradeExecutor(ExecutorBase):
     """Turns signals into orders on ``exchange`` (a ccxt exchange or ``PaperExchange``) and
     sees each to a terminal state, journaling every transition before its effect."""
 
@@ -71,24 +54,10 @@ class TradeExecutor:
         durability: Durability = "normal",
         profile: ExchangeProfile | None = None,
     ) -> None:
-        self.config = (config if isinstance(config, ExecutionConfig)
-                       else ExecutionConfig.from_dict(config or {}))
-        #: How this exchange treats client order ids (_profiles.py): whether a lost create
-        #: may be re-sent, how long lookups may miss a new order.
-        self.adapter = ExchangeAdapter(exchange, profile)
-        check_client_ids(self.config, self.adapter.profile)
-        if isinstance(journal, OrderBook):
-            self.book = journal
-        else:
-            self.book = OrderBook.open(journal, durability=durability, clock=clock)
-        self.clock: Clock = clock or self.book.clock
-        # Jitter may be seeded for tests; client order ids never repeat across processes.
-        self.driver = Driver(self.config, self.adapter.profile, random.Random(seed))
-        self._ids = random.Random(seed) if seed is not None else random.SystemRandom()
-        #: Counts for the run summary: retries, unknown outcomes, resubmits, ...
-        self.stats = self.driver.stats
+        self.adapter: ExchangeAdapter
+        super().__init__(ExchangeAdapter(exchange, profile), journal, config, clock, seed,
+                         durability)
         self._tracker = Tracker(self.driver, self.config.watch_interval_seconds)
-        self._recovered = False
         # New signals wait until recovery has finished (and recovery for other threads).
         self._lock = threading.RLock()
 
@@ -102,11 +71,6 @@ class TradeExecutor:
         self.close()
 
     # -- public ----------------------------------------------------------------------------
-
-    @property
-    def pending_orders(self) -> list[Order]:
-        """Orders not yet terminal."""
-        return self.book.unfinished()
 
     def execute_signal(self, signal: Signal | Mapping[str, Any]) -> Order:
         """Place ``signal``'s order and return it once terminal, or presumed absent (the
@@ -195,13 +159,12 @@ class TradeExecutor:
     # -- signals ---------------------------------------------------------------------------
 
     def _signal(self, signal: Signal | Mapping[str, Any], goal: Goal) -> Order:
-        if not isinstance(signal, Signal):
-            signal = Signal.from_dict(signal)
+        signal = signal_of(signal)
         with self._lock:
             existing = self.book.by_signal(signal.id)
             if existing is not None:
                 self.stats["already_journaled"] += 1
-                if existing.is_terminal:
+                if existing.is_terminal and not unsettled(existing):
                     return existing
             self._recover_if_needed()
             if existing is not None:
@@ -210,20 +173,8 @@ class TradeExecutor:
             return self._run(self.driver.place(signal, self._new_id(), self.adapter, goal))
 
     def _recover_if_needed(self) -> None:
-        if not self._recovered and any(o.is_in_flight or o.is_open
-                                       for o in self.book.unfinished()):
-            # A journal with orders in flight comes from a run that stopped: settle them
-            # with the exchange before anything new is sent.
+        if self._needs_recovery():
             self.recover()
-
-    def _new_id(self) -> str:
-        longest = self.adapter.profile.client_id_max_length
-        cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
-        # A seeded generator restarts its sequence with the process: draw again (at least
-        # five random characters make a second clash all but impossible).
-        while cid in self.book:
-            cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
-        return cid
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -267,28 +218,21 @@ class TradeExecutor:
         """What came of ``action``, its rows already committed (``committed``: the order
         after them, or why the journal refused them)."""
         cid = action.client_order_id
-        if isinstance(committed, FsmExecutorError):
-            if isinstance(action, Record) and action.answer and \
-                    isinstance(committed, InvalidTransition):
-                return self._view(cid, refused=committed)
-            raise committed
+        refused = self._refused(action, committed)
+        if refused is not None:
+            return refused
         if isinstance(action, Wait):
-            remaining = action.seconds - (monotonic_of(self.clock) - action.at)
+            remaining = self._remaining(action)
             if remaining > 0:
                 self.clock.sleep(remaining)
         elif isinstance(action, Open):
-            self.book.create(action.spec, origin)
+            self._open(action, origin)
         elif isinstance(action, Send):
             order = self.book.get(cid) if cid is not None else None
             request = action.request
-            seen = None
-            listing = (listings or {}).get(request.symbol or "")
-            if listing and request.listable and order is not None and \
-                    order.exchange_order_id is not None:
-                seen = listing.get(order.exchange_order_id)
-            if seen is not None:
-                self.stats["answered_by_listing"] += 1
-                return self._view(cid, answer=seen)
+            answered = self._listed(request, order, (listings or {}).get(request.symbol or ""))
+            if answered is not None:
+                return answered
             if request.op is Op.CREATE:
                 self.driver.leaving(request, self._view(cid))
             try:
@@ -297,11 +241,6 @@ class TradeExecutor:
                 return self._view(cid, failure=failure)
             return self._view(cid, answer=answer)
         return self._view(cid)
-
-    def _view(self, cid: str | None, **outcome: Any) -> View:
-        order = self.book.get(cid) if cid is not None else None
-        memory = self.book.memory(cid) if cid is not None else Memory()
-        return View(order, memory, self.clock.now(), monotonic_of(self.clock), **outcome)
 
 
 def _progress(order: Order) -> tuple[Any, ...]:

@@ -1,0 +1,421 @@
+"""AsyncTradeExecutor: the asyncio loop over the order driver (core/_driver.py).
+
+Every order has its own task running its driver, so a thousand orders wait on the
+exchange at once. What the tasks do at the same moment is gathered: the rows of every
+order that commits in the same turn of the event loop go in one transaction (each request
+still leaves only after the commit that holds its own row), and the routine looks at one
+market's open orders falling due together take one listing. Polls fall on a grid of the
+poll interval, so they fall due together. The policy is the driver's, as for the sync
+``TradeExecutor``: only the waiting and the sending differ.
+
+Closing cancels every task at its next await: what a request in flight did is settled by
+the next recovery, as after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from ..core._actions import Action, Op, Open, Record, Request, Send, View, Wait
+from ..core._answers import ExchangeOrder
+from ..core._clock import Clock, monotonic_of
+from ..core._config import ExecutionConfig
+from ..core._driver import Goal, Steps
+from ..core._events import Event
+from ..core._exceptions import ExchangeFailure, FsmExecutorError, OrderInDoubt
+from ..core._ledger import unsettled
+from ..core._model import Order
+from ..core._profiles import ExchangeProfile
+from ..core._reconcile import reconcile
+from ..core._signal import Signal
+from ..core._tracker import LISTING_FROM, index
+from ..exchange._async_exchange import AsyncExchangeAdapter
+from ..journal._book import OrderBook
+from ..journal._journal import Durability
+from ._base import ExecutorBase, signal_of
+from ._recovery import Before, RecoveryReport
+
+T = TypeVar("T")
+_Committed = Order | FsmExecutorError
+
+
+class _GroupCommit:
+    """The rows that orders commit in the same turn of the event loop, in one transaction
+    per origin. A waiter cancelled meanwhile still has its rows committed."""
+
+    def __init__(self, book: OrderBook) -> None:
+        self._book = book
+        self._pending: dict[str, list[tuple[str, tuple[Event, ...],
+                                            asyncio.Future[_Committed]]]] = {}
+        self._handle: asyncio.Handle | None = None
+
+    def commit(self, cid: str, rows: tuple[Event, ...],
+               origin: str) -> asyncio.Future[_Committed]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[_Committed] = loop.create_future()
+        self._pending.setdefault(origin, []).append((cid, rows, done))
+        if self._handle is None:
+            self._handle = loop.call_soon(self.flush)
+        return done
+
+    def flush(self) -> None:
+        """Commit what waits, now."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        pending, self._pending = self._pending, {}
+        for origin, items in pending.items():
+            try:
+                results = self._book.apply_many([(cid, rows) for cid, rows, _ in items],
+                                                origin)
+            except BaseException as exc:  # the journal failed: every waiter hears of it
+                for _, _, done in items:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for cid, _, done in items:
+                if not done.done():
+                    done.set_result(results[cid])
+
+
+class _Listings:
+    """Routine looks at a market's open orders falling due in the same turn of the event
+    loop, answered by one listing from ``LISTING_FROM`` looks on."""
+
+    def __init__(self, executor: AsyncTradeExecutor) -> None:
+        self._executor = executor
+        self._waiting: dict[str, list[asyncio.Future[Mapping[str, ExchangeOrder] | None]]] = {}
+        self._handle: asyncio.Handle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def listing(self, symbol: str) -> asyncio.Future[Mapping[str, ExchangeOrder] | None]:
+        """The market's open orders by exchange id, or None: look yourself."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Mapping[str, ExchangeOrder] | None] = loop.create_future()
+        self._waiting.setdefault(symbol, []).append(done)
+        if self._handle is None:
+            self._handle = loop.call_soon(self._flush)
+        return done
+
+    def _flush(self) -> None:
+        self._handle = None
+        waiting, self._waiting = self._waiting, {}
+        for symbol, futures in waiting.items():
+            if len(futures) < LISTING_FROM:
+                for done in futures:
+                    done.set_result(None)
+                continue
+            task = asyncio.get_running_loop().create_task(self._list(symbol, futures))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _list(self, symbol: str,
+                    futures: list[asyncio.Future[Mapping[str, ExchangeOrder] | None]]) -> None:
+        found: Mapping[str, ExchangeOrder] | None = None
+        try:
+            listing = await self._executor._run(
+                self._executor.driver.ask(Request(Op.OPEN_ORDERS, symbol=symbol)))
+            found = index(listing)
+        finally:
+            for done in futures:
+                if not done.done():
+                    done.set_result(found)
+
+
+class AsyncTradeExecutor(ExecutorBase):
+    """Turns signals into orders on ``exchange`` (a ``ccxt.async_support`` exchange or
+    ``AsyncPaperExchange``), many at once, and sees each to a terminal state, journaling
+    every transition before its effect. Use it as ``async with AsyncTradeExecutor(...) as
+    ex:`` (or ``await ex.start()`` ... ``await ex.close()``)."""
+
+    def __init__(
+        self,
+        exchange: Any,
+        journal: OrderBook | str | os.PathLike[str],
+        config: ExecutionConfig | Mapping[str, Any] | None = None,
+        *,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        durability: Durability = "normal",
+        profile: ExchangeProfile | None = None,
+    ) -> None:
+        self.adapter: AsyncExchangeAdapter
+        super().__init__(AsyncExchangeAdapter(exchange, profile), journal, config, clock,
+                         seed, durability)
+        self._commits = _GroupCommit(self.book)
+        self._listings = _Listings(self)
+        #: The task following each order to its end (one driver per order at a time).
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._waiters: dict[str, list[asyncio.Future[Order]]] = {}
+        self._placing: dict[str, asyncio.Task[Order]] = {}
+        self._doubts: dict[str, OrderInDoubt] = {}
+        self._started = self._closed = False
+        # recover() and close() take the orders from their followers: one at a time.
+        self._exclusive = asyncio.Lock()
+        #: Cleared while recover() runs: no placement starts meanwhile.
+        self._ready = asyncio.Event()
+        self._ready.set()
+
+    async def __aenter__(self) -> AsyncTradeExecutor:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Settle what a stopped run left in flight (recover()), then follow every
+        unfinished order in the background."""
+        if self._started:
+            return
+        self._started = True
+        if self._needs_recovery():
+            self._ready.clear()  # placements wait for the recovery, even those before it
+            await self.recover()
+        else:
+            self._follow_all()
+
+    async def close(self) -> None:
+        """Stop following: every task is cancelled at its next await, the rows waiting
+        are committed, and the journal is closed. Orders still in flight are settled by
+        the next run's recovery."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._exclusive:
+            tasks = [*self._followers.values(), *self._placing.values()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._commits.flush()
+            for waiters in self._waiters.values():
+                for done in waiters:
+                    if not done.done():
+                        done.cancel()
+            self.book.close()
+
+    # -- public ----------------------------------------------------------------------------
+
+    @property
+    def doubts(self) -> dict[str, OrderInDoubt]:
+        """Why each order followed in the background could not be settled, for now."""
+        return dict(self._doubts)
+
+    async def execute_signal(self, signal: Signal | Mapping[str, Any]) -> Order:
+        """Place ``signal``'s order and return it once terminal, or presumed absent (see
+        ``TradeExecutor.execute_signal``). Raises OrderInDoubt when the exchange stays
+        unreachable while the order's outcome is unknown; it is still followed."""
+        order = await self.submit(signal)
+        return await self.wait(order.client_order_id)
+
+    async def submit(self, signal: Signal | Mapping[str, Any]) -> Order:
+        """Place ``signal``'s order and return it once its placement is settled
+        (acknowledged, refused, rejected, or in doubt), without waiting for fills: it is
+        followed in the background from then on. A signal id already in the journal (or
+        being placed) places nothing: its order is returned."""
+        signal = signal_of(signal)
+        await self.start()
+        await self._ready.wait()  # not while recover() runs
+        self._check_open()
+        placing = self._placing.get(signal.id)
+        if placing is None:
+            existing = self.book.by_signal(signal.id)
+            if existing is not None:
+                self.stats["already_journaled"] += 1
+                return existing
+            placing = asyncio.get_running_loop().create_task(self._place(signal))
+            self._placing[signal.id] = placing
+            placing.add_done_callback(lambda _: self._placing.pop(signal.id, None))
+        # The caller may give up waiting; the placement goes on, and is followed.
+        return await asyncio.shield(placing)
+
+    async def _place(self, signal: Signal) -> Order:
+        cid = self._new_id()
+        order = await self._run(self.driver.place(signal, cid, self.adapter, Goal.PLACED))
+        if not order.is_terminal or unsettled(order):
+            self._follow(order.client_order_id)
+        return order
+
+    async def wait(self, client_order_id: str) -> Order:
+        """The order once its follower stops: terminal, or presumed absent after a lookup
+        (still watched). Raises OrderInDoubt when its outcome cannot be settled now."""
+        order = self.book.get(client_order_id)
+        if client_order_id not in self._followers:
+            doubt = self._doubts.get(client_order_id)
+            if doubt is not None:
+                raise doubt
+            return order
+        done: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(client_order_id, []).append(done)
+        return await done
+
+    async def cancel(self, client_order_id: str) -> Order:
+        """Cancel the order now and return it once terminal (see
+        ``TradeExecutor.cancel``): its follower stands aside meanwhile."""
+        self._check_open()
+        cid = client_order_id
+        await self._unfollow(cid)
+        try:
+            order = await self._run(self.driver.cancel(cid))
+        except OrderInDoubt as doubt:
+            self._stopped(cid, doubt=doubt)
+            raise
+        finally:
+            if not self._closed and self.book.get(cid).is_terminal is False:
+                self._follow(cid)
+        self._stopped(cid, order)
+        return order
+
+    async def cancel_all(self) -> list[Order]:
+        """Cancel every unfinished order at once; raises the first OrderInDoubt after
+        trying all."""
+        results = await asyncio.gather(*(self.cancel(o.client_order_id)
+                                         for o in self.pending_orders),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [r for r in results if isinstance(r, Order)]
+
+    async def recover(self, adopt: bool = False, symbols: Iterable[str] = ()) -> RecoveryReport:
+        """Settle every unfinished order of the journal with the exchange (see
+        ``TradeExecutor.recover``); the followers stand aside meanwhile."""
+        self._check_open()
+        async with self._exclusive:
+            self._ready.clear()
+            try:
+                # Placements under way end first; then no order has a driver but this one.
+                await asyncio.gather(*self._placing.values(), return_exceptions=True)
+                for cid in list(self._followers):
+                    await self._unfollow(cid)
+                before = Before.of(self.book, self.adapter.calls)
+                result = await self._run(reconcile(self.driver, self.book,
+                                                   self.config.client_order_id_prefix, adopt,
+                                                   symbols), origin="reconcile")
+                report = before.report(self.book, result, self.adapter.calls)
+                self._recovered = True
+                self.stats["recovered_changes"] += len(report.changes)
+            finally:
+                self._ready.set()
+                self._follow_all()
+            return report
+
+    # -- following -------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this AsyncTradeExecutor is closed")
+
+    def _follow_all(self) -> None:
+        for order in self.book.unfinished():
+            self._follow(order.client_order_id)
+        for order in self.book.unsettled():
+            self._follow(order.client_order_id)
+
+    def _follow(self, cid: str) -> None:
+        if cid in self._followers or self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._following(cid))
+        self._followers[cid] = task
+        task.add_done_callback(lambda _: self._followers.pop(cid, None)
+                               if self._followers.get(cid) is task else None)
+
+    async def _unfollow(self, cid: str) -> None:
+        """Stop the order's follower and commit what it had queued: the next driver reads
+        the journal as it left it."""
+        task = self._followers.pop(cid, None)
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        self._commits.flush()
+
+    async def _following(self, cid: str) -> None:
+        """Drive the order to its end; stopped short of it (presumed absent, in doubt), look
+        again every ``watch_interval_seconds``."""
+        while True:
+            try:
+                order = await self._run(self.driver.drive(cid, Goal.ENDED, aligned=True))
+            except OrderInDoubt as doubt:
+                self._stopped(cid, doubt=doubt)
+            else:
+                self._stopped(cid, order)
+                if order.is_terminal:
+                    return
+            await asyncio.sleep(self.config.watch_interval_seconds)
+
+    def _stopped(self, cid: str, order: Order | None = None,
+                 doubt: OrderInDoubt | None = None) -> None:
+        if doubt is not None:
+            self._doubts[cid] = doubt
+        else:
+            self._doubts.pop(cid, None)
+        for done in self._waiters.pop(cid, []):
+            if done.done():
+                continue
+            if doubt is not None:
+                done.set_exception(doubt)
+            else:
+                assert order is not None
+                done.set_result(order)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def _run(self, steps: Steps[T], origin: str = "live") -> T:
+        """Carry a driver's actions out until it returns."""
+        view: View | None = None
+        try:
+            while True:
+                try:
+                    action = steps.send(view)  # type: ignore[arg-type]
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                view = await self._carry_out(action, origin)
+        finally:
+            steps.close()
+
+    async def _carry_out(self, action: Action, origin: str) -> View:
+        """One action: its rows committed (with those of every order committing now), then
+        its request sent."""
+        cid = action.client_order_id
+        committed: _Committed | None = None
+        if isinstance(action, Record | Send) and action.rows:
+            assert cid is not None
+            committed = await self._commits.commit(cid, action.rows, origin)
+        refused = self._refused(action, committed)
+        if refused is not None:
+            return refused
+        if isinstance(action, Wait):
+            remaining = self._remaining(action)
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+        elif isinstance(action, Open):
+            self._open(action, origin)
+        elif isinstance(action, Send):
+            return await self._send(action)
+        return self._view(cid)
+
+    async def _send(self, action: Send) -> View:
+        cid, request = action.client_order_id, action.request
+        if request.listable and request.symbol and self.adapter.can_list_open:
+            listing = await self._listings.listing(request.symbol)
+        else:
+            listing = None
+        order = self.book.get(cid) if cid is not None else None
+        answered = self._listed(request, order, listing)
+        if answered is not None:
+            return answered
+        # Decided before a rate limit met by another order began to cool the exchange
+        # down (it waited for a listing meanwhile): it waits too.
+        while (cooling := self.driver.cool_until - monotonic_of(self.clock)) > 0:
+            await asyncio.sleep(cooling)
+        if request.op is Op.CREATE:
+            self.driver.leaving(request, self._view(cid))
+        try:
+            answer = await self.adapter.request(request, order)
+        except ExchangeFailure as failure:
+            return self._view(cid, failure=failure)
+        return self._view(cid, answer=answer)
