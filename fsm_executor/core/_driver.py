@@ -16,22 +16,18 @@ not be planned and nothing was journaled.
 from __future__ import annotations
 
 import enum
-import random
-from collections import Counter
-from collections.abc import Callable, Generator
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
-from ._actions import Action, Look, Op, Open, Record, Request, Send, View, Wait
+from ._actions import Look, Op, Open, Record, Request, Send, View, Wait
 from ._answers import ExchangeOrder, Kind, MarketRules
-from ._config import ExecutionConfig
+from ._asking import Asking, Steps
 from ._decide import (
     NotFound,
     after_create_failure,
     after_not_found,
     backoff,
     is_retryable,
-    may_be_invisible,
     observe,
     plan_order,
 )
@@ -46,19 +42,12 @@ from ._events import (
     Submit,
     Withdraw,
 )
-from ._exceptions import ExchangeFailure, OrderInDoubt
-from ._fill import Fill
+from ._exceptions import OrderInDoubt
 from ._ledger import settle, unsettled
 from ._memory import CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED, NOT_FOUND
 from ._model import Order, OrderSpec, OrderType
-from ._profiles import ExchangeProfile
 from ._signal import Signal
 from ._states import IN_DOUBT, State
-from ._timing import Timers
-
-T = TypeVar("T")
-#: A driver: yields actions, is sent views, returns a T.
-Steps = Generator[Action, View, T]
 
 _STILL_OPEN = ("open", "new", "partially_filled")
 
@@ -80,26 +69,8 @@ class Precision(Protocol):
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal: ...
 
 
-class Driver:
-    """The decisions for every order of one executor; what they share lives here: the
-    exchange's cool-down after a rate limit, the notes already journaled in this run, the
-    monotonic timers, the counts for the run summary."""
-
-    def __init__(self, config: ExecutionConfig, profile: ExchangeProfile,
-                 rng: random.Random) -> None:
-        self.config, self.profile, self._rng = config, profile, rng
-        #: Retries, unknown outcomes, resubmits, ...: for the run summary.
-        self.stats: Counter[str] = Counter()
-        #: Until when (monotonic) the exchange cools down after a rate limit: every request
-        #: to it waits, not only the one that met the limit.
-        self.cool_until = float("-inf")
-        self.timers = Timers(config.order_timeout_seconds)
-        self._noted: set[tuple[str, str]] = set()
-
-    def leaving(self, request: Request, view: View) -> None:
-        """The loop says ``request`` leaves now (its rows are committed)."""
-        if request.op is Op.CREATE:
-            self.timers.sending(view)
+class Driver(Asking):
+    """The decisions for every order of one executor."""
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -222,10 +193,6 @@ class Driver:
             view = yield from self._cancel(view)
         return view.current
 
-    def observe(self, view: View, seen: ExchangeOrder) -> Steps[View]:
-        """Bring the order in line with ``seen``."""
-        return (yield from self._observe(view, seen))
-
     def settle_ledger(self, view: View, attempts: int | None = None) -> Steps[View]:
         """An ended order whose fills are partly inferred: its trades are listed until they
         account for the exchange's filled and cost, ``attempts`` (by default
@@ -251,12 +218,6 @@ class Driver:
                                          f"for its filled {order.filled} yet: part of it is "
                                          "inferred from the order's figures")
         return view
-
-    def ask(self, request: Request) -> Steps[Any]:
-        """One request not about an order (a listing), retried like all: its answer, or
-        None if it failed."""
-        view = yield from self._ask(None, None, request)
-        return None if view.failure is not None else view.answer
 
     # -- placing and looking up ------------------------------------------------------------
 
@@ -411,94 +372,4 @@ class Driver:
             # Accepted but not yet effective, or refused while the order rests: either way,
             # ask again once a poll interval has passed, not at once.
             view = yield Wait(cid, view.mono, self.config.poll_interval_seconds)
-        return view
-
-    def _within_grace(self, view: View) -> bool:
-        return may_be_invisible(self.timers.sent_at(view), view.mono, self.profile)
-
-    def _trades_if_changed(self, view: View,
-                           seen: ExchangeOrder) -> Steps[tuple[View, list[Fill] | None]]:
-        """The order's trades when the answer says more was filled, or some of what is
-        recorded is still inferred; None when not worth a call (or the call failed)."""
-        order = view.current
-        if seen.filled is None or seen.trades:
-            return view, None
-        if seen.filled == order.filled and not unsettled(order):
-            return view, None
-        cid = order.client_order_id
-        view = yield from self._ask(view, cid, Request(Op.TRADES, cid))
-        # Failed: the cumulative figure still says how much; trades only say which.
-        if view.failure is not None or view.answer is None:
-            return view, None
-        return view, list(view.answer)
-
-    # -- journaling ------------------------------------------------------------------------
-
-    def _observe(self, view: View, seen: ExchangeOrder,
-                 trades: list[Fill] | None = None) -> Steps[View]:
-        return (yield from self._apply(view, observe(view.current, seen, trades)))
-
-    def _apply(self, view: View, events: list[Event]) -> Steps[View]:
-        cid = view.current.client_order_id
-        kept: list[Event] = []
-        for event in events:
-            if isinstance(event, Note):
-                if (cid, event.kind) in self._noted:
-                    continue  # an odd answer is journaled once, not at every poll
-                self._noted.add((cid, event.kind))
-            kept.append(event)
-        if not kept:
-            return view
-        view = yield Record(cid, tuple(kept), answer=True)
-        if view.refused is not None:
-            # The exchange said something the lifecycle cannot follow: say so in the
-            # journal, change nothing, and let the next answer settle it.
-            view = yield from self._note(view, "illegal_answer",
-                                         f"{view.refused}; answer events: {kept!r}")
-        return view
-
-    def _note(self, view: View, kind: str, detail: str) -> Steps[View]:
-        cid = view.current.client_order_id
-        if (cid, kind) in self._noted:
-            return view
-        self._noted.add((cid, kind))
-        return (yield Record(cid, (Note(kind, detail),)))
-
-    # -- asking ----------------------------------------------------------------------------
-
-    def _ask(self, view: View | None, cid: str | None, request: Request,
-             rows: Callable[[View], tuple[Event, ...]] | None = None) -> Steps[View]:
-        """``request``, retried with backoff on transient errors only, ``max_retries``
-        times; ``rows(view)`` journaled before each attempt. The view after the last."""
-        attempt = 0
-        while True:
-            if view is None:
-                view = yield Look(cid)
-            view = yield from self._cooled(view, cid)
-            view = yield Send(request, rows(view) if rows is not None else ())
-            failure = view.failure
-            if (failure is None or not is_retryable(failure)
-                    or attempt >= self.config.max_retries):
-                return view
-            self.stats["retries"] += 1
-            if failure.kind == Kind.RATE_LIMITED:
-                self.stats["rate_limited"] += 1
-            view = yield from self._back_off(view, cid, failure, attempt)
-            attempt += 1
-
-    def _back_off(self, view: View, cid: str | None, failure: ExchangeFailure,
-                  attempt: int) -> Steps[View]:
-        """Wait before a retry. A rate limit cools the whole exchange down, for at least as
-        long as its Retry-After asked: every request to it waits (``_cooled``)."""
-        delay = backoff(attempt, failure.kind, self.config, self._rng)
-        if failure.kind == Kind.RATE_LIMITED:
-            delay = max(delay, failure.retry_after or 0.0)
-            self.cool_until = max(self.cool_until, view.mono + delay)
-            return (yield from self._cooled(view, cid))
-        return (yield Wait(cid, view.mono, delay))
-
-    def _cooled(self, view: View, cid: str | None) -> Steps[View]:
-        """Wait out the exchange's cool-down, if one is running (it may grow meanwhile)."""
-        while self.cool_until > view.mono:
-            view = yield Wait(cid, view.mono, self.cool_until - view.mono)
         return view

@@ -27,7 +27,8 @@ import attrs
 
 from ._actions import Look, Op, Open, Record, Request
 from ._answers import ExchangeOrder
-from ._driver import Driver, Steps
+from ._asking import Steps
+from ._driver import Driver
 from ._events import Acknowledge, Event, Submit
 from ._exceptions import InvalidInput, OrderInDoubt
 from ._model import Order, OrderSpec

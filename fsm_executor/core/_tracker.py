@@ -16,7 +16,8 @@ import attrs
 
 from ._actions import Action, Send, View, Wait
 from ._answers import ExchangeOrder
-from ._driver import Driver, Goal, Steps
+from ._asking import Steps
+from ._driver import Driver, Goal
 from ._exceptions import OrderInDoubt
 from ._model import Order
 

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 
 from ..core._actions import Action, Op, Open, Record, Request, Send, View, Wait
 from ..core._answers import ExchangeOrder
+from ..core._asking import Steps
 from ..core._clock import Clock, monotonic_of
 from ..core._config import ExecutionConfig
-from ..core._driver import Goal, Steps
+from ..core._driver import Goal
 from ..core._events import Event
 from ..core._exceptions import ExchangeFailure, FsmExecutorError, OrderInDoubt
 from ..core._ledger import unsettled
