@@ -17,7 +17,9 @@ tested with. Needs ``hypothesis`` (``pip install fsm-executor[testing]``).
   time, so journal stamps, deadlines and ``asyncio.sleep`` agree; a deadlock raises.
 - ``BinanceServer`` and ``binance_client``: the paper venue behind a local Binance spot REST
   server, and the real ``ccxt.binance`` client pointed at it (HMAC-signed, Binance's bodies
-  and codes, accept-then-drop faults at the HTTP layer).
+  and codes, accept-then-drop faults at the HTTP layer); ``async_binance_client``: the real
+  ``ccxt.async_support.binance`` (aiohttp, ccxt's rate limiter on) pointed at it, for
+  ``AsyncTradeExecutor``.
 - ``FakeClock``: time that moves only when slept on or advanced.
 - ``GeneratedExchange``: an exchange whose every answer hypothesis draws.
 - Strategies: ``ccxt_exceptions()``, ``ccxt_order_dicts()``.
@@ -31,7 +33,7 @@ from hypothesis import strategies as st
 
 from .core._clock import FakeClock
 from .exchange._errors import ccxt_exception_classes
-from .venue._binance_http import BinanceServer, binance_client
+from .venue._binance_http import BinanceServer, async_binance_client, binance_client
 from .venue._generated import REJECT_ERRORS, TRANSIENT_ERRORS, GeneratedExchange, ccxt_errors
 from .venue._paper import MarketSpec, OrderTruth, PaperExchange
 from .venue._paper_async import AsyncPaperExchange
@@ -49,6 +51,7 @@ __all__ = [
     "PaperExchange",
     "VirtualClock",
     "VirtualEventLoop",
+    "async_binance_client",
     "binance_client",
     "ccxt_errors",
     "ccxt_exceptions",

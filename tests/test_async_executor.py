@@ -5,6 +5,7 @@ Nothing sleeps for real: the event loop's time is the executor's clock."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from executor_tools import assert_money_matches
+from executor_tools import assert_money_matches, triggers
 
 from fsm_executor import AsyncTradeExecutor, OrderInDoubt, State, audit, replay
 from fsm_executor.exchange._calls import Call
@@ -115,6 +116,20 @@ def test_submit_settles_the_placement_and_the_order_is_followed_to_its_end(
     assert_money_matches(world.venue.venue, ended)
 
 
+def test_waiting_again_on_an_order_that_just_ended_returns_it_at_once(world: World) -> None:
+    # The follower had ended, but was still listed until its done-callback ran: the second
+    # wait() registered a waiter nobody would ever answer.
+    async def scenario(ex: AsyncTradeExecutor) -> Any:
+        placed = await ex.submit(signals(world.venue, 1, "0.999", kinds=("limit",))[0])
+        await asyncio.sleep(1)
+        world.venue.set_mid("BTC/USDT", world.venue.mid("BTC/USDT") * Decimal("0.99"))
+        first = await ex.wait(placed.client_order_id)  # woken as its follower ends
+        return first, await ex.wait(placed.client_order_id)
+
+    first, again = world.run(scenario, order_timeout_seconds=60)
+    assert first.state is State.FILLED and again == first
+
+
 def test_the_same_signal_submitted_twice_at_once_places_one_order(world: World) -> None:
     async def scenario(ex: AsyncTradeExecutor) -> Any:
         signal = signals(world.venue, 1, "0.999", kinds=("limit",))[0]
@@ -175,6 +190,25 @@ def test_cancel_while_followed_and_cancel_all(world: World) -> None:
     assert audit(world.path).ok
 
 
+def test_a_cancel_while_the_create_is_in_flight_waits_for_its_answer(world: World) -> None:
+    # One driver per order: a cancel driven beside the placement took the create in
+    # flight for lost (lose_answer), found nothing by lookup yet and raised OrderInDoubt.
+    async def scenario(ex: AsyncTradeExecutor) -> Any:
+        placing = asyncio.ensure_future(ex.submit(signals(world.venue, 1, "0.9",
+                                                          kinds=("limit",))[0]))
+        await asyncio.sleep(LATENCY / 4)  # the create is on its way
+        [order] = ex.pending_orders
+        assert order.state is State.PENDING_SUBMIT
+        return await ex.cancel(order.client_order_id), await placing
+
+    cancelled, placed = world.run(scenario)
+    assert cancelled.state is State.CANCELLED
+    assert placed.state is State.SUBMITTED  # the placement settled first, as it was
+    assert "lose_answer" not in triggers(world.path, cancelled.client_order_id)
+    assert [o["status"] for o in world.venue.all_orders()] == ["canceled"]
+    assert audit(world.path).ok
+
+
 def test_the_exchange_down_raises_order_in_doubt_from_wait_and_it_is_still_followed(
         world: World) -> None:
     async def scenario(ex: AsyncTradeExecutor) -> Any:
@@ -196,6 +230,27 @@ def test_the_exchange_down_raises_order_in_doubt_from_wait_and_it_is_still_follo
     order, doubts, in_doubt = world.run(scenario)
     assert list(doubts) == [order.client_order_id]
     assert [d.order_id for d in in_doubt] == [order.client_order_id]
+
+
+def test_a_follower_stopped_by_the_journal_failing_tells_its_waiters_instead_of_hanging(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    async def scenario(ex: AsyncTradeExecutor) -> Any:
+        order = await ex.submit(signals(world.venue, 1, "0.9", kinds=("limit",))[0])
+        waiting = asyncio.ensure_future(ex.wait(order.client_order_id))
+        await asyncio.sleep(0)  # waiting before the follower stops
+        monkeypatch.setattr(ex.book, "apply_many", disk_full)
+        world.venue.set_mid("BTC/USDT", world.venue.mid("BTC/USDT") * Decimal("0.8"))
+        results = await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 60)
+        with pytest.raises(sqlite3.OperationalError):  # and so does a later wait()
+            await ex.wait(order.client_order_id)
+        monkeypatch.undo()
+        return results
+
+    [raised] = world.run(scenario)
+    assert isinstance(raised, sqlite3.OperationalError)
 
 
 def test_closing_with_orders_in_flight_leaves_a_journal_the_next_run_recovers(

@@ -153,6 +153,9 @@ class AsyncTradeExecutor(ExecutorBase):
         self._waiters: dict[str, list[asyncio.Future[Order]]] = {}
         self._placing: dict[str, asyncio.Task[Order]] = {}
         self._doubts: dict[str, OrderInDoubt] = {}
+        #: What stopped a follower short of the order's end other than a doubt (the journal
+        #: failing, a bug): wait() raises it until the order is followed again.
+        self._broken: dict[str, Exception] = {}
         self._started = self._closed = False
         # recover() and close() take the orders from their followers: one at a time.
         self._exclusive = asyncio.Lock()
@@ -242,12 +245,13 @@ class AsyncTradeExecutor(ExecutorBase):
 
     async def wait(self, client_order_id: str) -> Order:
         """The order once its follower stops: terminal, or presumed absent after a lookup
-        (still watched). Raises OrderInDoubt when its outcome cannot be settled now."""
+        (still watched). Raises OrderInDoubt when its outcome cannot be settled now, and
+        what else stopped its follower (the journal failing) until it is followed again."""
         order = self.book.get(client_order_id)
         if client_order_id not in self._followers:
-            doubt = self._doubts.get(client_order_id)
-            if doubt is not None:
-                raise doubt
+            stopped = self._doubts.get(client_order_id) or self._broken.get(client_order_id)
+            if stopped is not None:
+                raise stopped
             return order
         done: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(client_order_id, []).append(done)
@@ -255,9 +259,17 @@ class AsyncTradeExecutor(ExecutorBase):
 
     async def cancel(self, client_order_id: str) -> Order:
         """Cancel the order now and return it once terminal (see
-        ``TradeExecutor.cancel``): its follower stands aside meanwhile."""
+        ``TradeExecutor.cancel``): its follower stands aside meanwhile, and a placement of
+        it under way ends first."""
         self._check_open()
         cid = client_order_id
+        placing = self._placing.get(self.book.get(cid).signal_id or "")
+        if placing is not None:
+            # One driver per order at a time: a cancel driven now would take the create in
+            # flight for one whose answer was lost (lose_answer, a lookup, OrderInDoubt)
+            # while that answer is on its way.
+            await asyncio.wait([placing])
+            self._check_open()
         await self._unfollow(cid)
         try:
             order = await self._run(self.driver.cancel(cid))
@@ -319,6 +331,7 @@ class AsyncTradeExecutor(ExecutorBase):
     def _follow(self, cid: str) -> None:
         if cid in self._followers or self._closed:
             return
+        self._broken.pop(cid, None)
         task = asyncio.get_running_loop().create_task(self._following(cid))
         self._followers[cid] = task
         task.add_done_callback(lambda _: self._followers.pop(cid, None)
@@ -336,17 +349,30 @@ class AsyncTradeExecutor(ExecutorBase):
 
     async def _following(self, cid: str) -> None:
         """Drive the order to its end; stopped short of it (presumed absent, in doubt), look
-        again every ``watch_interval_seconds``."""
-        while True:
-            try:
-                order = await self._run(self.driver.drive(cid, Goal.ENDED, aligned=True))
-            except OrderInDoubt as doubt:
-                self._stopped(cid, doubt=doubt)
-            else:
-                self._stopped(cid, order)
-                if order.is_terminal:
-                    return
-            await asyncio.sleep(self.config.watch_interval_seconds)
+        again every ``watch_interval_seconds``. Stopped by anything else, its waiters get
+        that exception rather than waiting for ever."""
+        try:
+            while True:
+                try:
+                    order = await self._run(self.driver.drive(cid, Goal.ENDED, aligned=True))
+                except OrderInDoubt as doubt:
+                    self._stopped(cid, doubt=doubt)
+                else:
+                    self._stopped(cid, order)
+                    if order.is_terminal:
+                        return
+                await asyncio.sleep(self.config.watch_interval_seconds)
+        except Exception as exc:
+            self._broken[cid] = exc
+            for done in self._waiters.pop(cid, []):
+                if not done.done():
+                    done.set_exception(exc)
+            raise  # and asyncio reports it, should nobody be waiting
+        finally:
+            # Unlisted now, not by the done-callback a turn later: a wait() in between
+            # (its caller woken by this very ending) would wait on a follower that is gone.
+            if self._followers.get(cid) is asyncio.current_task():
+                del self._followers[cid]
 
     def _stopped(self, cid: str, order: Order | None = None,
                  doubt: OrderInDoubt | None = None) -> None:

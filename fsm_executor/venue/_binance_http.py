@@ -14,7 +14,8 @@ _binance_requests.py, answers shaped in _binance_shapes.py. HTTP-layer faults ar
 per endpoint with ``inject``.
 
 Here: the server (its lifecycle, the signature checks, HTTP faults, dispatching a request
-to its endpoint), its HTTP plumbing, and the real client pointed at it (``local_binance``).
+to its endpoint), its HTTP plumbing, and the real clients pointed at it (``local_binance``;
+``async_binance_client``: ``ccxt.async_support``'s, over aiohttp).
 
 Deliberately not modelled: order types other than LIMIT and MARKET, timeInForce other than
 GTC, ``quoteOrderQty`` (refused), cancelRestrictions, order lists, the 24h statistics of
@@ -38,6 +39,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 import ccxt
+import ccxt.async_support
 
 from ..core._clock import Clock, SystemClock
 from . import _binance_shapes as shapes
@@ -45,7 +47,9 @@ from ._binance_endpoints import ENDPOINTS, ROUTES, Answer, BinanceEndpoints
 from ._binance_requests import Params, Refusal, check_signed
 from ._paper import PaperExchange
 
-__all__ = ["HTTP_FAULTS", "BinanceServer", "binance_client", "local_binance"]
+__all__ = [
+    "HTTP_FAULTS", "BinanceServer", "async_binance_client", "binance_client", "local_binance",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -282,21 +286,41 @@ def binance_client(server: BinanceServer, **overrides: Any) -> Any:
                                         "secret": server._secret.decode(), **overrides})
 
 
+def async_binance_client(server: BinanceServer, **overrides: Any) -> Any:
+    """A real ``ccxt.async_support.binance`` (aiohttp) that talks only to ``server``, as
+    ``binance_client`` does, except that ccxt's rate limiter stays on: the async executor
+    has many orders' requests in flight at once and relies on ccxt's throttle to pace
+    them, so a test should run that throttle as a bot would (``enableRateLimit=False``
+    turns it off). Close it with ``await client.close()`` (or ``async with client:``)."""
+    config = _local_config(server.url, {"enableRateLimit": True, "apiKey": server.api_key,
+                                        "secret": server._secret.decode(), **overrides})
+    return _pointed_at(ccxt.async_support.binance(config), server.url)
+
+
 def local_binance(url: str, **overrides: Any) -> Any:
     """A real ``ccxt.binance`` that talks only to the Binance-compatible server at ``url``
     (loopback only): every ``urls['api']`` entry points at it (sapi, futures and options
     paths answer 404 there), markets load from spot exchangeInfo alone (no sapi currencies
     or margin pairs), no rate limiter, a 3 s timeout. ``overrides`` (``apiKey`` and
     ``secret`` among them) are merged into ccxt's config (dicts deeply, e.g. ``options``)."""
+    # No rate limiter by default: ccxt's sync throttle sleeps for real (time.sleep), which
+    # tests on a FakeClock would pay for, and the sync executor sends one request at a
+    # time, so there are no concurrent requests to pace.
+    return _pointed_at(ccxt.binance(_local_config(url, overrides)), url)
+
+
+def _local_config(url: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     host = urlsplit(url).hostname or ""
     if urlsplit(url).scheme != "http" or host not in LOOPBACK:
         raise ValueError(f"a local Binance server is http:// on loopback, not {url!r}")
-    config = _merge({
+    return _merge({
         "enableRateLimit": False, "timeout": 3000,
         "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
                     "fetchMargins": False, "adjustForTimeDifference": False},
     }, overrides)
-    client = ccxt.binance(config)
+
+
+def _pointed_at(client: Any, url: str) -> Any:
     base = url.rstrip("/")
     client.urls["api"] = {name: base + urlsplit(u).path if isinstance(u, str) else u
                           for name, u in client.urls["api"].items()}
