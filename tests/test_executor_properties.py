@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+from async_face import AsyncFace
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,12 +32,17 @@ CONFIG = {"max_retries": 2, "order_timeout_seconds": 20, "poll_interval_seconds"
           "not_found_confirmations": 2, "retry_delay_seconds": 0.5}
 
 
-def _run(data: st.DataObject, signals: int, trades: bool) -> tuple[Any, ...]:
+#: Every property holds for both executors (the asyncio one through async_face.py).
+EXECUTORS: dict[str, Any] = {"sync": TradeExecutor, "async": AsyncFace}
+both = pytest.mark.parametrize("kind", sorted(EXECUTORS))
+
+
+def _run(data: st.DataObject, signals: int, trades: bool, kind: str) -> tuple[Any, ...]:
     clock = FakeClock()
     exchange = GeneratedExchange(data.draw, trades=trades, clock=clock)
     tmp = tempfile.TemporaryDirectory()
     path = Path(tmp.name) / "journal.db"
-    executor = TradeExecutor(exchange, path, CONFIG, clock=clock, seed=1)
+    executor = EXECUTORS[kind](exchange, path, CONFIG, clock=clock, seed=1)
     seen_filled: dict[str, Decimal] = {}
     terminal: dict[str, State] = {}
 
@@ -51,45 +58,54 @@ def _run(data: st.DataObject, signals: int, trades: bool) -> tuple[Any, ...]:
             elif order.is_terminal:
                 terminal[cid] = order.state
 
-    original_apply_all = executor.book.apply_all
+    book = executor.book
 
-    def checked_apply_all(*args: Any, **kwargs: Any) -> Any:
-        result = original_apply_all(*args, **kwargs)
-        check_invariants()
-        return result
+    def checked(commit: Any) -> Any:
+        def commit_and_check(*args: Any, **kwargs: Any) -> Any:
+            result = commit(*args, **kwargs)
+            check_invariants()
+            return result
+        return commit_and_check
 
-    executor.book.apply_all = checked_apply_all  # type: ignore[method-assign]
-    outcomes = []
-    for i in range(signals):
-        signal = {"id": f"s{i}", "symbol": "SYM/USD", "side": data.draw(st.sampled_from(
-            ["buy", "sell"])), "amount": str(data.draw(st.integers(1, 300)) / 100),
-            "price": "10", "order_type": data.draw(st.sampled_from(["limit", "market"]))}
-        try:
-            outcomes.append(executor.execute_signal(signal))
-        except OrderInDoubt as exc:
-            outcomes.append(exc)
-        except ExchangeFailure as exc:
-            # Unreachable before anything was journaled: nothing placed, safe to run again.
-            assert exc.kind in ("transient", "rate_limited")
-            assert executor.book.by_signal(signal["id"]) is None
-            outcomes.append(exc)
+    # The sync executor commits one order at a time, the asyncio one many at once.
+    book.apply_all = checked(book.apply_all)  # type: ignore[method-assign]
+    book.apply_many = checked(book.apply_many)  # type: ignore[method-assign]
+    outcomes: list[Any] = []
+    try:
+        for i in range(signals):
+            signal = {"id": f"s{i}", "symbol": "SYM/USD", "side": data.draw(st.sampled_from(
+                ["buy", "sell"])), "amount": str(data.draw(st.integers(1, 300)) / 100),
+                "price": "10", "order_type": data.draw(st.sampled_from(["limit", "market"]))}
+            try:
+                outcomes.append(executor.execute_signal(signal))
+            except OrderInDoubt as exc:
+                outcomes.append(exc)
+            except ExchangeFailure as exc:
+                # Unreachable before anything was journaled: nothing placed, safe to run
+                # again.
+                assert exc.kind in ("transient", "rate_limited")
+                assert executor.book.by_signal(signal["id"]) is None
+                outcomes.append(exc)
+            check_invariants()
+        # The exchange settles down and every lag has passed: recovery must now know every
+        # order the exchange holds, by its exchange id.
+        exchange.error_rate = 0.0
+        clock.advance(100)
+        executor.recover()
         check_invariants()
-    # The exchange settles down and every lag has passed: recovery must now know every
-    # order the exchange holds, by its exchange id.
-    exchange.error_rate = 0.0
-    clock.advance(100)
-    executor.recover()
-    check_invariants()
+    finally:
+        # Closed first: the asyncio executor commits at close what its tasks had queued.
+        executor.close()
     live = {o.client_order_id: o for o in executor.book.orders()}
-    executor.close()
     return exchange, path, live, outcomes, tmp
 
 
+@both
 @given(st.data(), st.integers(1, 4), st.booleans())
 def test_generated_answers_never_place_a_signal_twice_and_keep_every_invariant(
-    data: st.DataObject, signals: int, trades: bool
+    kind: str, data: st.DataObject, signals: int, trades: bool
 ) -> None:
-    exchange, path, live, outcomes, tmp = _run(data, signals, trades)
+    exchange, path, live, outcomes, tmp = _run(data, signals, trades, kind)
     with tmp:
         for order in live.values():
             placed = exchange.orders_for_client_id(order.client_order_id)
@@ -118,21 +134,23 @@ def test_generated_answers_never_place_a_signal_twice_and_keep_every_invariant(
         assert report.ok, report.violations
 
 
+@both
 @given(st.data())
-def test_a_signal_run_twice_places_nothing_the_second_time(data: st.DataObject) -> None:
+def test_a_signal_run_twice_places_nothing_the_second_time(kind: str,
+                                                            data: st.DataObject) -> None:
     clock = FakeClock()
     exchange = GeneratedExchange(data.draw, error_rate=0.0, clock=clock)
     with tempfile.TemporaryDirectory() as d:
         signal = {"id": "again", "symbol": "SYM/USD", "side": "buy", "amount": "1",
                   "price": "10"}
-        with TradeExecutor(exchange, Path(d) / "j.db", CONFIG, clock=clock) as executor:
+        with EXECUTORS[kind](exchange, Path(d) / "j.db", CONFIG, clock=clock) as executor:
             try:
                 first = executor.execute_signal(signal)
             except (OrderInDoubt, ExchangeFailure):
                 return
         calls = exchange.calls
         orders = len(exchange.orders)
-        with TradeExecutor(exchange, Path(d) / "j.db", CONFIG, clock=clock) as executor:
+        with EXECUTORS[kind](exchange, Path(d) / "j.db", CONFIG, clock=clock) as executor:
             second = executor.execute_signal(signal)
         assert len(exchange.orders) == orders
         if first.is_terminal:
@@ -146,9 +164,10 @@ def test_a_signal_run_twice_places_nothing_the_second_time(data: st.DataObject) 
                                     State.EXPIRED)
 
 
+@both
 @given(st.data())
 def test_a_lost_create_is_never_placed_twice_however_late_it_shows_up(
-        data: st.DataObject) -> None:
+        kind: str, data: st.DataObject) -> None:
     """The create's answer is always lost; the order may be invisible for longer than the
     grace period and may have ended meanwhile (Binance then accepts its client id again).
     Executing, then recovering once the exchange has caught up, places it at most once."""
@@ -158,7 +177,7 @@ def test_a_lost_create_is_never_placed_twice_however_late_it_shows_up(
     exchange = GeneratedExchange(data.draw, error_rate=0.0, clock=clock,
                                  create_outcomes=("lost_after", "lost_before"),
                                  lags=(45.0, 0.0))
-    with tempfile.TemporaryDirectory() as d, TradeExecutor(
+    with tempfile.TemporaryDirectory() as d, EXECUTORS[kind](
             exchange, Path(d) / "j.db", CONFIG, clock=clock, seed=1) as executor:
         signal = {"id": "s", "symbol": "SYM/USD", "side": "buy", "amount": "1",
                   "price": "10", "order_type": data.draw(st.sampled_from(["limit", "market"]))}

@@ -4,11 +4,14 @@ invariants checked after every step."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from async_face import AsyncFace, LoopStopped
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -22,7 +25,6 @@ from fsm_executor import (
     replay,
 )
 from fsm_executor.exchange._calls import Call
-from fsm_executor.exchange._exchange import ExchangeAdapter
 from fsm_executor.venue._paper import PaperExchange
 
 CONFIG = {"order_timeout_seconds": 10, "poll_interval_seconds": 2, "jitter": 0.0,
@@ -47,12 +49,14 @@ class ExecutorWithCrashes(RuleBasedStateMachine):
         self.filled_seen: dict[str, Decimal] = {}
         self.terminal_seen: dict[str, str] = {}
 
-    def _open(self) -> TradeExecutor:
+    def _open(self) -> Any:
         return TradeExecutor(self.venue, self.path, CONFIG, clock=self.clock, seed=1)
 
     def _restart(self) -> None:
         """Memory lost; the journal and the exchange remain."""
         self.executor.book.journal.close()
+        if isinstance(self.executor, AsyncFace):
+            self.executor.loop.close()  # its tasks die with it, their rows not committed
         self.executor = self._open()
         self.executor.recover()
 
@@ -72,30 +76,47 @@ class ExecutorWithCrashes(RuleBasedStateMachine):
         original = adapter.make
         counts = {"create": 0, "call": 0}
 
-        def call(request: Call) -> Any:
+        def hit(request: Call) -> bool:
             # The narrowest windows are around a create: after its journal row, before the
             # request; after the exchange acted, before the journal heard of it.
             kind = "create" if request.method == "create_order" else "call"
             counts[kind] += 1
-            hit = crash_at is not None and crash_at[0].endswith(kind) and \
+            return crash_at is not None and crash_at[0].endswith(kind) and \
                 counts[kind] == crash_at[1]
-            if hit and crash_at is not None and crash_at[0].startswith("before"):
+
+        def call(request: Call) -> Any:
+            here = hit(request)
+            if here and crash_at is not None and crash_at[0].startswith("before"):
                 raise Crash
             result = original(request)
-            if hit:
+            if here:
                 raise Crash  # the exchange acted; the answer dies with the process
             return result
 
-        adapter.make = call  # type: ignore[method-assign]
+        async def call_async(request: Call) -> Any:
+            # The process dies here: the loop stops at once, and this request never ends.
+            here = hit(request)
+            if here and crash_at is not None and crash_at[0].startswith("before"):
+                asyncio.get_running_loop().stop()
+                await asyncio.Future()
+            result = await original(request)
+            if here:
+                asyncio.get_running_loop().stop()
+                await asyncio.Future()
+            return result
+
+        adapter.make = (call_async if inspect.iscoroutinefunction(original)  # type: ignore[method-assign]
+                        else call)
+        executor = self.executor
         try:
-            self.executor.execute_signal(signal)
-        except Crash:
+            executor.execute_signal(signal)
+        except (Crash, LoopStopped):
             self._restart()
         except (OrderInDoubt, ExchangeFailure):
             pass
         finally:
-            if isinstance(self.executor.adapter, ExchangeAdapter):
-                self.executor.adapter.make = original  # type: ignore[method-assign]
+            if executor is self.executor:
+                adapter.make = original  # type: ignore[method-assign]
 
     @rule(seconds=st.sampled_from([1, 5, 30]), symbol=st.sampled_from(sorted(MIDS)),
           move=st.sampled_from(["1", "0.995", "1.005"]))
@@ -164,3 +185,14 @@ class ExecutorWithCrashes(RuleBasedStateMachine):
 ExecutorWithCrashes.TestCase.settings = settings(
     settings(), max_examples=settings().max_examples * 3, stateful_step_count=12)
 TestExecutorWithCrashes = ExecutorWithCrashes.TestCase
+
+
+class AsyncExecutorWithCrashes(ExecutorWithCrashes):
+    """The same machine, the asyncio executor in it (async_face.py)."""
+
+    def _open(self) -> Any:
+        return AsyncFace(self.venue, self.path, CONFIG, clock=self.clock, seed=1)
+
+
+AsyncExecutorWithCrashes.TestCase.settings = ExecutorWithCrashes.TestCase.settings
+TestAsyncExecutorWithCrashes = AsyncExecutorWithCrashes.TestCase

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from executor_tools import assert_money_matches
+from executor_tools import assert_money_matches, notes
 
 from fsm_executor import FakeClock, State, TradeExecutor, audit, replay
 from fsm_executor.exchange._calls import Call
@@ -182,3 +182,26 @@ def test_cancel_takes_an_order_from_the_pass_and_the_others_go_on(
     executor.update()
     assert [o.client_order_id for o in executor.pending_orders] == [second.client_order_id]
     assert venue.order_truth(first.exchange_order_id).status == "canceled"
+
+
+def test_each_order_takes_its_own_line_of_the_listing(
+        executor: TradeExecutor, venue: PaperExchange, clock: FakeClock) -> None:
+    mid = venue.mid("BTC/USDT")
+    prices = [mid * Decimal(f) for f in ("0.90", "0.95", "0.97")]
+    orders = [executor.submit({"id": f"p{i}", "symbol": "BTC/USDT", "side": "buy",
+                               "amount": "0.01", "price": str(p)})
+              for i, p in enumerate(prices)]
+    for _ in range(6):  # past the listing lag
+        clock.advance(1)
+        executor.update()
+    venue.set_mid("BTC/USDT", mid * Decimal("0.96"))  # only the dearest bid is hit
+    for _ in range(3):
+        clock.advance(1)
+        executor.update()
+    for order in orders:
+        now = executor.book.get(order.client_order_id)
+        truth = venue.order_truth(now.exchange_order_id)
+        assert (now.filled, now.cost) == (truth.filled, truth.cost)
+        assert "id_mismatch" not in notes(executor.book.journal.path, now.client_order_id)
+    assert executor.book.get(orders[2].client_order_id).filled > 0
+    assert executor.stats["answered_by_listing"] > 0

@@ -15,115 +15,31 @@ the next recovery, as after a crash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from ..core._actions import Action, Op, Open, Record, Request, Send, View, Wait
-from ..core._answers import ExchangeOrder
+from ..core._actions import Action, Op, Open, Record, Send, View, Wait
 from ..core._asking import Steps
 from ..core._clock import Clock, monotonic_of
 from ..core._config import ExecutionConfig
 from ..core._driver import Goal
-from ..core._events import Event
 from ..core._exceptions import ExchangeFailure, FsmExecutorError, OrderInDoubt
 from ..core._ledger import unsettled
 from ..core._model import Order
 from ..core._profiles import ExchangeProfile
 from ..core._reconcile import reconcile
 from ..core._signal import Signal
-from ..core._tracker import LISTING_FROM, index
 from ..exchange._async_exchange import AsyncExchangeAdapter
 from ..journal._book import OrderBook
 from ..journal._journal import Durability
 from ._base import ExecutorBase, signal_of
+from ._gathering import GroupCommit, Listings
 from ._recovery import Before, RecoveryReport
 
 T = TypeVar("T")
 _Committed = Order | FsmExecutorError
-
-
-class _GroupCommit:
-    """The rows that orders commit in the same turn of the event loop, in one transaction
-    per origin. A waiter cancelled meanwhile still has its rows committed."""
-
-    def __init__(self, book: OrderBook) -> None:
-        self._book = book
-        self._pending: dict[str, list[tuple[str, tuple[Event, ...],
-                                            asyncio.Future[_Committed]]]] = {}
-        self._handle: asyncio.Handle | None = None
-
-    def commit(self, cid: str, rows: tuple[Event, ...],
-               origin: str) -> asyncio.Future[_Committed]:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[_Committed] = loop.create_future()
-        self._pending.setdefault(origin, []).append((cid, rows, done))
-        if self._handle is None:
-            self._handle = loop.call_soon(self.flush)
-        return done
-
-    def flush(self) -> None:
-        """Commit what waits, now."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        pending, self._pending = self._pending, {}
-        for origin, items in pending.items():
-            try:
-                results = self._book.apply_many([(cid, rows) for cid, rows, _ in items],
-                                                origin)
-            except BaseException as exc:  # the journal failed: every waiter hears of it
-                for _, _, done in items:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for cid, _, done in items:
-                if not done.done():
-                    done.set_result(results[cid])
-
-
-class _Listings:
-    """Routine looks at a market's open orders falling due in the same turn of the event
-    loop, answered by one listing from ``LISTING_FROM`` looks on."""
-
-    def __init__(self, executor: AsyncTradeExecutor) -> None:
-        self._executor = executor
-        self._waiting: dict[str, list[asyncio.Future[Mapping[str, ExchangeOrder] | None]]] = {}
-        self._handle: asyncio.Handle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def listing(self, symbol: str) -> asyncio.Future[Mapping[str, ExchangeOrder] | None]:
-        """The market's open orders by exchange id, or None: look yourself."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Mapping[str, ExchangeOrder] | None] = loop.create_future()
-        self._waiting.setdefault(symbol, []).append(done)
-        if self._handle is None:
-            self._handle = loop.call_soon(self._flush)
-        return done
-
-    def _flush(self) -> None:
-        self._handle = None
-        waiting, self._waiting = self._waiting, {}
-        for symbol, futures in waiting.items():
-            if len(futures) < LISTING_FROM:
-                for done in futures:
-                    done.set_result(None)
-                continue
-            task = asyncio.get_running_loop().create_task(self._list(symbol, futures))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _list(self, symbol: str,
-                    futures: list[asyncio.Future[Mapping[str, ExchangeOrder] | None]]) -> None:
-        found: Mapping[str, ExchangeOrder] | None = None
-        try:
-            listing = await self._executor._run(
-                self._executor.driver.ask(Request(Op.OPEN_ORDERS, symbol=symbol)))
-            found = index(listing)
-        finally:
-            for done in futures:
-                if not done.done():
-                    done.set_result(found)
 
 
 class AsyncTradeExecutor(ExecutorBase):
@@ -146,8 +62,8 @@ class AsyncTradeExecutor(ExecutorBase):
         self.adapter: AsyncExchangeAdapter
         super().__init__(AsyncExchangeAdapter(exchange, profile), journal, config, clock,
                          seed, durability)
-        self._commits = _GroupCommit(self.book)
-        self._listings = _Listings(self)
+        self._commits = GroupCommit(self.book)
+        self._listings = Listings(self)
         #: The task following each order to its end (one driver per order at a time).
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, list[asyncio.Future[Order]]] = {}
@@ -371,8 +287,10 @@ class AsyncTradeExecutor(ExecutorBase):
         finally:
             # Unlisted now, not by the done-callback a turn later: a wait() in between
             # (its caller woken by this very ending) would wait on a follower that is gone.
-            if self._followers.get(cid) is asyncio.current_task():
-                del self._followers[cid]
+            # (Closed unfinished with its loop, when nothing runs, it has nothing to unlist.)
+            with contextlib.suppress(RuntimeError):
+                if self._followers.get(cid) is asyncio.current_task():
+                    del self._followers[cid]
 
     def _stopped(self, cid: str, order: Order | None = None,
                  doubt: OrderInDoubt | None = None) -> None:

@@ -32,7 +32,7 @@ import selectors
 import weakref
 from collections.abc import Callable, Coroutine, Generator
 from concurrent.futures import Executor
-from typing import Any, Final, TypeVar, TypeVarTuple, Unpack
+from typing import Any, Final, Protocol, TypeVar, TypeVarTuple, Unpack
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -81,6 +81,15 @@ class VirtualClock:
         self._monotonic = max(self._monotonic, monotonic)
 
 
+class Advancing(Protocol):
+    """A clock the loop can run on besides ``VirtualClock``: one moved forward by
+    ``advance`` (``FakeClock``, or a test's clock that acts when time passes)."""
+
+    def monotonic(self) -> float: ...
+
+    def advance(self, seconds: float) -> None: ...
+
+
 class _Timer(asyncio.TimerHandle):
     """A timer that sorts by (when, tie-break rank, scheduling order): asyncio's compare
     ``when`` alone, and its heap pops equal ones in no particular order."""
@@ -117,7 +126,7 @@ class _VirtualSelector(selectors.DefaultSelector):
 class VirtualEventLoop(asyncio.SelectorEventLoop):
     """An asyncio event loop on ``clock``'s virtual time (see the module docstring)."""
 
-    def __init__(self, clock: VirtualClock, *, seed: int | None = None) -> None:
+    def __init__(self, clock: VirtualClock | Advancing, *, seed: int | None = None) -> None:
         self.clock = clock
         self._rng = None if seed is None else random.Random(seed)
         self._sequence = itertools.count()
@@ -167,7 +176,11 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if timeout is not None:
             # _run_once dropped the cancelled timers off the top of asyncio's heap: this is
             # the next one due. Time moves to its exact ``when``, never by a computed sum.
-            self.clock._move_to(self._scheduled[0]._when)  # type: ignore[attr-defined]
+            when = self._scheduled[0]._when  # type: ignore[attr-defined]
+            if isinstance(self.clock, VirtualClock):
+                self.clock._move_to(when)
+            else:
+                self.clock.advance(when - self.clock.monotonic())
             return 0
         if self._closing:
             return None
