@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench soak crash-test diagrams clean
+.PHONY: install test lint demo bench soak crash-test crash-test-async diagrams clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ soak: install
 # SIGKILL at 1,000 seeded moments, restart, recover, compare with the venue's ground truth.
 crash-test: install
 	$(BIN)/python tests/crash_harness.py 1000
+
+# The same with the asyncio executor (run --async): 50 signals at once per episode, killed
+# with many orders in flight; the run to the end by either executor.
+crash-test-async: install
+	$(BIN)/python tests/crash_harness.py 300 --async
 
 diagrams: install
 	$(BIN)/fsm-executor diagram --out diagrams

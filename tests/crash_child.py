@@ -5,7 +5,10 @@ at the two narrowest windows, and a downtime during which the venue goes on fill
 
 MODE: "run" (killed from outside, if at all), "before_send" (the N-th create request:
 after its journal row is committed, before the request leaves), "after_accept" (after the
-exchange accepted the N-th create, before the journal records the answer).
+exchange accepted the N-th create, before the journal records the answer). It prints
+"started" once past its imports, and "requesting" at its first exchange call. The same hooks
+hold the sync adapter and the asyncio one (``run --async``), where the kill lands with the
+other orders' requests on their way and their rows waiting for the next group commit.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import signal
 import sys
 from typing import Any
 
-from fsm_executor.cli import _cli, _run
+from fsm_executor.cli import _cli, _run, _run_async
+from fsm_executor.exchange._async_exchange import AsyncExchangeAdapter
 from fsm_executor.exchange._calls import Call
 from fsm_executor.exchange._exchange import ExchangeAdapter
 
@@ -30,23 +34,51 @@ def main() -> int:
         executor.clock.sleep(downtime)  # the bot was down this long; the venue was not
         return executor, venue
 
+    open_async_session = _run_async.open_async_session
+
+    def opened_async_after_downtime(*arguments: Any) -> Any:
+        executor, venue = open_async_session(*arguments)
+        executor.clock.sleep(downtime)  # a VirtualClock outside its loop: time moves on
+        return executor, venue
+
     _run.open_session = opened_after_downtime
-    make = ExchangeAdapter.make
-    calls = 0
+    _run_async.open_async_session = opened_async_after_downtime
+    make, make_async = ExchangeAdapter.make, AsyncExchangeAdapter.make
+    creates, requested = 0, False
+
+    def number(call: Call) -> int:
+        """The create's number (0 for any other call)."""
+        nonlocal creates, requested
+        if not requested:
+            requested = True
+            print("requesting", flush=True)  # the parent may time a kill from here
+        if call.method != "create_order":
+            return 0
+        creates += 1
+        return creates
+
+    def maybe_die(number: int, moment: str) -> None:
+        if mode == moment and number == n:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def create_then_maybe_die(self: ExchangeAdapter, call: Call) -> Any:
-        nonlocal calls
-        if call.method != "create_order":
-            return make(self, call)
-        calls += 1
-        if mode == "before_send" and calls == n:
-            os.kill(os.getpid(), signal.SIGKILL)
+        k = number(call)
+        maybe_die(k, "before_send")
         answer = make(self, call)
-        if mode == "after_accept" and calls == n:
-            os.kill(os.getpid(), signal.SIGKILL)
+        maybe_die(k, "after_accept")
+        return answer
+
+    async def create_then_maybe_die_async(self: AsyncExchangeAdapter, call: Call) -> Any:
+        k = number(call)
+        maybe_die(k, "before_send")
+        answer = await make_async(self, call)
+        # Other orders' requests are on their way meanwhile, and other answers may be
+        # back, waiting for their tasks' turn: the kill takes them all.
+        maybe_die(k, "after_accept")
         return answer
 
     ExchangeAdapter.make = create_then_maybe_die  # type: ignore[method-assign]
+    AsyncExchangeAdapter.make = create_then_maybe_die_async  # type: ignore[method-assign]
     print("started", flush=True)
     return _cli.main(args)
 

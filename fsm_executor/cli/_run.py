@@ -17,6 +17,7 @@ from ..core._config import ExecutionConfig
 from ..core._exceptions import InvalidInput, OrderInDoubt
 from ..core._model import Order
 from ..core._states import State
+from ..executors._base import ExecutorBase
 from ..executors._executor import TradeExecutor
 from ..venue._paper_manners import MANNERS
 from ._signals_file import read_signals
@@ -31,13 +32,28 @@ DEFAULT_FAULTS = {"timeout_before": 0.05, "timeout_after": 0.05, "unavailable": 
                   "cancel_race": 0.2}
 
 
+def paper_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The paper venue's keywords a command line asks for (but its clock and latency)."""
+    return {"seed": args.seed, "faults": DEFAULT_FAULTS if args.faults else None,
+            "state_path": getattr(args, "venue_state", None),
+            "imitate": getattr(args, "imitate", "binance")}
+
+
 def paper_venue(args: argparse.Namespace, clock: Clock) -> Any:
     """The paper venue a command line asks for."""
     from ..venue._paper import PaperExchange
 
-    return PaperExchange(clock, seed=args.seed, faults=DEFAULT_FAULTS if args.faults else None,
-                         latency=args.latency, state_path=getattr(args, "venue_state", None),
-                         imitate=getattr(args, "imitate", "binance"))
+    return PaperExchange(clock, latency=args.latency, **paper_options(args))
+
+
+def exchange_settings() -> dict[str, Any]:
+    """ccxt's settings for a real exchange: its rate limiter on, the keys from the
+    environment."""
+    settings: dict[str, Any] = {"enableRateLimit": True}
+    for key, variable in KEY_VARIABLES.items():
+        if os.environ.get(variable):
+            settings[key] = os.environ[variable]
+    return settings
 
 
 def make_exchange(args: argparse.Namespace, clock: Clock,
@@ -66,10 +82,7 @@ def make_exchange(args: argparse.Namespace, clock: Clock,
     cls = getattr(ccxt, args.exchange, None)
     if not isinstance(cls, type):
         raise InvalidInput(f"unknown exchange id {args.exchange!r} (any ccxt id, or 'paper')")
-    settings: dict[str, Any] = {"enableRateLimit": True}
-    for key, variable in KEY_VARIABLES.items():
-        if os.environ.get(variable):
-            settings[key] = os.environ[variable]
+    settings = exchange_settings()
     url = getattr(args, "exchange_url", None)
     if url:
         if args.exchange != "binance":
@@ -116,7 +129,7 @@ class Progress:
 EXIT_OK, EXIT_LOOK, EXIT_BAD_INPUT, EXIT_PRESUMED_ABSENT, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
-def summarize(orders: list[Order], executor: TradeExecutor, in_doubt: list[OrderInDoubt],
+def summarize(orders: list[Order], executor: ExecutorBase, in_doubt: list[OrderInDoubt],
               extra: dict[str, int]) -> tuple[str, int]:
     """The summary table, and the exit status: EXIT_LOOK when something failed for a reason
     other than a normal reject or refusal, or is in doubt; EXIT_PRESUMED_ABSENT when some
@@ -179,13 +192,17 @@ def open_session(args: argparse.Namespace,
                              seed=args.seed if simulated else None,
                              durability=args.durability)
     if isinstance(clock, FakeClock):
-        # Simulated time ran ahead of the wall clock in earlier runs: never go back on the
-        # journal's or a persistent venue's time.
-        times = [executor.book.last_ts]
-        if venue is not None:
-            times.append(venue.venue_time())
-        clock.advance(max(times) - clock.now())
+        clock.advance(behind(executor, venue))
     return executor, venue
+
+
+def behind(executor: ExecutorBase, venue: Any) -> float:
+    """How far simulated time must move on: it ran ahead of the wall clock in earlier
+    runs, and never goes back on the journal's or a persistent venue's time."""
+    times = [executor.book.last_ts]
+    if venue is not None:
+        times.append(venue.venue_time())
+    return max(times) - executor.clock.now()
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
@@ -200,6 +217,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.use_async:
+        from ._run_async import cmd_run_async
+
+        return cmd_run_async(args)
     signals = read_signals(args.signals)
     orders: list[Order] = []
     in_doubt: list[OrderInDoubt] = []
@@ -257,6 +278,10 @@ def add_parser(sub: Any) -> None:
                                    "recovering what an earlier run left in flight")
     r.add_argument("signals")
     _venue_options(r)
+    r.add_argument("--async", dest="use_async", action="store_true",
+                   help="submit every signal at once to the asyncio executor "
+                        "(AsyncTradeExecutor); simulated time runs a virtual event loop. "
+                        "Not with --http or --exchange-url (sync only)")
     r.set_defaults(func=cmd_run)
     c = sub.add_parser("recover", help="settle a journal's unfinished orders with the "
                                        "exchange, and print what changed")

@@ -1,0 +1,123 @@
+"""``fsm-executor run --async``: the signals file through ``AsyncTradeExecutor``, every
+signal submitted at once (one driver task per order), with the sync run's recovery first,
+its summary and its exit statuses.
+
+Time is the sync run's, on asyncio. The paper venue runs on simulated time unless
+--realtime: here a ``VirtualClock`` that is a virtual event loop's time (``run_virtual``),
+so a 30 s order timeout still takes no real time and the seed fixes the interleaving. The
+sync run's ``FakeClock`` cannot be a loop's time (the async venue refuses a loop whose time
+is not its clock's). --realtime and a real exchange run on ``asyncio.run`` with
+``SystemClock``. --http and --exchange-url stay sync-only: the local Binance server is
+reached over real sockets, which a virtual loop does not wait for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any
+
+from ..core._clock import Clock, SystemClock
+from ..core._exceptions import InvalidInput, OrderInDoubt
+from ..core._model import Order
+from ..core._signal import Signal
+from ..executors._async_executor import AsyncTradeExecutor
+from ..venue._virtual_loop import VirtualClock, run_virtual
+from ._run import (
+    Progress,
+    behind,
+    exchange_settings,
+    paper_options,
+    read_config,
+    summarize,
+)
+from ._signals_file import read_signals
+
+
+def make_async_exchange(args: argparse.Namespace, clock: Clock) -> tuple[Any, Any]:
+    """(the ``ccxt.async_support`` exchange the executor talks to, the paper venue behind it
+    or None)."""
+    if getattr(args, "http", False) or getattr(args, "exchange_url", None):
+        raise InvalidInput("--http and --exchange-url are sync-only (a local Binance server "
+                           "over real sockets): drop --async")
+    if args.exchange in (None, "paper"):
+        from ..venue._paper_async import AsyncPaperExchange
+
+        venue = AsyncPaperExchange(clock, latency=args.latency, **paper_options(args))
+        return venue, venue
+    import ccxt.async_support
+
+    cls = getattr(ccxt.async_support, args.exchange, None)
+    if not isinstance(cls, type):
+        raise InvalidInput(f"unknown exchange id {args.exchange!r} (any ccxt id, or 'paper')")
+    exchange = cls(exchange_settings())
+    if args.sandbox:
+        exchange.set_sandbox_mode(True)
+    return exchange, None
+
+
+def open_async_session(args: argparse.Namespace) -> tuple[AsyncTradeExecutor, Any]:
+    """The asyncio executor a command line asks for, and the paper venue behind it (None
+    for a real exchange). Built outside the event loop, which ``run_session`` starts."""
+    config = read_config(args.config)
+    simulated = args.exchange in (None, "paper") and not args.realtime
+    clock: Clock = VirtualClock(time.time()) if simulated else SystemClock()
+    exchange, venue = make_async_exchange(args, clock)
+    executor = AsyncTradeExecutor(exchange, args.journal, config, clock=clock,
+                                  seed=args.seed if simulated else None,
+                                  durability=args.durability)
+    if isinstance(clock, VirtualClock):
+        clock.sleep(behind(executor, venue))  # outside a loop, a VirtualClock moves on
+    return executor, venue
+
+
+async def run_signals(executor: AsyncTradeExecutor, venue: Any,
+                      signals: list[Signal]) -> tuple[str, int]:
+    """Recover, then every signal at once; the summary and the exit status. Closes the
+    executor and its exchange."""
+    try:
+        # Recovery first: whatever a stopped run left in flight is settled before anything
+        # new is sent.
+        report = await executor.recover()
+        if report.checked or report.orphans:
+            print(report.render(), file=sys.stderr)
+        in_doubt = list(report.in_doubt)
+        progress = Progress(len(signals), sys.stderr)
+
+        async def execute(signal: Signal) -> Order | None:
+            try:
+                order: Order | None = await executor.execute_signal(signal)
+            except OrderInDoubt as exc:
+                in_doubt.append(exc)
+                print(f"fsm-executor: {exc}", file=sys.stderr)
+                order = None
+            progress.step(signal.id)
+            return order
+
+        # A signal that raises (a quote that kept timing out: nothing journaled) stops the
+        # run with exit status 2, as in the sync run, but only once the others have ended:
+        # stopping at once would leave their orders in flight for the next recovery.
+        results = await asyncio.gather(*(execute(s) for s in signals), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        orders = [order for order in results if isinstance(order, Order)]
+        extra = {"faults injected": len(venue.fault_log)} if venue is not None else {}
+        return summarize(orders, executor, in_doubt, extra)
+    finally:
+        await executor.close()
+        await executor.adapter.exchange.close()
+
+
+def cmd_run_async(args: argparse.Namespace) -> int:
+    signals = read_signals(args.signals)
+    executor, venue = open_async_session(args)
+    work = run_signals(executor, venue, signals)
+    if isinstance(executor.clock, VirtualClock):
+        text, code = run_virtual(work, clock=executor.clock, seed=args.seed)
+    else:
+        text, code = asyncio.run(work)
+    print(text)
+    return code
