@@ -14,9 +14,8 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from driver_tools import BINANCE, CONFIG, FOREVER, Drawn, Loop, Precision, Script, Step, spec
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from strategies import exchange_failures
 
@@ -225,8 +224,6 @@ def test_a_request_is_retried_only_after_transient_failures_max_retries_times_wi
         assert then.mono == one.mono + loop.latency + delay
 
 
-@pytest.mark.xfail(strict=True, reason="a rate limit not retried cools nothing")
-@settings(phases=[Phase.explicit, Phase.generate])  # known to fail: no shrinking
 @given(data=st.data())
 def test_no_request_of_any_order_leaves_while_the_exchange_cools_down(
         data: st.DataObject) -> None:
