@@ -35,6 +35,7 @@ from strategies import (
 )
 
 from fsm_executor import (
+    DuplicateOrder,
     ExchangeFailure,
     ExecutionConfig,
     FsmExecutorError,
@@ -123,7 +124,8 @@ class Loop:
 
     def open(self, spec: OrderSpec, *events: Event) -> Order:
         """Journal a new order, and ``events`` after it (a test's starting point)."""
-        assert spec.client_order_id not in self._orders
+        if spec.client_order_id in self._orders:
+            raise DuplicateOrder(spec.client_order_id)  # as the order book does
         self._orders[spec.client_order_id] = Order.from_spec(spec, self.wall)
         self.commit(spec.client_order_id, events)
         return self.get(spec.client_order_id)
@@ -368,7 +370,8 @@ def seen(cid: str = "c1", status: str | None = "open", filled: str | None = "0",
     """An order as the exchange reports it (``id`` "": the usual one, ``exchange_id``)."""
     return ExchangeOrder(exchange_id(cid) if id == "" else id, cid, status, Decimal(amount),
                          None if filled is None else Decimal(filled), None,
-                         None if cost is None else Decimal(cost), None, None)
+                         None if cost is None else Decimal(cost), None, None,
+                         symbol="BTC/USDT", side="buy", type="limit", price=Decimal(100))
 
 
 def failure(kind: Kind, *, unprocessed: bool = False,

@@ -11,9 +11,11 @@ Scripted scenarios are in test_driver.py.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from driver_tools import BINANCE, CONFIG, FOREVER, Drawn, Loop, Precision, Script, Step, spec
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,7 +77,11 @@ def generated(data: st.DataObject, profile: ExchangeProfile = BINANCE, orders: i
         else:
             loop.open(spec(cid, amount))
             first.append(loop.driver.drive(cid, Goal.ENDED, aligned))
-    _check_ends(loop, loop.run_all(first))
+    for cid, result in zip(cids, loop.run_all(first), strict=True):
+        if isinstance(result, ExchangeFailure):
+            # Refused before anything was journaled, so the same signal can run again.
+            assert is_retryable(result) and cid not in loop
+        _check_end(result)
     for _ in range(2):
         pending = [c for c in cids if c in loop and not loop.get(c).is_terminal]
         if not pending:
@@ -89,18 +95,17 @@ def generated(data: st.DataObject, profile: ExchangeProfile = BINANCE, orders: i
             steps = [loop.driver.cancel(c) for c in pending]
         else:
             steps = [loop.driver.drive(c, Goal.ENDED, aligned) for c in pending]
-        _check_ends(loop, loop.run_all(steps))
+        for result in loop.run_all(steps):
+            assert not isinstance(result, ExchangeFailure)
+            _check_end(result)
     return loop
 
 
-def _check_ends(loop: Loop, results: list[Any]) -> None:
-    """A driver ends with the order (or recovery's summary), OrderInDoubt, or before
-    anything is journaled, the transient failure that stopped a placement."""
-    for result in results:
-        if isinstance(result, ExchangeFailure):
-            assert is_retryable(result)
-        elif not isinstance(result, Order | Reconciled | OrderInDoubt):
-            raise AssertionError(f"the driver ended with {result!r}")
+def _check_end(result: Any) -> None:
+    """A driver ends with the order (or recovery's summary), OrderInDoubt, or, placing,
+    the transient failure that stopped it: nothing else."""
+    if not isinstance(result, Order | Reconciled | OrderInDoubt | ExchangeFailure):
+        raise AssertionError(f"the driver ended with {result!r}")
 
 
 def by_order(loop: Loop) -> dict[str, list[Step]]:
@@ -267,57 +272,89 @@ def test_aligned_polls_fall_on_the_poll_interval_grid_or_at_the_deadline(
 _ENDS_BY_STATUS = {"cancel": {"canceled", "cancelled", "rejected"}, "expire": {"expired"}}
 
 
-def _seen(step: Step) -> ExchangeOrder | None:
-    """The order an answer showed, if it showed one."""
-    if step.op in (Op.CREATE, Op.FETCH) and isinstance(step.answer, ExchangeOrder):
-        return step.answer
-    if step.op is Op.FIND and isinstance(step.answer, Lookup):
-        return step.answer.found
-    return None
+def _shown(step: Step) -> list[ExchangeOrder]:
+    """The orders an answer showed: a create's or a fetch's, a lookup's find, a listing's."""
+    answer = step.answer
+    if step.op in (Op.CREATE, Op.FETCH) and isinstance(answer, ExchangeOrder):
+        return [answer]
+    if step.op is Op.FIND and isinstance(answer, Lookup):
+        return [] if answer.found is None else [answer.found]
+    if step.op in (Op.OPEN_ORDERS, Op.CLOSED_ORDERS) and answer:
+        return list(answer)
+    return []
+
+
+@attrs.define
+class _Said:
+    """What the exchange said about one order so far."""
+
+    seen: list[ExchangeOrder] = attrs.Factory(list)
+    #: Trade amounts by trade id (the first figures listed: the ones the ledger keeps).
+    trades: dict[str, Decimal] = attrs.Factory(dict)
+    #: The last answer about it: to its own request, or a listing showing it.
+    last: Step | None = None
+
+
+def _what_was_said(trace: list[Step]) -> Iterator[tuple[Step, dict[str, _Said]]]:
+    """Each step, with what the exchange had said of each order once it was carried out."""
+    said: dict[str, _Said] = {}
+    for step in trace:
+        if isinstance(step.action, Send):
+            shown = _shown(step)
+            about: dict[str, list[ExchangeOrder]] = {}
+            if step.cid is not None:
+                about[step.cid] = shown
+            else:  # a listing: each order it shows, by client order id
+                for o in shown:
+                    about.setdefault(o.client_order_id or "", []).append(o)
+            for cid, orders in about.items():
+                entry = said.setdefault(cid, _Said())
+                entry.seen += orders
+                entry.last = step
+                listed = [t for o in orders for t in o.trades]
+                if step.op is Op.TRADES and step.answer:
+                    listed += step.answer
+                for trade in listed:
+                    entry.trades.setdefault(trade.trade_id, trade.amount)
+        yield step, said
 
 
 @given(data=st.data(), profile=profiles)
 def test_an_order_ends_only_as_the_exchange_said(
         data: st.DataObject, profile: ExchangeProfile) -> None:
     loop = generated(data, profile, orders=data.draw(st.sampled_from([1, 2])))
-    for cid, steps in by_order(loop).items():
-        amount = loop.get(cid).amount
-        seen: list[ExchangeOrder] = []
-        trades: dict[str, Decimal] = {}
-        last: Step | None = None
-        for step in steps:
-            if isinstance(step.action, Send):
-                shown = _seen(step)
-                if shown is not None:
-                    seen.append(shown)
-                    listed = list(shown.trades)
-                else:
-                    listed = list(step.answer or ()) if step.op is Op.TRADES else []
-                for trade in listed:  # the first figures of a trade are the ones kept
-                    trades.setdefault(trade.trade_id, trade.amount)
-            ended = step.ended_by
-            if ended in _ENDS_BY_STATUS:
-                assert seen and (seen[-1].status or "").lower() in _ENDS_BY_STATUS[ended]
-            elif ended in ("fill", "restate"):
-                reported = [s.filled if s.filled is not None else
-                            s.amount if (s.status or "").lower() == "closed" else Decimal(0)
-                            for s in seen]
-                assert max(reported, default=0) >= amount or sum(trades.values()) >= amount, (
-                    [(s.op, s.answer, s.failure) for s in steps if s.op], step)
-            elif ended == "reject":
-                assert last is not None
-                said_no = last.failure is not None and (
-                    last.failure.kind not in (Kind.TRANSIENT, Kind.RATE_LIMITED,
-                                              Kind.DUPLICATE, Kind.NOT_FOUND)
-                    or last.failure.unprocessed)
-                shown = _seen(last)
-                assert said_no or (shown is not None and shown.status == "rejected")
-            elif ended in ("refuse", "withdraw"):
-                assert not [s for s in steps if s.op is Op.CREATE]
-            elif ended is not None:
-                assert ended == "declare_absent"  # the window: see the test above
-            if isinstance(step.action, Send):
-                last = step
+    for step, said in _what_was_said(loop.trace):
+        ended = step.ended_by
+        # Orders adopted from listings (c9, CID~ID) are left out: which listed answer
+        # adopted them is recovery's choice among several.
+        if ended is None or step.cid not in ("c1", "c2"):
+            continue
+        assert step.after is not None
+        told = said.get(step.cid, _Said())
+        # An answer under another exchange id is noted, not followed: no evidence.
+        seen = [o for o in told.seen if o.id in (None, step.after.exchange_order_id)]
+        if ended in _ENDS_BY_STATUS:
+            assert seen and (seen[-1].status or "").lower() in _ENDS_BY_STATUS[ended]
+        elif ended in ("fill", "restate"):
+            amount = step.after.amount
+            reported = [s.filled if s.filled is not None else
+                        s.amount if (s.status or "").lower() == "closed" else Decimal(0)
+                        for s in seen]
+            assert max(reported, default=0) >= amount or sum(told.trades.values()) >= amount
+        elif ended == "reject":
+            last = told.last
+            assert last is not None
+            said_no = last.failure is not None and (
+                last.failure.kind not in (Kind.TRANSIENT, Kind.RATE_LIMITED,
+                                          Kind.DUPLICATE, Kind.NOT_FOUND)
+                or last.failure.unprocessed)
+            status = [(o.status or "").lower() for o in _shown(last)
+                      if o.client_order_id == step.cid]
+            assert said_no or "rejected" in status
+        elif ended in ("refuse", "withdraw"):
+            assert not loop.sends(Op.CREATE, step.cid)
+        else:
+            assert ended == "declare_absent", ended  # past the window: see the test above
 
 
 @given(data=st.data(), profile=profiles)
@@ -366,11 +403,12 @@ def _events(cid: str, path: list[str]) -> list[Any]:
     return [make[p]() for p in path]
 
 
-@given(data=st.data(), profile=profiles)
-def test_recovery_never_sends_a_create(
-        data: st.DataObject, profile: ExchangeProfile) -> None:
+@given(data=st.data())
+def test_recovery_never_sends_a_create(data: st.DataObject) -> None:
+    # On an exchange refusing a reused id forever, where driving a presumed-absent order
+    # sends it again (test_driver.py): recovery must not, even there.
     cids = ("c1", "c2", "c3")
-    loop = Loop(CONFIG, profile, Drawn(data.draw, listed=(*cids, "c9")),
+    loop = Loop(CONFIG, FOREVER, Drawn(data.draw, listed=(*cids, "c9")),
                 latency=data.draw(st.sampled_from([0.0, 0.25])))
     for cid in cids:
         left = data.draw(st.sampled_from(sorted(LEFT)), label=cid)
