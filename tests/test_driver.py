@@ -434,3 +434,45 @@ def test_recovery_looks_a_presumed_absent_order_up_but_never_resends_it_where_dr
     loop.answer = Script(**answers, fetch=[CLOSED], trades=[None])
     loop.run(loop.driver.drive("c1", Goal.ENDED))
     assert len(loop.sends(Op.CREATE)) == 1
+
+
+def test_recovery_takes_no_order_listed_without_an_exchange_id_for_an_orphan_of_a_known_one(
+) -> None:
+    # Regression (found by test_driver_properties): a listing showing a known client
+    # order id without an exchange id (an odd answer) was taken for a second exchange
+    # order, adopted as "c1~None", and the next recovery, seeing it again, crashed on
+    # journaling "c1~None" twice (DuplicateOrder).
+    listed = [seen(id=None)]
+    loop = Loop(answer=Script(open_orders=[listed], closed_orders=[listed], fetch=[seen()]))
+    acknowledged(loop)
+    for _ in range(2):
+        result = loop.run(reconcile(loop.driver, loop, "c", adopt=True))
+        assert (result.orphans, result.adopted) == ((), ())
+    assert [o.client_order_id for o in loop.orders()] == ["c1"]
+
+
+def test_recovery_adopts_an_order_of_a_known_client_order_id_under_another_exchange_id(
+) -> None:
+    listed = [seen(id="E-other")]
+    loop = Loop(answer=Script(open_orders=[listed], closed_orders=[[]], fetch=[seen()]))
+    acknowledged(loop)
+    result = loop.run(reconcile(loop.driver, loop, "c", adopt=True))
+    assert result.adopted == ("c1~E-other",)
+    assert loop.get("c1~E-other").exchange_order_id == "E-other"
+    assert loop.run(reconcile(loop.driver, loop, "c", adopt=True)).adopted == ()
+
+
+def test_recovery_adopts_an_unknown_order_once_when_listed_with_and_without_an_exchange_id(
+) -> None:
+    # Regression (found by test_driver_properties): adopted as "c9" from one listing, the
+    # same order listed without an id by another was adopted again, as "c9~None".
+    loop = Loop(answer=Script(open_orders=[[seen("c9")]], closed_orders=[[seen("c9", id=None)]]))
+    result = loop.run(reconcile(loop.driver, loop, "c", adopt=True, symbols=["BTC/USDT"]))
+    assert result.adopted == ("c9",)
+    assert [o.client_order_id for o in loop.orders()] == ["c9"]
+
+
+def test_recovery_adopts_an_unknown_order_listed_without_an_exchange_id_to_look_it_up() -> None:
+    loop = Loop(answer=Script(open_orders=[[seen("c9", id=None)]], closed_orders=[[]]))
+    result = loop.run(reconcile(loop.driver, loop, "c", adopt=True, symbols=["BTC/USDT"]))
+    assert result.adopted == ("c9",) and loop.get("c9").state is State.PENDING_SUBMIT
