@@ -261,8 +261,9 @@ def test_aligned_polls_fall_on_the_poll_interval_grid_or_at_the_deadline(
         deadline = creates[0] + CONFIG.order_timeout_seconds if creates else None
         for before, wait, poll in zip(steps, steps[1:], steps[2:], strict=False):
             if poll.request is None or not poll.request.listable or \
-                    not isinstance(wait.action, Wait) or before.failure is not None:
-                continue  # not a poll (a retry's backoff follows a failure)
+                    not isinstance(wait.action, Wait) or before.failure is not None or \
+                    poll.mono == poll.cool_until:
+                continue  # not a poll: a retry's backoff (after a failure), a cool-down
             # Times are multiples of 0.25 s: the remainder is exact.
             assert poll.mono % interval == 0 or poll.mono == deadline, poll.mono
 
@@ -289,7 +290,7 @@ class _Said:
     """What the exchange said about one order so far."""
 
     seen: list[ExchangeOrder] = attrs.Factory(list)
-    #: Trade amounts by trade id (the first figures listed: the ones the ledger keeps).
+    #: The most listed for each trade id: the ledger counts each once, with one of them.
     trades: dict[str, Decimal] = attrs.Factory(dict)
     #: The last answer about it: to its own request, or a listing showing it.
     last: Step | None = None
@@ -315,7 +316,8 @@ def _what_was_said(trace: list[Step]) -> Iterator[tuple[Step, dict[str, _Said]]]
                 if step.op is Op.TRADES and step.answer:
                     listed += step.answer
                 for trade in listed:
-                    entry.trades.setdefault(trade.trade_id, trade.amount)
+                    entry.trades[trade.trade_id] = max(trade.amount,
+                                                       entry.trades.get(trade.trade_id, 0))
         yield step, said
 
 
