@@ -33,6 +33,7 @@ from driver_tools import (
 
 from fsm_executor import (
     ExchangeFailure,
+    Fill,
     Note,
     OrderInDoubt,
     PresumeAbsent,
@@ -344,6 +345,36 @@ def test_a_cancel_whose_fetch_fails_outside_the_grace_is_in_doubt() -> None:
     with pytest.raises(OrderInDoubt):
         loop.run(loop.driver.cancel("c1"))
     assert loop.get("c1").state is State.PENDING_CANCEL
+
+
+def test_trades_listed_without_a_filled_figure_stand_for_the_inferred_fill_not_on_top_of_it(
+) -> None:
+    # Regression (found by test_driver_properties): the exchange said filled 0.5 (no
+    # trades listed yet: an inferred fill), then answered without a filled figure but
+    # with the order's trades, 0.25 and 0.25. They were counted on top of the inferred
+    # 0.5: the order ended filled (1) while the exchange never said more than 0.5.
+    half = seen(filled="0.5")
+    listed = attrs.evolve(seen(filled=None), trades=(Fill("t0", "0.25", "100"),
+                                                      Fill("t1", "0.25", "100")))
+    loop = Loop(answer=Script(fetch=[half, listed], trades=[None]))
+    acknowledged(loop)
+    loop.run(loop.driver.bring_up_to_date("c1", None))
+    loop.run(loop.driver.bring_up_to_date("c1", None))
+    order = loop.get("c1")
+    assert (order.state, order.filled) == (State.PARTIALLY_FILLED, Decimal("0.5"))
+    assert sorted(order.fills) == ["t0", "t1"]  # the trades replaced the inferred fill
+
+
+def test_trades_listed_without_a_filled_figure_add_what_they_add() -> None:
+    listed = attrs.evolve(seen(filled=None), trades=(Fill("t0", "0.25", "100"),
+                                                      Fill("t1", "0.25", "100")))
+    more = attrs.evolve(listed, trades=(*listed.trades, Fill("t2", "0.5", "100")))
+    loop = Loop(answer=Script(fetch=[listed, more], trades=[None]))
+    acknowledged(loop)
+    loop.run(loop.driver.bring_up_to_date("c1", None))
+    assert loop.get("c1").filled == Decimal("0.5")
+    loop.run(loop.driver.bring_up_to_date("c1", None))
+    assert (loop.get("c1").state, loop.get("c1").filled) == (State.FILLED, 1)
 
 
 # -- notes ---------------------------------------------------------------------------------
