@@ -347,6 +347,37 @@ def test_a_cancel_whose_fetch_fails_outside_the_grace_is_in_doubt() -> None:
     assert loop.get("c1").state is State.PENDING_CANCEL
 
 
+# -- what the exchange said ----------------------------------------------------------------
+
+@pytest.mark.parametrize("status, state", [
+    ("canceled", State.CANCELLED), ("cancelled", State.CANCELLED),
+    ("rejected", State.CANCELLED), ("expired", State.EXPIRED), ("closed", State.FILLED),
+])
+def test_an_acknowledged_order_ends_as_its_status_on_the_exchange_says(
+        status: str, state: State) -> None:
+    loop = Loop(answer=Script(fetch=[seen(status=status, filled=None)], trades=[None]))
+    acknowledged(loop)
+    assert loop.run(loop.driver.bring_up_to_date("c1", None)).state is state
+
+
+@pytest.mark.parametrize("status", ["open", "new", "partially_filled", "canceling", None,
+                                    "PENDING_NEW"])
+def test_an_order_the_exchange_does_not_say_has_ended_goes_on(status: str | None) -> None:
+    loop = Loop(answer=Script(fetch=[seen(status=status)]))
+    acknowledged(loop)
+    assert loop.run(loop.driver.bring_up_to_date("c1", None)).state is State.SUBMITTED
+
+
+def test_an_order_in_doubt_found_rejected_fails_and_found_open_is_followed() -> None:
+    loop = Loop(answer=Script(find=[found(status="rejected")]))
+    lost(loop)
+    assert loop.run(loop.driver.bring_up_to_date("c1", None)).failure == "rejected"
+    loop = Loop(answer=Script(find=[found(status="open")]))
+    lost(loop)
+    order = loop.run(loop.driver.bring_up_to_date("c1", None))
+    assert (order.state, order.exchange_order_id) == (State.SUBMITTED, exchange_id("c1"))
+
+
 def test_trades_listed_without_a_filled_figure_stand_for_the_inferred_fill_not_on_top_of_it(
 ) -> None:
     # Regression (found by test_driver_properties): the exchange said filled 0.5 (no

@@ -37,7 +37,6 @@ from fsm_executor import (
 )
 from fsm_executor.core._actions import Op, Record, Request, Send, Wait
 from fsm_executor.core._answers import ExchangeOrder, Kind, Lookup
-from fsm_executor.core._decide import backoff, is_retryable
 from fsm_executor.core._driver import Goal
 from fsm_executor.core._memory import CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED, NOT_FOUND
 from fsm_executor.core._profiles import ExchangeProfile
@@ -48,6 +47,8 @@ from fsm_executor.core._states import IN_DOUBT
 profiles = st.sampled_from([BINANCE, FOREVER])
 #: Time passing between two runs: within the grace, past it, past the lookup window.
 PAUSES = st.sampled_from([0.0, 3.0, 10.0, 25.0, 25.0])
+#: The kinds of failure worth a retry (spelled out: the tests' oracle, not the driver's).
+RETRYABLE = {Kind.TRANSIENT, Kind.RATE_LIMITED}
 #: Notes journaled every time, as counts (_memory.py): all others are journaled once.
 COUNTING = {NOT_FOUND, CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED}
 
@@ -80,7 +81,7 @@ def generated(data: st.DataObject, profile: ExchangeProfile = BINANCE, orders: i
     for cid, result in zip(cids, loop.run_all(first), strict=True):
         if isinstance(result, ExchangeFailure):
             # Refused before anything was journaled, so the same signal can run again.
-            assert is_retryable(result) and cid not in loop
+            assert result.kind in RETRYABLE and cid not in loop
         _check_end(result)
     for _ in range(2):
         pending = [c for c in cids if c in loop and not loop.get(c).is_terminal]
@@ -168,7 +169,7 @@ def test_no_create_is_sent_for_an_order_in_doubt_unless_the_exchange_makes_it_sa
                 # Still pending: only after a create the exchange refused before executing.
                 assert state is State.PENDING_SUBMIT and isinstance(row, Note)
                 assert previous is not None and previous.failure is not None
-                assert previous.failure.unprocessed and is_retryable(previous.failure)
+                assert previous.failure.unprocessed and previous.failure.kind in RETRYABLE
             previous = step
 
 
@@ -217,15 +218,17 @@ def test_a_request_is_retried_only_after_transient_failures_max_retries_times_wi
         failures: list[ExchangeFailure]) -> None:
     loop = Loop(answer=Script(open_orders=[*failures, ["listed"]]), latency=0.25)
     result = loop.run(loop.driver.ask(LISTING))
-    stop = next((i for i, f in enumerate(failures) if not is_retryable(f)), len(failures))
+    stop = next((i for i, f in enumerate(failures) if f.kind not in RETRYABLE), len(failures))
     sends = loop.sends()
     assert len(sends) == min(stop, CONFIG.max_retries) + 1
     assert result == (None if sends[-1].failure is not None else ["listed"])
     for attempt, (one, then) in enumerate(zip(sends, sends[1:], strict=False)):
         assert one.failure is not None
-        delay = backoff(attempt, one.failure.kind, CONFIG, loop.driver._rng)
+        # CONFIG: 0.5 s doubling, capped at 4 s, no jitter; a rate limit waits at least
+        # the 3 s cool-down, and Retry-After if longer.
+        delay = min(0.5 * 2 ** attempt, 4.0)
         if one.failure.kind == Kind.RATE_LIMITED:
-            delay = max(delay, one.failure.retry_after or 0.0)
+            delay = max(delay, 3.0, one.failure.retry_after or 0.0)
         assert then.mono == one.mono + loop.latency + delay
 
 
