@@ -24,6 +24,7 @@ from strategies import exchange_failures
 from fsm_executor import (
     Acknowledge,
     ExchangeFailure,
+    ExecutionConfig,
     Fill,
     LoseAnswer,
     Note,
@@ -56,7 +57,8 @@ COUNTING = {NOT_FOUND, CANCEL_SENT, CANCEL_UNSEEN, CREATE_REFUSED}
 def generated(data: st.DataObject, profile: ExchangeProfile = BINANCE, orders: int = 1, *,
               place: bool | None = None, aligned: bool | None = None,
               then: tuple[str, ...] = ("drive", "recover", "cancel"),
-              failures: int = 3, kinds: tuple[Kind, ...] = tuple(Kind)) -> Loop:
+              failures: int = 3, kinds: tuple[Kind, ...] = tuple(Kind),
+              config: ExecutionConfig = CONFIG) -> Loop:
     """A run: ``orders`` orders placed (or journaled and driven: ``place``), then, while
     some are unfinished, time passes and they are driven, recovered or cancelled
     (``then``), twice at most. Drawn where None: ``place``, polls ``aligned``. In half the
@@ -64,7 +66,7 @@ def generated(data: st.DataObject, profile: ExchangeProfile = BINANCE, orders: i
     cids = tuple(f"c{i}" for i in range(1, orders + 1))
     lose = data.draw(st.booleans(), label="every create's answer lost")
     answer = Drawn(data.draw, failures, kinds, listed=(*cids, "c9"), lose_creates=lose)
-    loop = Loop(CONFIG, profile, answer,
+    loop = Loop(config, profile, answer,
                 latency=data.draw(st.sampled_from([0.0, 0.25]), label="latency"))
     if aligned is None:
         aligned = data.draw(st.booleans(), label="aligned")
@@ -269,6 +271,30 @@ def test_aligned_polls_fall_on_the_poll_interval_grid_or_at_the_deadline(
                 continue  # not a poll: a retry's backoff (after a failure), a cool-down
             # Times are multiples of 0.25 s: the remainder is exact.
             assert poll.mono % interval == 0 or poll.mono == deadline, poll.mono
+            # Past the deadline the order is cancelled, not polled.
+            assert deadline is not None and poll.mono <= deadline
+
+
+@given(data=st.data(), profile=profiles)
+def test_the_timeout_cancels_no_sooner_than_the_deadline_and_a_fetch_confirms_each_cancel(
+        data: st.DataObject, profile: ExchangeProfile) -> None:
+    # A short timeout (2.5 s, polls 1 s apart): most orders live to see it.
+    config = attrs.evolve(CONFIG, order_timeout_seconds=2.5)
+    loop = generated(data, profile, orders=data.draw(st.sampled_from([1, 2])), config=config)
+    for steps in by_order(loop).values():
+        creates = [s.mono for s in steps if s.op is Op.CREATE]
+        for i, step in enumerate(steps):
+            rows = step.action.rows if isinstance(step.action, Record | Send) else ()
+            if any(isinstance(e, RequestCancel) and e.reason.startswith("not filled within")
+                   for e in rows):
+                assert creates and step.mono >= creates[0] + config.order_timeout_seconds
+            answered = step.failure is None or step.failure.kind in (Kind.NOT_FOUND,
+                                                                     Kind.REJECTED)
+            if step.op is Op.CANCEL and answered:
+                # Whatever the cancel's answer, how the order ended is the fetch's to say.
+                after = next(s for s in steps[i + 1:] if isinstance(s.action, Send))
+                assert after.op is Op.FETCH and after.run == step.run
+                assert after.request is not None and not after.request.listable
 
 
 # -- what the exchange said ------------------------------------------------------------------
