@@ -8,6 +8,8 @@ would almost never do.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -17,6 +19,7 @@ from fsm_executor import (
     Cancel,
     CancelRejected,
     DeclareAbsent,
+    ExchangeFailure,
     Expire,
     Fill,
     LoseAnswer,
@@ -31,6 +34,7 @@ from fsm_executor import (
     Submit,
     Withdraw,
 )
+from fsm_executor.core._answers import ExchangeOrder, Kind, Lookup, MarketRules
 from fsm_executor.core._states import TRIGGERS
 
 ORDER_AMOUNTS = ("0.3", "0.5", "1", "1.5", "2.5")
@@ -115,3 +119,91 @@ positive_decimals = st.decimals(
     min_value=Decimal("1e-12"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False,
     places=None,
 ).filter(lambda d: d > 0)
+
+
+# -- exchange answers, for the order driver (tests/driver_tools.py) ------------------------
+
+_STATUSES = ("open", "open", "closed", "canceled", "cancelled", "expired", "rejected",
+             "canceling", "new", "partially_filled", None, "PENDING_NEW")
+#: Fractions of the order's amount an answer reports filled (the last one overfills).
+_FRACTIONS = (Decimal(0), Decimal("0.25"), Decimal("0.5"), Decimal(1), Decimal("1.25"))
+
+
+@cache  # built once per argument: validating a strategy costs more than drawing
+def exchange_failures(kinds: tuple[Kind, ...] = tuple(Kind)) -> st.SearchStrategy[Any]:
+    """ExchangeFailure of any of ``kinds``, refused before execution or not, with a
+    Retry-After or not."""
+    return st.builds(_failure, st.sampled_from(kinds), st.booleans(),
+                     st.none() | st.sampled_from([0.5, 2.0, 7.0]))
+
+
+def _failure(kind: Kind, unprocessed: bool, retry_after: float | None) -> ExchangeFailure:
+    exc = ExchangeFailure(kind.value, f"generated {kind.value}", unprocessed=unprocessed)
+    exc.retry_after = retry_after
+    return exc
+
+
+@cache
+def order_trades(amount: Decimal) -> st.SearchStrategy[Fill]:
+    """Trades of an order of ``amount``: ids from a small pool, so they repeat, with the
+    same figures and with others."""
+    return st.builds(Fill, trade_id=st.sampled_from(TRADE_IDS[:4]),
+                     amount=st.sampled_from([amount / 4, amount / 2]),
+                     price=st.sampled_from(["100", "101"]),
+                     fee_cost=st.sampled_from(["0", "0.01"]), fee_currency=st.just("USDT"))
+
+
+@cache
+def trade_lists(amount: Decimal) -> st.SearchStrategy[Any]:
+    """An answer to a trades listing: None (the exchange lists none), or some trades."""
+    return st.none() | st.lists(order_trades(amount), max_size=3)
+
+
+@cache
+def exchange_orders(cid: str, amount: Decimal) -> st.SearchStrategy[ExchangeOrder]:
+    """What an exchange may say of order ``cid``: any status (missing and unknown ones
+    too), filled missing, going back or past the amount, another exchange id or none."""
+    return st.builds(
+        ExchangeOrder,
+        id=st.sampled_from([f"E-{cid}", f"E-{cid}", f"E-{cid}", None, "E-other"]),
+        client_order_id=st.just(cid),
+        status=st.sampled_from(_STATUSES),
+        amount=st.just(amount),
+        filled=st.none() | st.sampled_from([amount * f for f in _FRACTIONS]),
+        average=st.none() | st.just(Decimal(100)),
+        cost=st.none() | st.sampled_from([Decimal(25), Decimal("100.5")]),
+        fee_cost=st.none(), fee_currency=st.none(),
+        trades=st.lists(order_trades(amount), max_size=2).map(tuple),
+        symbol=st.just("BTC/USDT"), side=st.just("buy"), type=st.just("limit"),
+        price=st.just(Decimal(100)),
+        fees=st.none() | st.just({"USDT": Decimal("0.01")}),
+    )
+
+
+@cache
+def listings(cids: tuple[str, ...], amount: Decimal) -> st.SearchStrategy[Any]:
+    """An open or closed orders listing: orders of ``cids`` (ours, and others')."""
+    return st.lists(st.sampled_from(cids).flatmap(lambda c: exchange_orders(c, amount)),
+                    max_size=2)
+
+
+@cache
+def lookups(cid: str, amount: Decimal) -> st.SearchStrategy[Lookup]:
+    """What a lookup by client order id may learn: nothing, the order, or odd answers
+    (another order, one without an id) that are no evidence either way."""
+    # Not found twice as often as found: runs then reach the grace and the window.
+    return st.one_of(
+        st.just(Lookup(None)),
+        st.builds(Lookup, exchange_orders(cid, amount)),
+        st.just(Lookup(None)),
+        st.just(Lookup(None, ("answered with another client order id",))),
+    )
+
+
+@cache
+def market_rules(symbol: str) -> st.SearchStrategy[MarketRules]:
+    return st.builds(MarketRules, symbol=st.just(symbol), base=st.just("BTC"),
+                     quote=st.just("USDT"), min_amount=st.none() | st.just(Decimal("0.5")),
+                     max_amount=st.none(), min_cost=st.none(), min_price=st.none(),
+                     max_price=st.none(), price_tick=st.just(Decimal("0.01")),
+                     active=st.sampled_from([True] * 7 + [False]))

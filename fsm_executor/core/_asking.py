@@ -122,6 +122,7 @@ class Asking:
             view = yield from self._cooled(view, cid)
             view = yield Send(request, rows(view) if rows is not None else ())
             failure = view.failure
+            self._cool(view, failure, attempt)
             if (failure is None or not is_retryable(failure)
                     or attempt >= self.config.max_retries):
                 return view
@@ -131,16 +132,23 @@ class Asking:
             view = yield from self._back_off(view, cid, failure, attempt)
             attempt += 1
 
+    def _cool(self, view: View, failure: ExchangeFailure | None, attempt: int) -> None:
+        """A rate limit cools the whole exchange down, for at least as long as its
+        Retry-After asked: every request to it waits (``_cooled``), whether the one that
+        met it is retried or not (its retries spent, or a create left in doubt)."""
+        if failure is None or failure.kind != Kind.RATE_LIMITED:
+            return
+        delay = max(backoff(attempt, failure.kind, self.config, self._rng),
+                    failure.retry_after or 0.0)
+        self.cool_until = max(self.cool_until, view.mono + delay)
+
     def _back_off(self, view: View, cid: str | None, failure: ExchangeFailure,
                   attempt: int) -> Steps[View]:
-        """Wait before a retry. A rate limit cools the whole exchange down, for at least as
-        long as its Retry-After asked: every request to it waits (``_cooled``)."""
-        delay = backoff(attempt, failure.kind, self.config, self._rng)
+        """Wait before a retry: a rate limit's cool-down (``_cool``), else the backoff."""
         if failure.kind == Kind.RATE_LIMITED:
-            delay = max(delay, failure.retry_after or 0.0)
-            self.cool_until = max(self.cool_until, view.mono + delay)
             return (yield from self._cooled(view, cid))
-        return (yield Wait(cid, view.mono, delay))
+        return (yield Wait(cid, view.mono, backoff(attempt, failure.kind, self.config,
+                                                   self._rng)))
 
     def _cooled(self, view: View, cid: str | None) -> Steps[View]:
         """Wait out the exchange's cool-down, if one is running (it may grow meanwhile)."""

@@ -281,9 +281,16 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
         events.append(Note("filled_inferred", "status closed without a filled figure"))
         target = seen.amount if seen.amount is not None else order.amount
     if target is None:
-        target = filled
+        # No cumulative figure: the listed trades say how much. An inferred fill stands for
+        # trades not listed yet, so they account for it first: added on top of it, they
+        # could make an order filled that the exchange never said was.
+        target = Decimal(0)
+        for fill in order.fills.values():
+            if not fill.inferred:
+                target = LEDGER.add(target, fill.amount)
         for t in {t.trade_id: t for t in listed if t.trade_id not in order.fills}.values():
             target = LEDGER.add(target, t.amount)
+        target = max(target, filled)
     exact = target == seen.filled
     if target > order.amount:
         events.append(Note("overfill", f"exchange reports filled {target} of an order of "

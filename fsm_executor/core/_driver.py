@@ -230,6 +230,7 @@ class Driver(Asking):
         if failure is None:
             return (yield from self._observe(view, view.answer))
         sends = view.memory.sends  # this request's row is counted already
+        self._cool(view, failure, sends - 1)
         event = after_create_failure(failure, sends <= self.config.max_retries)
         if event is None:
             # Refused before execution: nothing exists, so sending again is no re-send of an

@@ -120,7 +120,12 @@ def _orphans(driver: Driver, book: Orders, prefix: str,
             if mine is not None and mine.exchange_order_id is None and not mine.is_terminal:
                 continue  # our order in doubt, showing up: settled, not an orphan
             found[seen.id or cid] = seen
-    return list(found.values())
+    # Listed without an exchange id (an odd answer), an order is no evidence of a second
+    # one under a client order id the journal holds or a listing showed with an id:
+    # adopted, it would be journaled as "CID~None", and again at the next recovery.
+    named = {o.client_order_id for o in found.values() if o.id is not None}
+    return [o for o in found.values()
+            if o.id is not None or not (o.client_order_id in book or o.client_order_id in named)]
 
 
 def _adopt(driver: Driver, book: Orders, seen: ExchangeOrder) -> Steps[str]:
