@@ -205,3 +205,25 @@ def test_each_order_takes_its_own_line_of_the_listing(
         assert "id_mismatch" not in notes(executor.book.journal.path, now.client_order_id)
     assert executor.book.get(orders[2].client_order_id).filled > 0
     assert executor.stats["answered_by_listing"] > 0
+
+
+def test_a_rate_limit_met_in_a_pass_holds_the_requests_decided_before_it(
+        executor: TradeExecutor, venue: PaperExchange, clock: FakeClock) -> None:
+    for symbol in SYMBOLS:  # one order per market: each polled with its own fetch
+        executor.submit(resting(venue, symbol, 1, symbol[:3])[0])
+    for _ in range(6):
+        clock.advance(1)
+        executor.update()
+    calls = spy(executor)
+    venue.inject("fetch_order", "rate_limit")
+    clock.advance(1)
+    executor.update()
+    assert calls == {"fetch_order": 1}  # the second order's fetch waits with the first
+    assert executor.stats["rate_limited"] >= 1
+    for _ in range(9):  # within the 10 s cool-down: nothing at all
+        clock.advance(1)
+        executor.update()
+    assert calls == {"fetch_order": 1}
+    clock.advance(1)
+    executor.update()
+    assert calls["fetch_order"] == 3  # both asked again once it is over

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from ..core._actions import Action, Op, Open, Record, Request, Send, View, Wait
-from ..core._answers import ExchangeOrder
+from ..core._answers import ExchangeOrder, Kind
 from ..core._asking import Steps
 from ..core._clock import Clock, monotonic_of
 from ..core._config import ExecutionConfig
@@ -234,6 +234,13 @@ class TradeExecutor(ExecutorBase):
             answered = self._listed(request, order, (listings or {}).get(request.symbol or ""))
             if answered is not None:
                 return answered
+            if self.driver.cool_until > monotonic_of(self.clock):
+                # Decided in this pass before another order met a rate limit: not sent.
+                # Its driver waits the cool-down out and asks again (``update()`` waits
+                # for nothing itself).
+                return self._view(cid, failure=ExchangeFailure(
+                    Kind.RATE_LIMITED.value, "not sent: the exchange is cooling down after "
+                    "a rate limit", "", unprocessed=True))
             if request.op is Op.CREATE:
                 self.driver.leaving(request, self._view(cid))
             try:
