@@ -109,8 +109,9 @@ def floor() -> float:
 
 def steady(tmp: Path, orders: int) -> float:
     """Venue requests per second once ``orders`` resting orders are placed and listed."""
+    clock = VirtualClock()
+
     async def main() -> float:
-        clock = VirtualClock()
         exchange = venue(clock)
         async with AsyncTradeExecutor(exchange, tmp / f"steady{orders}.db", CONFIG,
                                       clock=clock) as ex:
@@ -120,7 +121,7 @@ def steady(tmp: Path, orders: int) -> float:
             await asyncio.sleep(60)
             return (ex.adapter.calls - calls) / (clock.monotonic() - start)
 
-    return run_virtual(main())
+    return run_virtual(main(), clock=clock)
 
 
 def main() -> None:
