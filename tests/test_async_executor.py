@@ -261,7 +261,7 @@ def test_closing_with_orders_in_flight_leaves_a_journal_the_next_run_recovers(
         tasks = [asyncio.ensure_future(ex.submit(s))
                  for s in signals(world.venue, 30, "0.9", kinds=("limit",))]
         await asyncio.sleep(LATENCY / 4)  # the creates are on their way
-        await ex.close()
+        await ex.close(grace=0)  # cut short, as a crash would
         await asyncio.gather(*tasks, return_exceptions=True)
 
     run_virtual(first_run(), clock=world.clock)
@@ -319,3 +319,21 @@ def test_same_seed_same_journal(tmp_path: Path) -> None:
                 for o in replay(path).values()]
 
     assert journal(tmp_path / "a.db") == journal(tmp_path / "b.db")
+
+
+def test_closing_lets_the_placements_under_way_settle_first(world: World) -> None:
+    async def run() -> Any:
+        ex = world.executor()
+        await ex.start()
+        tasks = [asyncio.ensure_future(ex.submit(s))
+                 for s in signals(world.venue, 30, "0.9", kinds=("limit",))]
+        await asyncio.sleep(LATENCY / 4)  # the creates are on their way
+        await ex.close()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    placed = run_virtual(run(), clock=world.clock)
+    assert [o.state for o in placed] == [State.SUBMITTED] * 30
+    journaled = replay(world.path)
+    assert {o.state for o in journaled.values()} == {State.SUBMITTED}
+    assert len(world.venue.all_orders()) == 30
+    assert audit(world.path).ok

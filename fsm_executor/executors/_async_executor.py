@@ -98,14 +98,18 @@ class AsyncTradeExecutor(ExecutorBase):
         else:
             self._follow_all()
 
-    async def close(self) -> None:
-        """Stop following: every task is cancelled at its next await, the rows waiting
-        are committed, and the journal is closed. Orders still in flight are settled by
-        the next run's recovery."""
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop following: placements under way get up to ``grace`` seconds to settle
+        (each one cut short is an order in doubt for the next start to look up), then
+        every task is cancelled at its next await, the rows waiting are committed, and the
+        journal is closed. Orders still in flight are settled by the next run's recovery."""
         if self._closed:
             return
         self._closed = True
         async with self._exclusive:
+            placing = list(self._placing.values())
+            if placing and grace > 0:
+                await asyncio.wait(placing, timeout=grace)
             tasks = [*self._followers.values(), *self._placing.values()]
             for task in tasks:
                 task.cancel()
