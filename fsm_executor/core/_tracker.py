@@ -69,12 +69,6 @@ class Tracker:
         return [(cid, t.action) for cid, t in self._tracks.items()
                 if not (isinstance(t.action, Wait) and t.action.until > mono)]
 
-    def next_due(self) -> float | None:
-        """When the next action falls due (monotonic), if any is waiting."""
-        times = [t.action.until for t in self._tracks.values() if isinstance(t.action, Wait)]
-        times += self._resting.values()
-        return min(times, default=None)
-
     def resume(self, cid: str, view: View) -> Order | None:
         """Hand the order's driver what came of its action; the order if it stopped."""
         track = self._tracks[cid]
