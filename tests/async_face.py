@@ -12,6 +12,7 @@ is given ccxt.async_support's coroutine methods by ``AsyncShim``, without latenc
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -104,6 +105,16 @@ class AsyncFace:
                 self.loop.run_until_complete(asyncio.wait(leftovers))
         finally:
             self.loop.close()
+
+    def die(self) -> None:
+        """The process dies: the loop is dropped with its tasks where they are, their rows
+        not committed. (Told so, asyncio does not warn about the tasks it drops.)"""
+        for task in asyncio.all_tasks(self.loop):
+            task._log_destroy_pending = False  # type: ignore[attr-defined]
+            coroutine = task.get_coro()
+            if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+                coroutine.close()  # never started: nothing of it ran, nothing to warn of
+        self.loop.close()
 
     def __enter__(self) -> AsyncFace:
         return self

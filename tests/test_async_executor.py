@@ -337,3 +337,36 @@ def test_closing_lets_the_placements_under_way_settle_first(world: World) -> Non
     assert {o.state for o in journaled.values()} == {State.SUBMITTED}
     assert len(world.venue.all_orders()) == 30
     assert audit(world.path).ok
+
+
+def test_recovery_settles_the_orders_in_doubt_at_once_not_one_after_another(
+        tmp_path: Path) -> None:
+    def recovery_time(n: int) -> tuple[float, Any]:
+        world = World(tmp_path / f"{n}.db")
+
+        async def crash() -> None:
+            ex = world.executor()
+            await ex.start()
+            tasks = [asyncio.ensure_future(ex.submit(s))
+                     for s in signals(world.venue, n, "0.9", kinds=("limit",))]
+            await asyncio.sleep(LATENCY / 4)  # the creates are still on their way
+            await ex.close(grace=0)  # cut short: none reaches the venue
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        async def restart() -> tuple[float, Any]:
+            ex = world.executor()
+            start = world.clock.monotonic()
+            await ex.start()  # recovers: each order looked up until its grace has passed
+            spent = world.clock.monotonic() - start
+            report = await ex.recover()
+            await ex.close()
+            return spent, report
+
+        run_virtual(crash(), clock=world.clock)
+        return run_virtual(restart(), clock=world.clock)
+
+    one, _ = recovery_time(1)
+    many, report = recovery_time(30)
+    assert one > 5  # the visibility grace period: the lookups wait it out
+    assert many < one * 1.5, f"30 orders in doubt took {many:.1f} s, one took {one:.1f} s"
+    assert len(report.presumed_absent) == 30

@@ -56,7 +56,7 @@ class ExecutorWithCrashes(RuleBasedStateMachine):
         """Memory lost; the journal and the exchange remain."""
         self.executor.book.journal.close()
         if isinstance(self.executor, AsyncFace):
-            self.executor.loop.close()  # its tasks die with it, their rows not committed
+            self.executor.die()  # its tasks die with it, their rows not committed
         self.executor = self._open()
         self.executor.recover()
 

@@ -20,7 +20,7 @@ order book, which the loop keeps up to date, between its steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
 import attrs
@@ -64,28 +64,71 @@ class Reconciled:
 def reconcile(driver: Driver, book: Orders, prefix: str, adopt: bool = False,
               symbols: Iterable[str] = ()) -> Steps[Reconciled]:
     """Settle every unfinished order of ``book`` with the exchange; ``adopt``: journal the
-    orphans found (in the journal's markets and ``symbols``)."""
-    unfinished = [o for o in book.unfinished() if o.state is not State.CREATED]
-    symbols_seen = {o.symbol for o in book.orders()} | set(symbols)
-    open_now = yield from _open_orders(driver, {o.symbol for o in unfinished})
+    orphans found (in the journal's markets and ``symbols``).
+
+    One order after another. Its phases are public so that a loop can settle the orders
+    at once instead (the asyncio executor): ``survey``, then ``settle_order`` for each
+    order it names, then ``list_trades`` for each order the book holds unsettled, then
+    ``conclude``."""
+    found = yield from survey(driver, book, symbols)
     in_doubt: list[OrderInDoubt] = []
-    for order in unfinished:
-        cid = order.client_order_id
-        try:
-            yield from driver.bring_up_to_date(cid, open_now.get(cid))
-        except OrderInDoubt as exc:
-            in_doubt.append(exc)
+    for cid in found.unfinished:
+        doubt = yield from settle_order(driver, cid, found.listed.get(cid))
+        if doubt is not None:
+            in_doubt.append(doubt)
     for order in book.unsettled():
-        # Ended with fills inferred from the order's figures: its trades may be listed now.
-        # One listing each, no waiting: every recovery asks again.
-        view = yield Look(order.client_order_id)
-        yield from driver.settle_ledger(view, attempts=1)
-    orphans = yield from _orphans(driver, book, prefix, symbols_seen)
+        yield from list_trades(driver, order.client_order_id)
+    return (yield from conclude(driver, book, found, in_doubt, prefix, adopt))
+
+
+@attrs.frozen
+class Survey:
+    """What recovery finds before it settles any order."""
+
+    #: The unfinished orders to settle (placed, or whose placement is in doubt).
+    unfinished: tuple[str, ...]
+    #: Their markets' open orders on the exchange, by client order id.
+    listed: Mapping[str, ExchangeOrder]
+    #: The markets to search for orphans: the journal's, and those asked for.
+    symbols: frozenset[str]
+
+
+def survey(driver: Driver, book: Orders, symbols: Iterable[str] = ()) -> Steps[Survey]:
+    """The unfinished orders, and one listing of open orders per market of theirs."""
+    unfinished = tuple(o.client_order_id for o in book.unfinished()
+                       if o.state is not State.CREATED)
+    markets = {book.get(cid).symbol for cid in unfinished}
+    listed = yield from _open_orders(driver, markets)
+    seen = frozenset({o.symbol for o in book.orders()} | set(symbols))
+    return Survey(unfinished, listed, seen)
+
+
+def settle_order(driver: Driver, cid: str,
+                 listed: ExchangeOrder | None) -> Steps[OrderInDoubt | None]:
+    """One unfinished order brought up to date; the doubt it is left in, if any."""
+    try:
+        yield from driver.bring_up_to_date(cid, listed)
+    except OrderInDoubt as exc:
+        return exc
+    return None
+
+
+def list_trades(driver: Driver, cid: str) -> Steps[None]:
+    """An order ended with fills inferred from its figures: its trades may be listed now.
+    One listing, no waiting: every recovery asks again."""
+    view = yield Look(cid)
+    yield from driver.settle_ledger(view, attempts=1)
+
+
+def conclude(driver: Driver, book: Orders, found: Survey, in_doubt: Iterable[OrderInDoubt],
+             prefix: str, adopt: bool = False) -> Steps[Reconciled]:
+    """The orphans searched for (and adopted), once every order is settled."""
+    orphans = yield from _orphans(driver, book, prefix, set(found.symbols))
     adopted: list[str] = []
     if adopt:
         for seen in orphans:
             adopted.append((yield from _adopt(driver, book, seen)))
-    return Reconciled(len(unfinished), tuple(in_doubt), tuple(orphans), tuple(adopted))
+    return Reconciled(len(found.unfinished), tuple(in_doubt), tuple(orphans), tuple(adopted))
 
 
 def _open_orders(driver: Driver, symbols: set[str]) -> Steps[dict[str, ExchangeOrder]]:

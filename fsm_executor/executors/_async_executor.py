@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 from ..core._actions import Action, Op, Open, Record, Send, View, Wait
@@ -29,7 +29,7 @@ from ..core._exceptions import ExchangeFailure, FsmExecutorError, OrderInDoubt
 from ..core._ledger import unsettled
 from ..core._model import Order
 from ..core._profiles import ExchangeProfile
-from ..core._reconcile import reconcile
+from ..core._reconcile import Reconciled, conclude, list_trades, settle_order, survey
 from ..core._signal import Signal
 from ..exchange._async_exchange import AsyncExchangeAdapter
 from ..journal._book import OrderBook
@@ -225,9 +225,7 @@ class AsyncTradeExecutor(ExecutorBase):
                 for cid in list(self._followers):
                     await self._unfollow(cid)
                 before = Before.of(self.book, self.adapter.calls)
-                result = await self._run(reconcile(self.driver, self.book,
-                                                   self.config.client_order_id_prefix, adopt,
-                                                   symbols), origin="reconcile")
+                result = await self._reconcile(adopt, symbols)
                 report = before.report(self.book, result, self.adapter.calls)
                 self._recovered = True
                 self.stats["recovered_changes"] += len(report.changes)
@@ -235,6 +233,19 @@ class AsyncTradeExecutor(ExecutorBase):
                 self._ready.set()
                 self._follow_all()
             return report
+
+    async def _reconcile(self, adopt: bool, symbols: Iterable[str]) -> Reconciled:
+        """core/_reconcile.py's phases, with every order settled at once: a hundred orders
+        in doubt take the time of the slowest, not of all of them in turn."""
+        found = await self._run(survey(self.driver, self.book, symbols), "reconcile")
+        doubts = await _all(self._run(settle_order(self.driver, cid, found.listed.get(cid)),
+                                      "reconcile") for cid in found.unfinished)
+        await _all(self._run(list_trades(self.driver, o.client_order_id), "reconcile")
+                   for o in self.book.unsettled())
+        return await self._run(conclude(self.driver, self.book, found,
+                                        [d for d in doubts if d is not None],
+                                        self.config.client_order_id_prefix, adopt),
+                               "reconcile")
 
     # -- following -------------------------------------------------------------------------
 
@@ -368,3 +379,15 @@ class AsyncTradeExecutor(ExecutorBase):
         except ExchangeFailure as failure:
             return self._view(cid, failure=failure)
         return self._view(cid, answer=answer)
+
+
+async def _all(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every call's result, in order. The first to raise cancels the others, and they have
+    ended when it is raised: no driver goes on behind its caller's back."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
