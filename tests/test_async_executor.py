@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pytest
 from executor_tools import assert_money_matches, triggers
 
-from fsm_executor import AsyncTradeExecutor, OrderInDoubt, State, audit, replay
+from fsm_executor import AsyncTradeExecutor, ExecutorClosed, OrderInDoubt, State, audit, replay
 from fsm_executor.exchange._calls import Call
 from fsm_executor.venue._paper_async import AsyncPaperExchange
 from fsm_executor.venue._virtual_loop import VirtualClock, run_virtual
@@ -370,3 +370,64 @@ def test_recovery_settles_the_orders_in_doubt_at_once_not_one_after_another(
     assert one > 5  # the visibility grace period: the lookups wait it out
     assert many < one * 1.5, f"30 orders in doubt took {many:.1f} s, one took {one:.1f} s"
     assert len(report.presumed_absent) == 30
+
+
+def test_closing_tells_the_callers_still_waiting_that_it_closed(world: World) -> None:
+    async def run() -> Any:
+        ex = world.executor()
+        await ex.start()
+        resting = await ex.submit(signals(world.venue, 1, "0.9", kinds=("limit",))[0])
+        waiting = asyncio.ensure_future(ex.wait(resting.client_order_id))
+        placing = [asyncio.ensure_future(ex.submit(s))
+                   for s in signals(world.venue, 3, "0.9", prefix="p", kinds=("limit",))]
+        await asyncio.sleep(LATENCY / 4)  # the creates are on their way
+        await ex.close(grace=0)
+        outcomes = await asyncio.gather(waiting, *placing, return_exceptions=True)
+        after = await asyncio.gather(ex.wait(resting.client_order_id),
+                                     ex.submit({**signals(world.venue, 1, "0.9")[0],
+                                                "id": "late"}),
+                                     return_exceptions=True)
+        return resting.client_order_id, outcomes, after
+
+    cid, outcomes, after = run_virtual(run(), clock=world.clock)
+    # Not CancelledError, which would tell a caller it was cancelled itself.
+    assert all(isinstance(o, ExecutorClosed) for o in [*outcomes, *after]), outcomes
+    assert outcomes[0].order_id == cid
+    assert isinstance(outcomes[0], RuntimeError)  # what a closed executor raised before
+
+
+def test_a_caller_cancelling_its_own_submit_is_cancelled_and_the_placement_goes_on(
+        world: World) -> None:
+    async def run() -> Any:
+        ex = world.executor()
+        await ex.start()
+        signal = signals(world.venue, 1, "0.9", kinds=("limit",))[0]
+        caller = asyncio.ensure_future(ex.submit(signal))
+        await asyncio.sleep(LATENCY / 4)
+        caller.cancel()
+        outcome = await asyncio.gather(caller, return_exceptions=True)
+        order = await ex.submit(signal)  # the same signal: the placement that went on
+        await ex.close()
+        return outcome, order
+
+    (outcome,), order = run_virtual(run(), clock=world.clock)
+    assert isinstance(outcome, asyncio.CancelledError)
+    assert order.state is State.SUBMITTED and len(world.venue.all_orders()) == 1
+
+
+def test_a_caller_cancelled_as_the_executor_closes_gets_its_own_cancellation(
+        world: World) -> None:
+    async def run() -> Any:
+        ex = world.executor()
+        await ex.start()
+        signal = signals(world.venue, 1, "0.9", kinds=("limit",))[0]
+        caller = asyncio.ensure_future(ex.submit(signal))
+        await asyncio.sleep(LATENCY / 4)
+        # The caller is cancelled in the very turn close() cuts its placement short.
+        ex._placing[signal["id"]].add_done_callback(lambda _: caller.cancel())
+        await ex.close(grace=0)
+        return await asyncio.gather(caller, return_exceptions=True)
+
+    (outcome,) = run_virtual(run(), clock=world.clock)
+    # Swallowed into ExecutorClosed, it would break asyncio.timeout and TaskGroup.
+    assert isinstance(outcome, asyncio.CancelledError)

@@ -34,6 +34,7 @@ from driver_tools import (
 from fsm_executor import (
     ExchangeFailure,
     Fill,
+    LoseAnswer,
     Note,
     OrderInDoubt,
     PresumeAbsent,
@@ -172,6 +173,19 @@ def test_a_duplicate_id_answer_to_a_create_is_looked_up_never_taken_as_a_reject(
     loop.open(spec())
     assert loop.run(loop.driver.drive("c1", Goal.ENDED)).state is State.FILLED
     assert loop.triggers("c1")[:3] == ["submit", "lose_answer", "acknowledge"]
+
+
+def test_a_create_answered_without_an_order_id_is_in_doubt_for_that_reason_and_looked_up(
+) -> None:
+    loop = Loop(answer=Script(create=[seen(id=None)], find=[found()], fetch=[CLOSED],
+                              trades=[None]))
+    loop.open(spec())
+    assert loop.run(loop.driver.drive("c1", Goal.ENDED)).state is State.FILLED
+    assert len(loop.sends(Op.CREATE)) == 1
+    assert loop.triggers("c1")[:4] == ["submit", "note", "lose_answer", "acknowledge"]
+    lose = next(e for e in loop.rows("c1") if isinstance(e, LoseAnswer))
+    # Said as it was, not as a run interrupted before it could record the answer.
+    assert "without an order id" in lose.reason and "interrupted" not in lose.reason
 
 
 def test_a_lookup_the_exchange_never_answers_is_no_evidence_and_raises_order_in_doubt() -> None:

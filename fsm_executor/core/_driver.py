@@ -52,6 +52,10 @@ from ._states import IN_DOUBT, State
 _STILL_OPEN = ("open", "new", "partially_filled")
 
 
+_UNFOLLOWED_CREATE = ("the create's answer could not be followed (the note before says why: "
+                      "an answer without an order id, or one the lifecycle refuses)")
+
+
 class Goal(enum.Enum):
     """Where a driver stops."""
 
@@ -228,7 +232,12 @@ class Driver(Asking):
         view = yield Send(Request(Op.CREATE, cid), rows)
         failure = view.failure
         if failure is None:
-            return (yield from self._observe(view, view.answer))
+            view = yield from self._observe(view, view.answer)
+            if view.current.state is State.PENDING_SUBMIT:
+                # Answered, but with nothing to acknowledge the order by (the note before
+                # says what): placed or not, only a lookup can tell.
+                view = yield Record(cid, (LoseAnswer(_UNFOLLOWED_CREATE),))
+            return view
         sends = view.memory.sends  # this request's row is counted already
         self._cool(view, failure, sends - 1)
         event = after_create_failure(failure, sends <= self.config.max_retries)

@@ -18,7 +18,8 @@
     │   └── ConcurrentWriter                  rows appended behind this writer's back
     ├── ExchangeFailure                       a ccxt error, translated in _errors.py
     │   └── ClockSkew                         the exchange refused our timestamps, even resynced
-    └── OrderInDoubt                          the exchange stayed unreachable: outcome unknown
+    ├── OrderInDoubt                          the exchange stayed unreachable: outcome unknown
+    └── ExecutorClosed (also a RuntimeError)  closed before the call, or before it could end
 
 Every error that names an order carries it as ``order_id``; nothing here is raised from
 inside a half-finished change, so catching one means nothing was journaled.
@@ -227,3 +228,15 @@ class OrderInDoubt(FsmExecutorError):
         self.last_error = last_error
         super().__init__(f"order {order_id!r} left {state}: its outcome is unknown "
                          f"({last_error}); run recovery when the exchange answers")
+
+
+class ExecutorClosed(FsmExecutorError, RuntimeError):
+    """The executor was closed before this call, or while the call waited for an order.
+
+    Nothing is lost: what was in flight is journaled, and the next run's recovery settles
+    it. ``order_id``: the order waited for, or None.
+    """
+
+    def __init__(self, message: str, order_id: str | None = None) -> None:
+        self.order_id = order_id
+        super().__init__(message)

@@ -25,7 +25,12 @@ from ..core._asking import Steps
 from ..core._clock import Clock, monotonic_of
 from ..core._config import ExecutionConfig
 from ..core._driver import Goal
-from ..core._exceptions import ExchangeFailure, FsmExecutorError, OrderInDoubt
+from ..core._exceptions import (
+    ExchangeFailure,
+    ExecutorClosed,
+    FsmExecutorError,
+    OrderInDoubt,
+)
 from ..core._ledger import unsettled
 from ..core._model import Order
 from ..core._profiles import ExchangeProfile
@@ -115,10 +120,12 @@ class AsyncTradeExecutor(ExecutorBase):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._commits.flush()
-            for waiters in self._waiters.values():
+            for cid, waiters in self._waiters.items():
                 for done in waiters:
                     if not done.done():
-                        done.cancel()
+                        done.set_exception(ExecutorClosed(
+                            f"the executor was closed before order {cid!r} ended; the "
+                            "next run's recovery settles it", cid))
             self.book.close()
 
     # -- public ----------------------------------------------------------------------------
@@ -154,7 +161,16 @@ class AsyncTradeExecutor(ExecutorBase):
             self._placing[signal.id] = placing
             placing.add_done_callback(lambda _: self._placing.pop(signal.id, None))
         # The caller may give up waiting; the placement goes on, and is followed.
-        return await asyncio.shield(placing)
+        try:
+            return await asyncio.shield(placing)
+        except asyncio.CancelledError:
+            caller = asyncio.current_task()
+            if placing.cancelled() and not (caller and caller.cancelling()):
+                # Cut short by close(), not by the caller's own cancellation.
+                raise ExecutorClosed(f"the executor was closed while signal {signal.id!r} "
+                                     "was being placed; the next run's recovery settles "
+                                     "it") from None
+            raise
 
     async def _place(self, signal: Signal) -> Order:
         cid = self._new_id()
@@ -166,8 +182,12 @@ class AsyncTradeExecutor(ExecutorBase):
     async def wait(self, client_order_id: str) -> Order:
         """The order once its follower stops: terminal, or presumed absent after a lookup
         (still watched). Raises OrderInDoubt when its outcome cannot be settled now, and
-        what else stopped its follower (the journal failing) until it is followed again."""
+        what else stopped its follower (the journal failing) until it is followed again;
+        ExecutorClosed when the executor closes before the order ends."""
         order = self.book.get(client_order_id)
+        if self._closed and not order.is_terminal:
+            raise ExecutorClosed(f"this AsyncTradeExecutor is closed: order "
+                                 f"{client_order_id!r} is not followed", client_order_id)
         if client_order_id not in self._followers:
             stopped = self._doubts.get(client_order_id) or self._broken.get(client_order_id)
             if stopped is not None:
@@ -251,7 +271,7 @@ class AsyncTradeExecutor(ExecutorBase):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this AsyncTradeExecutor is closed")
+            raise ExecutorClosed("this AsyncTradeExecutor is closed")
 
     def _follow_all(self) -> None:
         for order in self.book.unfinished():
