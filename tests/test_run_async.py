@@ -145,17 +145,6 @@ def test_run_async_on_the_real_clock_runs_a_real_event_loop(
     assert audit(tmp_path / "j.db").ok
 
 
-@pytest.mark.parametrize("flag", [["--http"], ["--exchange", "binance", "--exchange-url",
-                                              "http://127.0.0.1:9"]])
-def test_async_over_a_local_binance_server_is_refused_before_anything_opens(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]) -> None:
-    journal = tmp_path / "j.db"
-    code, out, err = run(capsys, str(EXAMPLE), "--journal", str(journal), "--async", *flag)
-    assert code == 2 and out == ""
-    assert "sync-only" in err and "drop --async" in err and "Traceback" not in err
-    assert not journal.exists()
-
-
 def test_a_locked_journal_gives_the_async_run_exit_status_4(
         book: OrderBook, journal_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(EXAMPLE), "--journal", str(journal_path), "--async"]) == EXIT_LOCKED

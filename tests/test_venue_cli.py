@@ -40,14 +40,48 @@ def test_run_over_http_trades_through_ccxt_binance_and_journals_the_same_truths(
     assert "faults injected" in out
 
 
+def test_run_async_over_http_trades_through_ccxt_async_support_on_the_real_clock(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    journal, state, config = tmp_path / "j.db", tmp_path / "venue.db", tmp_path / "c.json"
+    signals = tmp_path / "s.csv"
+    signals.write_text("id,symbol,side,amount,price,order_type\n"
+                       "m0,ETH/USDT,buy,0.1,2000,market\n"
+                       "m1,BTC/USDT,sell,0.001,30000,market\n"
+                       "rest,ETH/USDT,buy,0.1,1800,limit\n")
+    # Binance's manners hold (a new order unseen by lookups for 5 s): real seconds here.
+    config.write_text('{"order_timeout_seconds": 1, "poll_interval_seconds": 0.2}')
+    code = main(["run", str(signals), "--journal", str(journal), "--seed", "7", "--http",
+                 "--async", "--venue-state", str(state), "--config", str(config)])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    orders = {o.signal_id: o for o in replay(journal).values()}
+    assert {k: o.state for k, o in orders.items()} == {
+        "m0": State.FILLED, "m1": State.FILLED, "rest": State.CANCELLED}
+    assert audit(journal).ok
+
+    from fsm_executor.testing import FakeClock
+    from fsm_executor.venue._paper import PaperExchange
+
+    venue = PaperExchange(FakeClock(0), state_path=str(state))
+    placed = {o["clientOrderId"] for o in venue.all_orders()}
+    truths = {cid: venue.order_truth(client_order_id=cid) for cid in placed}
+    venue.close()
+    assert {o.client_order_id for o in orders.values()} == placed  # each placed once
+    for order in orders.values():
+        truth = truths[order.client_order_id]
+        assert (order.filled, order.cost) == (truth.filled, truth.cost)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--http", "--imitate", "okx"], "needs --imitate binance"),
     (["--exchange", "binance", "--exchange-url", "http://10.0.0.1:9"], "loopback"),
     (["--exchange", "okx", "--exchange-url", "http://127.0.0.1:9"], "--exchange binance"),
 ])
+@pytest.mark.parametrize("executor", [[], ["--async"]], ids=["sync", "async"])
 def test_bad_http_options_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                           args: list[str], message: str) -> None:
-    code = main(["run", str(EXAMPLE), "--journal", str(tmp_path / "j.db"), *args])
+                                           args: list[str], message: str,
+                                           executor: list[str]) -> None:
+    code = main(["run", str(EXAMPLE), "--journal", str(tmp_path / "j.db"), *args, *executor])
     assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "j.db").exists()
 
@@ -60,9 +94,10 @@ def test_venue_serve_refuses_to_start_without_keys(
     assert "FSM_EXECUTOR_API_KEY" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("executor", [[], ["--async"]], ids=["sync", "async"])
 def test_a_served_venue_takes_a_bots_orders_through_ccxt_binance(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, executor: list[str]) -> None:
     secret = "served-secret-0123456789abcdef"
     env = {**os.environ, "FSM_EXECUTOR_API_KEY": "served-key",
            "FSM_EXECUTOR_API_SECRET": secret}
@@ -83,7 +118,7 @@ def test_a_served_venue_takes_a_bots_orders_through_ccxt_binance(
             monkeypatch.setenv(name, env[name])
         journal = tmp_path / "j.db"
         code = main(["run", str(signals), "--journal", str(journal), "--exchange", "binance",
-                     "--exchange-url", url])
+                     "--exchange-url", url, *executor])
         out, err = capsys.readouterr()
         assert code == 0, out + err
         orders = replay(journal)

@@ -64,30 +64,21 @@ def make_exchange(args: argparse.Namespace, clock: Clock,
     the executor talks to it through the real ccxt.binance client (keys made up per run).
     """
     if args.exchange in (None, "paper"):
-        http = getattr(args, "http", False)
-        if http and getattr(args, "imitate", "binance") != "binance":
-            raise InvalidInput("--http serves Binance's API: it needs --imitate binance")
+        http = wants_http(args)
         venue = paper_venue(args, clock)
         if not http:
             return venue, venue
-        from ..venue._binance_http import BinanceServer, binance_client
+        from ..venue._binance_http import binance_client
 
-        server = BinanceServer(venue, api_key=secrets.token_hex(16),
-                               secret=secrets.token_hex(32), seed=args.seed).start()
-        if cleanup is not None:
-            cleanup.callback(server.close)
-        return binance_client(server), venue
+        return binance_client(serve(args, venue, cleanup)), venue
     import ccxt
 
     cls = getattr(ccxt, args.exchange, None)
     if not isinstance(cls, type):
         raise InvalidInput(f"unknown exchange id {args.exchange!r} (any ccxt id, or 'paper')")
     settings = exchange_settings()
-    url = getattr(args, "exchange_url", None)
+    url = local_url(args)
     if url:
-        if args.exchange != "binance":
-            raise InvalidInput("--exchange-url is for a local Binance-compatible server: "
-                               "use it with --exchange binance")
         from ..venue._binance_http import local_binance
 
         try:
@@ -98,6 +89,36 @@ def make_exchange(args: argparse.Namespace, clock: Clock,
     if args.sandbox:
         exchange.set_sandbox_mode(True)
     return exchange, None
+
+
+def serve(args: argparse.Namespace, venue: Any,
+          cleanup: contextlib.ExitStack | None) -> Any:
+    """--http: a local Binance REST server over ``venue`` for this run (keys made up per
+    run), closed by ``cleanup``."""
+    from ..venue._binance_http import BinanceServer
+
+    server = BinanceServer(venue, api_key=secrets.token_hex(16),
+                           secret=secrets.token_hex(32), seed=args.seed).start()
+    if cleanup is not None:
+        cleanup.callback(server.close)
+    return server
+
+
+def wants_http(args: argparse.Namespace) -> bool:
+    """--http, checked to go with Binance's manners (before anything opens)."""
+    http = bool(getattr(args, "http", False))
+    if http and getattr(args, "imitate", "binance") != "binance":
+        raise InvalidInput("--http serves Binance's API: it needs --imitate binance")
+    return http
+
+
+def local_url(args: argparse.Namespace) -> str | None:
+    """--exchange-url, checked to go with --exchange binance."""
+    url: str | None = getattr(args, "exchange_url", None)
+    if url and args.exchange != "binance":
+        raise InvalidInput("--exchange-url is for a local Binance-compatible server: use it "
+                           "with --exchange binance")
+    return url
 
 
 class Progress:
@@ -280,8 +301,8 @@ def add_parser(sub: Any) -> None:
     _venue_options(r)
     r.add_argument("--async", dest="use_async", action="store_true",
                    help="submit every signal at once to the asyncio executor "
-                        "(AsyncTradeExecutor); simulated time runs a virtual event loop. "
-                        "Not with --http or --exchange-url (sync only)")
+                        "(AsyncTradeExecutor); simulated time runs a virtual event loop; "
+                        "--http and --exchange-url run on the real clock")
     r.set_defaults(func=cmd_run)
     c = sub.add_parser("recover", help="settle a journal's unfinished orders with the "
                                        "exchange, and print what changed")

@@ -6,15 +6,16 @@ Time is the sync run's, on asyncio. The paper venue runs on simulated time unles
 --realtime: here a ``VirtualClock`` that is a virtual event loop's time (``run_virtual``),
 so a 30 s order timeout still takes no real time and the seed fixes the interleaving. The
 sync run's ``FakeClock`` cannot be a loop's time (the async venue refuses a loop whose time
-is not its clock's). --realtime and a real exchange run on ``asyncio.run`` with
-``SystemClock``. --http and --exchange-url stay sync-only: the local Binance server is
-reached over real sockets, which a virtual loop does not wait for.
+is not its clock's). --realtime, --http, --exchange-url and a real exchange run on
+``asyncio.run`` with ``SystemClock``: a virtual loop does not wait for real sockets, so
+the paper venue behind a local Binance server (--http) runs on the real clock too.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 from typing import Any
@@ -29,42 +30,61 @@ from ._run import (
     Progress,
     behind,
     exchange_settings,
+    local_url,
     paper_options,
+    paper_venue,
     read_config,
+    serve,
     summarize,
+    wants_http,
 )
 from ._signals_file import read_signals
 
 
-def make_async_exchange(args: argparse.Namespace, clock: Clock) -> tuple[Any, Any]:
+def make_async_exchange(args: argparse.Namespace, clock: Clock,
+                        cleanup: contextlib.ExitStack | None = None) -> tuple[Any, Any]:
     """(the ``ccxt.async_support`` exchange the executor talks to, the paper venue behind it
-    or None)."""
-    if getattr(args, "http", False) or getattr(args, "exchange_url", None):
-        raise InvalidInput("--http and --exchange-url are sync-only (a local Binance server "
-                           "over real sockets): drop --async")
+    or None). ``cleanup`` closes the local server of --http."""
     if args.exchange in (None, "paper"):
+        if wants_http(args):
+            from ..venue._binance_http import async_binance_client
+
+            venue = paper_venue(args, clock)
+            return async_binance_client(serve(args, venue, cleanup)), venue
         from ..venue._paper_async import AsyncPaperExchange
 
-        venue = AsyncPaperExchange(clock, latency=args.latency, **paper_options(args))
-        return venue, venue
+        async_venue = AsyncPaperExchange(clock, latency=args.latency, **paper_options(args))
+        return async_venue, async_venue
     import ccxt.async_support
 
     cls = getattr(ccxt.async_support, args.exchange, None)
     if not isinstance(cls, type):
         raise InvalidInput(f"unknown exchange id {args.exchange!r} (any ccxt id, or 'paper')")
-    exchange = cls(exchange_settings())
+    settings = exchange_settings()
+    url = local_url(args)
+    if url:
+        from ..venue._binance_http import async_local_binance
+
+        try:
+            return async_local_binance(url, **settings), None
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+    exchange = cls(settings)
     if args.sandbox:
         exchange.set_sandbox_mode(True)
     return exchange, None
 
 
-def open_async_session(args: argparse.Namespace) -> tuple[AsyncTradeExecutor, Any]:
+def open_async_session(args: argparse.Namespace, cleanup: contextlib.ExitStack | None = None
+                       ) -> tuple[AsyncTradeExecutor, Any]:
     """The asyncio executor a command line asks for, and the paper venue behind it (None
     for a real exchange). Built outside the event loop, which ``run_session`` starts."""
     config = read_config(args.config)
-    simulated = args.exchange in (None, "paper") and not args.realtime
+    # Real sockets (--http) are not waited for by a virtual loop: the real clock then.
+    real = args.realtime or getattr(args, "http", False)
+    simulated = args.exchange in (None, "paper") and not real
     clock: Clock = VirtualClock(time.time()) if simulated else SystemClock()
-    exchange, venue = make_async_exchange(args, clock)
+    exchange, venue = make_async_exchange(args, clock, cleanup)
     executor = AsyncTradeExecutor(exchange, args.journal, config, clock=clock,
                                   seed=args.seed if simulated else None,
                                   durability=args.durability)
@@ -113,11 +133,12 @@ async def run_signals(executor: AsyncTradeExecutor, venue: Any,
 
 def cmd_run_async(args: argparse.Namespace) -> int:
     signals = read_signals(args.signals)
-    executor, venue = open_async_session(args)
-    work = run_signals(executor, venue, signals)
-    if isinstance(executor.clock, VirtualClock):
-        text, code = run_virtual(work, clock=executor.clock, seed=args.seed)
-    else:
-        text, code = asyncio.run(work)
+    with contextlib.ExitStack() as cleanup:
+        executor, venue = open_async_session(args, cleanup)
+        work = run_signals(executor, venue, signals)
+        if isinstance(executor.clock, VirtualClock):
+            text, code = run_virtual(work, clock=executor.clock, seed=args.seed)
+        else:
+            text, code = asyncio.run(work)
     print(text)
     return code

@@ -292,9 +292,17 @@ def async_binance_client(server: BinanceServer, **overrides: Any) -> Any:
     has many orders' requests in flight at once and relies on ccxt's throttle to pace
     them, so a test should run that throttle as a bot would (``enableRateLimit=False``
     turns it off). Close it with ``await client.close()`` (or ``async with client:``)."""
-    config = _local_config(server.url, {"enableRateLimit": True, "apiKey": server.api_key,
-                                        "secret": server._secret.decode(), **overrides})
-    return _pointed_at(ccxt.async_support.binance(config), server.url)
+    return async_local_binance(server.url, **{"apiKey": server.api_key,
+                                              "secret": server._secret.decode(),
+                                              **overrides})
+
+
+def async_local_binance(url: str, **overrides: Any) -> Any:
+    """``local_binance`` for asyncio: a real ``ccxt.async_support.binance`` that talks
+    only to the Binance-compatible server at ``url``, ccxt's rate limiter on (see
+    ``async_binance_client``)."""
+    config = _local_config(url, {"enableRateLimit": True, **overrides})
+    return _pointed_at(ccxt.async_support.binance(config), url)
 
 
 def local_binance(url: str, **overrides: Any) -> Any:
