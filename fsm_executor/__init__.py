@@ -1,7 +1,14 @@
 """fsm-executor: the order layer of a trading bot.
 
 Every order is an explicit state machine; every transition is journaled before its effect.
+
+The executors reach ccxt, whose import takes a quarter of a second: they are imported when
+first used (PEP 562), so reading a journal (``audit``, ``replay``, the command line's
+reading commands) never pays for it.
 """
+
+import importlib as _importlib
+import typing as _typing
 
 from .core._clock import Clock, FakeClock, SystemClock
 from .core._config import ExecutionConfig
@@ -51,13 +58,23 @@ from .core._fill import Fill
 from .core._model import Order, OrderSpec, OrderType, Side
 from .core._signal import Signal
 from .core._states import IN_FLIGHT, TERMINAL, TRANSITIONS, State, Transition
-from .executors._async_executor import AsyncTradeExecutor
-from .executors._executor import TradeExecutor
-from .executors._recovery import Change, RecoveryReport
 from .journal._audit import AuditReport, Violation, audit
 from .journal._book import OrderBook
 from .journal._journal import Entry, Journal, JournalReader
 from .journal._replay import replay
+
+if _typing.TYPE_CHECKING:
+    from .executors._async_executor import AsyncTradeExecutor
+    from .executors._executor import TradeExecutor
+    from .executors._recovery import Change, RecoveryReport
+
+#: The names imported on first use, and their modules.
+_LAZY = {
+    "AsyncTradeExecutor": ".executors._async_executor",
+    "Change": ".executors._recovery",
+    "RecoveryReport": ".executors._recovery",
+    "TradeExecutor": ".executors._executor",
+}
 
 __all__ = [
     "IN_FLIGHT",
@@ -126,3 +143,16 @@ __all__ = [
     "audit",
     "replay",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -10,17 +10,19 @@ import secrets
 import sys
 import time
 from collections import Counter
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core._clock import Clock, FakeClock, SystemClock
 from ..core._config import ExecutionConfig
 from ..core._exceptions import InvalidInput, OrderInDoubt
 from ..core._model import Order
 from ..core._states import State
-from ..executors._base import ExecutorBase
-from ..executors._executor import TradeExecutor
 from ..venue._paper_manners import MANNERS
 from ._signals_file import read_signals
+
+if TYPE_CHECKING:  # the executors reach ccxt: imported only by the commands that trade
+    from ..executors._base import ExecutorBase
+    from ..executors._executor import TradeExecutor
 
 #: Keys come from the environment only, never the command line (shell history, ps).
 KEY_VARIABLES = {"apiKey": "FSM_EXECUTOR_API_KEY", "secret": "FSM_EXECUTOR_API_SECRET",
@@ -209,6 +211,8 @@ def open_session(args: argparse.Namespace,
     simulated = args.exchange in (None, "paper") and not args.realtime
     clock: Clock = FakeClock(time.time()) if simulated else SystemClock()
     exchange, venue = make_exchange(args, clock, cleanup)
+    from ..executors._executor import TradeExecutor
+
     executor = TradeExecutor(exchange, args.journal, config, clock=clock,
                              seed=args.seed if simulated else None,
                              durability=args.durability)
