@@ -22,11 +22,10 @@ import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
 
 import attrs
-import sqlite_utils
 
 from ..core._exceptions import (
     ConcurrentWriter,
@@ -37,6 +36,11 @@ from ..core._exceptions import (
 )
 from ._lock import WriterLock
 from ._sqlite_file import create_atomically
+
+if TYPE_CHECKING:
+    # Imported where a journal is created: its import (click, dateutil, pluggy) is 60 ms
+    # that a process only reading a journal never needs.
+    import sqlite_utils
 
 FORMAT: Final = "fsm-executor-journal"
 SCHEMA_VERSION: Final = 1
@@ -165,6 +169,8 @@ def check_identity(path: Path) -> dict[str, str]:
 
 
 def _create(path: Path, clock_now: float) -> None:
+    import sqlite_utils
+
     def build(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -356,6 +362,8 @@ class JournalReader:
 
     @property
     def db(self) -> sqlite_utils.Database:
+        import sqlite_utils
+
         return sqlite_utils.Database(self._conn)
 
     def entries(self) -> Iterator[Entry]:
