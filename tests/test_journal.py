@@ -68,10 +68,10 @@ def test_journal_records_its_format_and_schema_version(journal_path: Path) -> No
     Journal.open(journal_path, now=123.5).close()
     meta = dict(query(journal_path, "SELECT key, value FROM meta"))
     assert meta["format"] == FORMAT
-    assert meta["schema_version"] == str(SCHEMA_VERSION) == "1"
+    assert meta["schema_version"] == str(SCHEMA_VERSION) == "2"
     assert re.fullmatch(r"[0-9a-f]{32}", meta["journal_id"])
     assert meta["created_at"] == "123.5"
-    assert query(journal_path, "SELECT version, applied_at FROM migrations") == [(1, 123.5)]
+    assert query(journal_path, "SELECT version, applied_at FROM migrations") == [(2, 123.5)]
     assert query(journal_path, "PRAGMA application_id") == [(APPLICATION_ID,)]
 
 

@@ -34,6 +34,7 @@ from ..core._exceptions import (
     NotAJournal,
     UnsupportedSchema,
 )
+from ._index import SCHEMA, UPSERT, IndexRow, OrdersIndex
 from ._lock import WriterLock
 from ._sqlite_file import create_atomically
 
@@ -43,7 +44,10 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 FORMAT: Final = "fsm-executor-journal"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+#: Schema versions a journal may have on disk: 1 lacks the orders index (_index.py), which
+#: a writer adds when it opens it.
+READABLE_VERSIONS: Final = (1, 2)
 #: PRAGMA application_id: "FSMX".
 APPLICATION_ID: Final = 0x46534D58
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
@@ -163,9 +167,28 @@ def check_identity(path: Path) -> dict[str, str]:
         version = int(meta.get("schema_version", ""))
     except ValueError:
         raise CorruptJournal(name, "its schema version is missing or garbled") from None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise UnsupportedSchema(name, version)
     return meta
+
+
+def _migrate(conn: sqlite3.Connection, meta: dict[str, str], now: float) -> None:
+    """Schema 1 to 2: the orders index's tables, empty (the order book fills them: they
+    then disagree with the rows)."""
+    if meta["schema_version"] == str(SCHEMA_VERSION):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA:
+            conn.execute(statement)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                     (str(SCHEMA_VERSION),))
+        conn.execute("INSERT INTO migrations VALUES (?, ?)", (SCHEMA_VERSION, now))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    meta["schema_version"] = str(SCHEMA_VERSION)
 
 
 def _create(path: Path, clock_now: float) -> None:
@@ -184,8 +207,8 @@ def _create(path: Path, clock_now: float) -> None:
                 " dest TEXT NOT NULL, payload TEXT NOT NULL, origin TEXT NOT NULL,"
                 " ts REAL NOT NULL, hash TEXT NOT NULL)"
             )
-            # No index on order_id: it would cost each append about 9 us, and only the
-            # offline timeline query would use it.
+            for statement in SCHEMA:
+                conn.execute(statement)
             db.table("meta").insert_all([
                 {"key": "format", "value": FORMAT},
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)},
@@ -214,6 +237,8 @@ class Journal:
         self.journal_id = meta["journal_id"]
         self._conn = conn
         self._lock = lock
+        #: The orders index of this file (_index.py), which the order book keeps.
+        self.index = OrdersIndex(conn)
         last = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
         self._seq: int = last[0] if last else 0
         self._head: str = last[1] if last else genesis_hash(self.journal_id)
@@ -242,6 +267,7 @@ class Journal:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
+                _migrate(conn, meta, now)
                 return cls(p, conn, meta, durability, lock)
             except sqlite3.DatabaseError as exc:
                 conn.close()
@@ -255,8 +281,9 @@ class Journal:
         """``SEQ:HASH`` of the last row: record it to detect a journal cut short later."""
         return f"{self._seq}:{self._head}"
 
-    def append(self, rows: Sequence[NewRow], ts: float) -> int:
-        """Append ``rows`` in one transaction; when this returns, they are committed.
+    def append(self, rows: Sequence[NewRow], ts: float, index: Sequence[IndexRow] = ()) -> int:
+        """Append ``rows`` in one transaction, with ``index``: the orders index's rows they
+        change (written or brought up to date); when this returns, they are committed.
 
         Returns the seq of the last row.
         """
@@ -271,12 +298,13 @@ class Journal:
                            seq - 1))
         conn = self._conn
         try:
-            if len(values) == 1:
+            if len(values) == 1 and not index:
                 conn.execute(_APPEND, values[0])  # autocommit: one statement, one transaction
             else:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     conn.executemany(_APPEND, values)
+                    conn.executemany(UPSERT, index)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
