@@ -227,3 +227,19 @@ def test_a_rate_limit_met_in_a_pass_holds_the_requests_decided_before_it(
     clock.advance(1)
     executor.update()
     assert calls["fetch_order"] == 3  # both asked again once it is over
+
+
+def test_orders_this_run_placed_never_call_for_a_recovery(
+        executor: TradeExecutor, venue: PaperExchange, clock: FakeClock) -> None:
+    # No recover() called: the journal opened empty, so nothing in it is left over.
+    venue.inject("create_order", "timeout_after")  # the first's answer is lost
+    lost = executor.submit(resting(venue, "ETH/USDT", 1, "e")[0])
+    calls = spy(executor)
+    start = clock.now()
+    executor.submit(resting(venue, "BTC/USDT", 1, "b")[0])
+    # The second placement went straight out: no listing, no lookup of the first (a
+    # recovery would list open orders and look the lost create up again).
+    assert lost.state in (State.SUBMIT_UNKNOWN, State.SUBMITTED, State.PRESUMED_ABSENT)
+    assert set(calls) <= {"create_order", "fetch_ticker", "fetch_order_book"}, calls
+    assert clock.now() - start < 1
+    assert executor.stats["recovered_changes"] == 0

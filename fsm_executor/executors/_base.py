@@ -62,7 +62,9 @@ class ExecutorBase:
         self._ids = random.Random(seed) if seed is not None else random.SystemRandom()
         #: Counts for the run summary: retries, unknown outcomes, resubmits, ...
         self.stats = self.driver.stats
-        self._recovered = False
+        # Orders in flight when the journal opens come from a run that stopped; those this
+        # run places are its own, and never call for a recovery.
+        self._recovered = not any(o.is_in_flight or o.is_open for o in self.book.unfinished())
 
     @property
     def pending_orders(self) -> list[Order]:
@@ -70,10 +72,9 @@ class ExecutorBase:
         return self.book.unfinished()
 
     def _needs_recovery(self) -> bool:
-        """A journal with orders in flight comes from a run that stopped: they are settled
-        with the exchange before anything new is sent."""
-        return not self._recovered and any(o.is_in_flight or o.is_open
-                                           for o in self.book.unfinished())
+        """A journal that opened with orders in flight comes from a run that stopped: they
+        are settled with the exchange before anything new is sent."""
+        return not self._recovered
 
     def _new_id(self) -> str:
         longest = self.adapter.profile.client_id_max_length
