@@ -34,6 +34,7 @@ from .core._events import (
 )
 from .core._exceptions import (
     BadRestate,
+    CancelIncomplete,
     ClockSkew,
     ConcurrentWriter,
     ConflictingFill,
@@ -86,6 +87,7 @@ __all__ = [
     "AuditReport",
     "BadRestate",
     "Cancel",
+    "CancelIncomplete",
     "CancelRejected",
     "Change",
     "Clock",

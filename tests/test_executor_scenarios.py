@@ -14,6 +14,7 @@ from async_face import AsyncFace
 from executor_tools import ScheduledClock, assert_money_matches, notes, triggers
 
 from fsm_executor import (
+    CancelIncomplete,
     Order,
     OrderInDoubt,
     RequestCancel,
@@ -315,6 +316,25 @@ def test_cancel_all_cancels_what_is_resting(
     assert order.state is State.CANCELLED
     assert executor.cancel_all() == []
     assert venue.open_order_count() == 0
+
+
+def test_cancel_all_cancels_what_it_can_and_says_which_stayed_in_doubt(
+        executor: TradeExecutor, venue: PaperExchange, journal_path: Path) -> None:
+    resting = executor.submit({**_resting_buy(venue), "id": "rests"})
+    venue.inject("create_order", "timeout_before")  # never reaches the venue
+    lost = executor.submit({**_resting_buy(venue), "id": "lost"})
+    assert lost.state in (State.SUBMIT_UNKNOWN, State.PRESUMED_ABSENT)
+    with pytest.raises(CancelIncomplete) as raised:
+        executor.cancel_all()
+    incomplete = raised.value
+    assert isinstance(incomplete, OrderInDoubt)  # what cancel_all raised before
+    by_id = {o.client_order_id: o for o in incomplete.orders}
+    # Every order is there: the cancelled one with it, not lost with the exception.
+    assert by_id[resting.client_order_id].state is State.CANCELLED
+    assert by_id[lost.client_order_id].cancel_requested
+    assert [d.order_id for d in incomplete.doubts] == [lost.client_order_id]
+    assert venue.open_order_count() == 0
+    assert audit(journal_path).ok
 
 
 def test_on_binance_a_rate_limited_create_placed_nothing_and_is_sent_again(

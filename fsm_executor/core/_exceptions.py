@@ -19,6 +19,7 @@
     ├── ExchangeFailure                       a ccxt error, translated in _errors.py
     │   └── ClockSkew                         the exchange refused our timestamps, even resynced
     ├── OrderInDoubt                          the exchange stayed unreachable: outcome unknown
+    │   └── CancelIncomplete                  cancel_all() left some orders in doubt
     └── ExecutorClosed (also a RuntimeError)  closed before the call, or before it could end
 
 Every error that names an order carries it as ``order_id``; nothing here is raised from
@@ -27,7 +28,12 @@ inside a half-finished change, so catching one means nothing was journaled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._model import Order
 
 
 class FsmExecutorError(Exception):
@@ -228,6 +234,24 @@ class OrderInDoubt(FsmExecutorError):
         self.last_error = last_error
         super().__init__(f"order {order_id!r} left {state}: its outcome is unknown "
                          f"({last_error}); run recovery when the exchange answers")
+
+
+class CancelIncomplete(OrderInDoubt):
+    """``cancel_all()`` tried every order, and some stayed in doubt.
+
+    ``orders``: every order as the cancels left it (the others cancelled, or ended
+    otherwise); ``doubts``: why each order in doubt is. Its own fields are the first
+    doubt's. The journaled cancel requests are carried out as soon as the exchange answers
+    (``update()``, ``recover()``).
+    """
+
+    def __init__(self, orders: Sequence[Order], doubts: Sequence[OrderInDoubt]) -> None:
+        first = doubts[0]
+        super().__init__(first.order_id, first.state, first.last_error)
+        self.orders = tuple(orders)
+        self.doubts = tuple(doubts)
+        self.args = (f"{len(doubts)} of {len(orders)} order(s) could not be cancelled for "
+                     f"now, first {first.order_id!r}: {first.last_error}",)
 
 
 class ExecutorClosed(FsmExecutorError, RuntimeError):

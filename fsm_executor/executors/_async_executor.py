@@ -26,6 +26,7 @@ from ..core._clock import Clock, monotonic_of
 from ..core._config import ExecutionConfig
 from ..core._driver import Goal
 from ..core._exceptions import (
+    CancelIncomplete,
     ExchangeFailure,
     ExecutorClosed,
     FsmExecutorError,
@@ -223,15 +224,21 @@ class AsyncTradeExecutor(ExecutorBase):
         return order
 
     async def cancel_all(self) -> list[Order]:
-        """Cancel every unfinished order at once; raises the first OrderInDoubt after
-        trying all."""
-        results = await asyncio.gather(*(self.cancel(o.client_order_id)
-                                         for o in self.pending_orders),
+        """Cancel every unfinished order at once, and return them all once ended. Raises
+        CancelIncomplete (an OrderInDoubt) after trying all when some stay in doubt: it
+        holds every order as the cancels left it."""
+        pending = self.pending_orders
+        results = await asyncio.gather(*(self.cancel(o.client_order_id) for o in pending),
                                        return_exceptions=True)
         for result in results:
-            if isinstance(result, BaseException):
+            if isinstance(result, BaseException) and not isinstance(result, OrderInDoubt):
                 raise result
-        return [r for r in results if isinstance(r, Order)]
+        doubts = [r for r in results if isinstance(r, OrderInDoubt)]
+        done = [r if isinstance(r, Order) else self.book.get(o.client_order_id)
+                for o, r in zip(pending, results, strict=True)]
+        if doubts:
+            raise CancelIncomplete(done, doubts)
+        return done
 
     async def recover(self, adopt: bool = False, symbols: Iterable[str] = ()) -> RecoveryReport:
         """Settle every unfinished order of the journal with the exchange (see

@@ -20,6 +20,7 @@ from ..core._clock import Clock, monotonic_of
 from ..core._config import ExecutionConfig
 from ..core._driver import Goal
 from ..core._exceptions import (
+    CancelIncomplete,
     ExchangeFailure,
     FsmExecutorError,
     InvalidTransition,
@@ -146,15 +147,18 @@ class TradeExecutor(ExecutorBase):
             return report
 
     def cancel_all(self) -> list[Order]:
-        """Cancel every unfinished order; raises the first OrderInDoubt after trying all."""
-        done, doubt = [], None
+        """Cancel every unfinished order, and return them all once ended. Raises
+        CancelIncomplete (an OrderInDoubt) after trying all when some stay in doubt: it
+        holds every order as the cancels left it."""
+        done, doubts = [], []
         for order in self.pending_orders:
             try:
                 done.append(self.cancel(order.client_order_id))
             except OrderInDoubt as exc:
-                doubt = doubt or exc
-        if doubt is not None:
-            raise doubt
+                doubts.append(exc)
+                done.append(self.book.get(order.client_order_id))
+        if doubts:
+            raise CancelIncomplete(done, doubts)
         return done
 
     # -- signals ---------------------------------------------------------------------------
