@@ -268,12 +268,14 @@ def test_closing_with_orders_in_flight_leaves_a_journal_the_next_run_recovers(
     assert audit(world.path).ok
 
     async def second_run(ex: AsyncTradeExecutor) -> Any:
-        return ex.stats["recovered_changes"], ex.pending_orders
+        return ex.stats["recovered_changes"], ex.last_recovery
 
-    recovered, pending = world.run(second_run)
+    recovered, report = world.run(second_run)
     placed = world.venue.all_orders()
     journaled = {o.client_order_id: o for o in replay(world.path).values()}
     assert recovered > 0
+    # The start's own recovery, reported where the bot can log it.
+    assert report is not None and report.checked == 30 and len(report.changes) == recovered
     for one in placed:  # nothing the venue holds is unknown to the journal
         assert journaled[one["clientOrderId"]].exchange_order_id == one["id"]
     assert all(o.state is not State.PENDING_SUBMIT for o in journaled.values())

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from executor_tools import assert_money_matches, notes
 
-from fsm_executor import FakeClock, State, TradeExecutor, audit, replay
+from fsm_executor import FakeClock, State, TradeExecutor, UnknownOrder, audit, replay
 from fsm_executor.exchange._calls import Call
 from fsm_executor.venue._paper import PaperExchange
 
@@ -243,3 +243,17 @@ def test_orders_this_run_placed_never_call_for_a_recovery(
     assert set(calls) <= {"create_order", "fetch_ticker", "fetch_order_book"}, calls
     assert clock.now() - start < 1
     assert executor.stats["recovered_changes"] == 0
+    assert executor.last_recovery is None
+
+
+def test_any_order_of_the_journal_is_found_by_its_id_or_its_signal(
+        executor: TradeExecutor, venue: PaperExchange) -> None:
+    price = str(venue.mid("BTC/USDT") * Decimal("1.01"))
+    done = executor.execute_signal({"id": "now", "symbol": "BTC/USDT", "side": "buy",
+                                    "amount": "0.01", "price": price})
+    assert done.is_terminal and executor.pending_orders == []
+    assert executor.order(done.client_order_id) == done
+    assert executor.order_for_signal("now") == done
+    assert executor.order_for_signal("never") is None
+    with pytest.raises(UnknownOrder):
+        executor.order("no-such-order")

@@ -255,6 +255,7 @@ class AsyncTradeExecutor(ExecutorBase):
                 result = await self._reconcile(adopt, symbols)
                 report = before.report(self.book, result, self.adapter.calls)
                 self._recovered = True
+                self.last_recovery = report
                 self.stats["recovered_changes"] += len(report.changes)
             finally:
                 self._ready.set()

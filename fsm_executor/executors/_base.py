@@ -23,6 +23,7 @@ from ..core._signal import Signal
 from ..exchange._calls import ExchangeCalls
 from ..journal._book import OrderBook
 from ..journal._journal import Durability
+from ._recovery import RecoveryReport
 
 
 def check_client_ids(config: ExecutionConfig, profile: ExchangeProfile) -> None:
@@ -65,11 +66,22 @@ class ExecutorBase:
         # Orders in flight when the journal opens come from a run that stopped; those this
         # run places are its own, and never call for a recovery.
         self._recovered = not any(o.is_in_flight or o.is_open for o in self.book.unfinished())
+        #: The report of the last recovery, the one a start ran by itself included.
+        self.last_recovery: RecoveryReport | None = None
 
     @property
     def pending_orders(self) -> list[Order]:
         """Orders not yet terminal."""
         return self.book.unfinished()
+
+    def order(self, client_order_id: str) -> Order:
+        """The order as journaled now, finished or not; UnknownOrder if the journal has
+        none by this id."""
+        return self.book.get(client_order_id)
+
+    def order_for_signal(self, signal_id: str) -> Order | None:
+        """The order journaled for ``signal_id``, finished or not; None if none."""
+        return self.book.by_signal(signal_id)
 
     def _needs_recovery(self) -> bool:
         """A journal that opened with orders in flight comes from a run that stopped: they

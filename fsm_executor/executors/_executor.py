@@ -143,6 +143,7 @@ class TradeExecutor(ExecutorBase):
                                origin="reconcile")
             report = before.report(self.book, result, self.adapter.calls)
             self._recovered = True
+            self.last_recovery = report
             self.stats["recovered_changes"] += len(report.changes)
             return report
 
