@@ -535,6 +535,22 @@ def test_inject_refuses_faults_that_make_no_sense(venue: PaperExchange) -> None:
         venue.inject("cancel_order", "insufficient_funds")
 
 
+def test_an_outage_is_switched_on_and_off_with_the_fault_rates(venue: PaperExchange) -> None:
+    venue.set_faults({"unavailable": 1.0})
+    venue.inject("fetch_ticker", "rate_limit", times=3)
+    with pytest.raises(ccxt.RateLimitExceeded):
+        venue.fetch_ticker("BTC/USDT")  # the scripted fault first
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        venue.fetch_order_book("BTC/USDT")  # then the rate, for every method
+    venue.clear_faults()  # the outage is over: the scripted faults left go too
+    assert venue.fetch_ticker("BTC/USDT")["symbol"] == "BTC/USDT"
+    venue.set_faults(None)
+    with pytest.raises(ValueError, match="valid faults"):
+        venue.set_faults({"meteor": 0.5})
+    assert venue.fault_log == [("fetch_ticker", "rate_limit"),
+                               ("fetch_order_book", "unavailable")]
+
+
 def test_scripted_faults_come_first_and_in_order(clock: FakeClock) -> None:
     venue = prompt_venue(clock, faults={"rate_limit": 1.0})
     venue.inject("fetch_ticker", "unavailable")

@@ -49,9 +49,10 @@ class AsyncPaperExchange(ccxt.async_support.Exchange):  # type: ignore[misc]
     keyword is ``PaperExchange``'s (``seed``, ``faults``, ``imitate``, ``state_path``...).
 
     Scripting and ground truth are the sync venue's, without latency or faults:
-    ``inject``, ``order_truth``, ``orders_for_client_id``, ``balance_of``, ``all_orders``,
-    ``set_mid``... (``venue`` is that ``PaperExchange`` itself). ``close()`` closes the
-    venue; a request afterwards raises ``ccxt.ExchangeClosedByUser``, as ccxt's do.
+    ``inject``, ``set_faults``, ``clear_faults``, ``order_truth``, ``orders_for_client_id``,
+    ``balance_of``, ``all_orders``, ``set_mid``... (``venue`` is that ``PaperExchange``
+    itself). ``close()`` closes the venue; a request afterwards raises
+    ``ccxt.ExchangeClosedByUser``, as ccxt's do.
     """
 
     def describe(self) -> Any:
@@ -156,6 +157,12 @@ class AsyncPaperExchange(ccxt.async_support.Exchange):  # type: ignore[misc]
     def inject(self, method: str, fault: str, times: int = 1) -> None:
         """Make the next ``times`` requests of ``method`` fail with ``fault``."""
         self.venue.inject(method, fault, times)
+
+    def set_faults(self, faults: Mapping[str, float] | None) -> None:
+        self.venue.set_faults(faults)
+
+    def clear_faults(self) -> None:
+        self.venue.clear_faults()
 
     def orders_for_client_id(self, client_order_id: str) -> list[dict[str, Any]]:
         return self.venue.orders_for_client_id(client_order_id)

@@ -9,14 +9,14 @@ latency or faults, and no lag hides anything.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..core._clock import Clock
 from ..core._values import to_decimal
 from ._paper_desk import market
-from ._paper_faults import FaultPlan
+from ._paper_faults import FaultPlan, check_rates
 from ._paper_records import MarketSpec, OrderTruth, PaperOrder, PaperTrade
 from ._paper_store import VenueState
 
@@ -37,6 +37,18 @@ class GroundTruth:
     def inject(self, method: str, fault: str, times: int = 1) -> None:
         """Make the next ``times`` calls of ``method`` fail with ``fault`` (before any rate)."""
         self._plan.inject(method, fault, times)
+        self._save()
+
+    def set_faults(self, faults: Mapping[str, float] | None) -> None:
+        """The fault rates from now on, as ``faults`` gives them at construction (None: no
+        random fault). Scripted faults stay queued."""
+        self._plan.rates = check_rates(faults)
+
+    def clear_faults(self) -> None:
+        """No fault from now on (an outage over): the rates off, the scripted faults still
+        queued dropped."""
+        self._plan.rates = {}
+        self._plan.scripted.clear()
         self._save()
 
     def orders_for_client_id(self, client_order_id: str) -> list[dict[str, Any]]:
