@@ -133,6 +133,8 @@ from fsm_executor.cli._cli import main
 assert replay(sys.argv[1])["c1"].state.value == "pending_submit"
 assert audit(sys.argv[1]).ok
 assert main(["audit", sys.argv[1]]) == 0
+for command in (["orders"], ["export"], ["export", "--what", "fills"], ["replay"]):
+    assert main([*command[:1], sys.argv[1], *command[1:]]) == 0
 assert main(["diagram", "--check", "--out", sys.argv[2]]) == 0
 heavy = ("ccxt", "sqlite_utils", "aiohttp", "requests")
 print(sorted(m for m in sys.modules if m.split(".")[0] in heavy or ".executors." in m))

@@ -80,9 +80,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true", help="fail if the files are stale")
     d.set_defaults(func=cmd_diagram)
 
+    from ._orders import add_parsers as add_reading
     from ._run import add_parser as add_run
     from ._venue_cli import add_parser as add_venue
 
+    add_reading(sub)
     add_run(sub)
     add_venue(sub)
     return p

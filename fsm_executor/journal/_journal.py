@@ -400,6 +400,22 @@ class JournalReader:
     def raw_rows(self) -> Iterator[tuple[Any, ...]]:
         return read_raw_rows(self._conn, str(self.path))
 
+    def head(self) -> str:
+        """``SEQ:HASH`` of the last row (``Journal.head``)."""
+        last = self._conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"
+                                  ).fetchone()
+        return f"{last[0]}:{last[1]}" if last else f"0:{genesis_hash(self.journal_id)}"
+
+    @contextlib.contextmanager
+    def consistent(self) -> Iterator[None]:
+        """Every read inside sees the journal as of one moment, whatever a writer appends
+        meanwhile (one read transaction)."""
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
+
     def close(self) -> None:
         self._conn.close()
 

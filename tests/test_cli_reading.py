@@ -1,0 +1,159 @@
+"""The reading commands as a user runs them: ``orders``, ``export`` and ``replay`` (their
+output, their exit statuses, a journal a bot is writing meanwhile, a foreign file), and
+how the command line draws a table on a terminal and elsewhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from fsm_executor import FakeClock, TradeExecutor, replay
+from fsm_executor.cli._cli import main
+from fsm_executor.cli._show import age, table
+from fsm_executor.venue._paper import PaperExchange
+
+CONFIG = {"order_timeout_seconds": 30, "poll_interval_seconds": 1, "jitter": 0}
+
+
+def signal(venue: PaperExchange, sid: str, symbol: str, offset: str) -> dict[str, str]:
+    amount = "0.01" if symbol == "BTC/USDT" else "0.1"
+    return {"id": sid, "symbol": symbol, "side": "buy", "amount": amount,
+            "price": str(venue.mid(symbol) * Decimal(offset))}
+
+
+@pytest.fixture
+def bot(journal_path: Path) -> Iterator[TradeExecutor]:
+    """A bot with a filled order, a cancelled one and one resting, its journal open."""
+    clock = FakeClock()
+    venue = PaperExchange(clock, seed=4, fill_probability=1.0)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=4) as executor:
+        executor.execute_signal(signal(venue, "filled", "BTC/USDT", "1.01"))
+        rests = executor.submit(signal(venue, "cancelled", "ETH/USDT", "0.9"))
+        executor.cancel(rests.client_order_id)
+        executor.submit(signal(venue, "open", "ETH/USDT", "0.9"))
+        yield executor
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_orders_lists_every_order_of_a_journal_a_bot_is_writing(
+        bot: TradeExecutor, journal_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "orders", str(journal_path))
+    assert code == 0 and err == ""
+    header, *lines = out.splitlines()
+    assert header.split() == ["order", "signal", "symbol", "side", "type", "state", "filled",
+                              "average", "fees", "age", "reason"]
+    by_signal = {line.split()[1]: line for line in lines}
+    assert set(by_signal) == {"filled", "cancelled", "open"}
+    filled = bot.order_for_signal("filled")
+    assert filled is not None
+    assert f"{filled.filled}/{filled.amount}" in by_signal["filled"]
+    assert f"{filled.average}" in by_signal["filled"]
+    assert " cancelled " in by_signal["cancelled"] and " submitted " in by_signal["open"]
+    # Still written to: a new order shows up at the next look.
+    bot.submit({"id": "later", "symbol": "BTC/USDT", "side": "buy", "amount": "0.01",
+                "price": "1000"})
+    code, out, _ = cli(capsys, "orders", str(journal_path), "--open")
+    assert code == 0
+    assert sorted(line.split()[1] for line in out.splitlines()[1:]) == ["later", "open"]
+
+
+def test_orders_selects_a_market_and_speaks_json(
+        bot: TradeExecutor, journal_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "orders", str(journal_path), "--symbol", "ETH/USDT", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    journaled = replay(journal_path)
+    assert {o["signal_id"] for o in listed} == {"cancelled", "open"}
+    for order in listed:
+        assert order == journaled[order["client_order_id"]].to_json()
+
+
+def test_export_writes_orders_and_fills_for_accounting_exactly(
+        bot: TradeExecutor, journal_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "export", str(journal_path))
+    assert code == 0
+    orders = {r["signal_id"]: r for r in csv.DictReader(io.StringIO(out))}
+    filled = bot.order_for_signal("filled")
+    assert filled is not None
+    row = orders["filled"]
+    assert (row["state"], row["filled"], row["cost"], row["average"]) == (
+        "filled", str(filled.filled), str(filled.cost), str(filled.average))
+    assert row["fees"] == ", ".join(f"{v} {k}" for k, v in sorted(filled.fees.items()))
+    assert orders["open"]["state"] == "submitted" and orders["open"]["average"] == ""
+
+    code, out, _ = cli(capsys, "export", str(journal_path), "--what", "fills",
+                       "--format", "jsonl")
+    assert code == 0
+    fills = [json.loads(line) for line in out.splitlines()]
+    mine = [f for f in fills if f["signal_id"] == "filled"]
+    assert mine and sum(Decimal(f["amount"]) for f in mine) == filled.filled
+    assert sum(Decimal(f["cost"]) for f in mine) == filled.cost
+    assert {f["trade_id"] for f in mine} == set(filled.fills)
+
+
+def test_replay_counts_the_orders_by_state(
+        bot: TradeExecutor, journal_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "replay", str(journal_path), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["states"] == {"cancelled": 1, "filled": 1, "submitted": 1}
+    assert summary["head"] == bot.book.journal.head
+    assert summary["rows"] == int(bot.book.journal.head.split(":")[0])
+    code, out, _ = cli(capsys, "replay", str(journal_path))
+    assert code == 0 and "every transition re-validated" in out
+    assert f"journal head {bot.book.journal.head}" in out
+
+
+def test_a_journal_that_does_not_replay_exits_1_and_a_foreign_file_2(
+        bot: TradeExecutor, journal_path: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    bot.close()
+    conn = sqlite3.connect(journal_path)
+    with conn:  # a row the table does not allow: filled straight from created
+        conn.execute("UPDATE journal SET dest = 'filled' WHERE trigger = 'submit'")
+    conn.close()
+    code, out, err = cli(capsys, "replay", str(journal_path))
+    assert code == 1 and out == "" and "fsm-executor audit" in err
+    foreign = tmp_path / "notes.txt"
+    foreign.write_text("not a journal\n")
+    for command in ("orders", "export", "replay"):
+        code, out, err = cli(capsys, command, str(foreign))
+        assert code == 2 and out == "", command
+        assert "not a SQLite file" in err and "Traceback" not in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_table_is_drawn_on_a_terminal_and_plain_elsewhere(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm")
+    rows = [("a", "1.5"), ("bb", "10")]
+    plain, drawn = io.StringIO(), Terminal()
+    table(("name", "figure"), rows, plain, right=("figure",))
+    table(("name", "figure"), rows, drawn, right=("figure",))
+    assert plain.getvalue().splitlines() == ["name  figure", "a        1.5", "bb        10"]
+    assert "┃" in drawn.getvalue() or "│" in drawn.getvalue()  # rich's box
+    assert "1.5" in drawn.getvalue()
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0s"), (59.9, "59s"), (60, "1m00s"), (3599, "59m59s"), (3600, "1h00m"),
+    (86399, "23h59m"), (86400 * 3 + 7200, "3d02h"), (-5, "0s"),
+])
+def test_ages_read_as_people_say_them(seconds: float, text: str) -> None:
+    assert age(seconds) == text
