@@ -167,6 +167,12 @@ class Loop:
     def unfinished(self) -> list[Order]:
         return [o.snapshot() for o in self._orders.values() if not o.is_terminal]
 
+    def symbols(self) -> set[str]:
+        return {o.symbol for o in self._orders.values()}
+
+    def knows_exchange_id(self, exchange_order_id: str) -> bool:
+        return any(o.exchange_order_id == exchange_order_id for o in self._orders.values())
+
     def unsettled(self) -> list[Order]:
         return [o.snapshot() for o in self._orders.values()
                 if o.is_terminal and any(f.inferred for f in o.fills.values())]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ from fsm_executor import (
     Fill,
     LoseAnswer,
     Note,
+    Order,
     OrderBook,
     OrderSpec,
     PresumeAbsent,
     Reject,
     RequestCancel,
+    State,
     Submit,
 )
 
@@ -35,6 +38,20 @@ def rows(path: Path) -> list[tuple[Any, ...]]:
         return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM journal ORDER BY seq").fetchall()
     finally:
         conn.close()
+
+
+def states(orders: Mapping[str, Order]) -> dict[str, int]:
+    """How many orders end in each state, as ``AuditReport.by_state`` counts them."""
+    counts = Counter(o.state for o in orders.values())
+    return {s.value: counts[s] for s in State if counts[s]}
+
+
+def as_schema_1(path: Path) -> None:
+    """Make a closed journal what schema 1 wrote: no orders index (_index.py)."""
+    execute(path, ["DROP TABLE orders", "DROP INDEX journal_by_order",
+                   "DROP INDEX journal_creates",
+                   "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+                   "DELETE FROM migrations", "INSERT INTO migrations VALUES (1, 0.0)"])
 
 
 def sha256(path: Path) -> str | None:

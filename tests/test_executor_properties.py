@@ -96,7 +96,10 @@ def _run(data: st.DataObject, signals: int, trades: bool, kind: str) -> tuple[An
     finally:
         # Closed first: the asyncio executor commits at close what its tasks had queued.
         executor.close()
-    live = {o.client_order_id: o for o in executor.book.orders()}
+    # The finished orders as the file holds them, the open ones as the book held them.
+    live = {o.client_order_id: o for o in replay(path).values()}
+    live.update({o.client_order_id: o
+                 for o in executor.book.unfinished() + executor.book.unsettled()})
     return exchange, path, live, outcomes, tmp
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journal_tools import build_scenario, execute, open_order, sha256, spec
+from journal_tools import as_schema_1, build_scenario, execute, open_order, sha256, spec
 
 from fsm_executor import (
     Cancel,
@@ -172,10 +172,12 @@ def test_journals_of_version_0_1_with_its_resubmit_and_abandon_still_replay_and_
                               LoseAnswer("timeout").to_payload(), "live")], clock.now())
         book.journal.append([("old1", "abandon", "submit_unknown", "failed",
                               Abandon("not found", False).to_payload(), "live")], clock.now())
+    as_schema_1(journal_path)  # as 0.1 left it
     order = replay(journal_path)["old1"]
     assert order.state is State.FAILED and order.failure == "abandoned"
     assert audit(journal_path).ok
     with OrderBook.open(journal_path, clock=clock) as book:  # opens: the book replays it too
+        assert book.index_rebuilt is not None  # and adds the orders index
         book.create(OrderSpec("new1", "BTC/USDT", "buy", "limit", "1", "100"))
         book.apply("new1", Submit())
         book.apply("new1", LoseAnswer("timeout"))

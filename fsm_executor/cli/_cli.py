@@ -8,13 +8,25 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..core._exceptions import FsmExecutorError, JournalLocked
 from ..journal._audit import audit, timeline
+from ..journal._journal import Entry
+from ..journal._replay import Rebuilder
 
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def _rebuilt(entries: list[Entry]) -> dict[str, Any] | None:
+    """One order from its own rows, as JSON (what is wrong with them, the audit says)."""
+    rebuilder = Rebuilder()
+    for e in entries:
+        rebuilder.feed((e.seq, e.order_id, e.trigger, e.source, e.dest, e.payload, e.ts))
+    order = rebuilder.orders.get(entries[0].order_id)
+    return None if order is None else order.to_json()
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -26,8 +38,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             return 2
         if args.json:
             print(json.dumps({
-                "order": report.orders[args.order].to_json() if args.order in report.orders
-                else None,
+                "order": _rebuilt(entries),
                 "timeline": [
                     {"seq": e.seq, "ts": e.ts, "trigger": e.trigger, "source": e.source,
                      "dest": e.dest, "origin": e.origin, "payload": e.data()}

@@ -20,7 +20,7 @@ order book, which the loop keeps up to date, between its steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 import attrs
@@ -42,7 +42,9 @@ class Orders(Protocol):
 
     def get(self, client_order_id: str) -> Order: ...
 
-    def orders(self) -> Iterator[Order]: ...
+    def symbols(self) -> set[str]: ...
+
+    def knows_exchange_id(self, exchange_order_id: str) -> bool: ...
 
     def unfinished(self) -> list[Order]: ...
 
@@ -99,7 +101,7 @@ def survey(driver: Driver, book: Orders, symbols: Iterable[str] = ()) -> Steps[S
                        if o.state is not State.CREATED)
     markets = {book.get(cid).symbol for cid in unfinished}
     listed = yield from _open_orders(driver, markets)
-    seen = frozenset({o.symbol for o in book.orders()} | set(symbols))
+    seen = frozenset(book.symbols() | set(symbols))
     return Survey(unfinished, listed, seen)
 
 
@@ -145,7 +147,6 @@ def _open_orders(driver: Driver, symbols: set[str]) -> Steps[dict[str, ExchangeO
 
 def _orphans(driver: Driver, book: Orders, prefix: str,
              symbols: set[str]) -> Steps[list[ExchangeOrder]]:
-    known_ids = {o.exchange_order_id for o in book.orders() if o.exchange_order_id}
     found: dict[str, ExchangeOrder] = {}
     requests = [Request(op, symbol=symbol) for symbol in sorted(symbols)
                 for op in (Op.OPEN_ORDERS, Op.CLOSED_ORDERS)]
@@ -157,7 +158,8 @@ def _orphans(driver: Driver, book: Orders, prefix: str,
         listing = yield from driver.ask(request)
         for seen in listing or ():
             cid = seen.client_order_id
-            if not (cid and cid.startswith(prefix)) or seen.id in known_ids:
+            if not (cid and cid.startswith(prefix)) or (
+                    seen.id is not None and book.knows_exchange_id(seen.id)):
                 continue
             mine = book.get(cid) if cid in book else None
             if mine is not None and mine.exchange_order_id is None and not mine.is_terminal:

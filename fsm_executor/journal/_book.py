@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Final
 
 import attrs
 
 from ..core._clock import Clock, SystemClock
-from ..core._events import Event
+from ..core._events import Acknowledge, Event
 from ..core._exceptions import (
     DuplicateOrder,
     FsmExecutorError,
@@ -24,27 +25,54 @@ from ..core._exceptions import (
 from ..core._lifecycle import Step, apply, plan
 from ..core._memory import REMEMBERED, Memory, remember
 from ..core._model import Order, OrderSpec
-from ..core._states import CREATE, LEGACY, State
-from ._journal import Durability, Journal, NewRow
+from ..core._states import CREATE, LEGACY, TERMINAL, State
+from ._index import IndexRow, is_open, row_of
+from ._journal import Durability, Journal
 from ._replay import rebuild_all
+
+ACKNOWLEDGE: Final = Acknowledge.trigger
 
 _NONE = Memory()
 
 
 class OrderBook:
-    """Every order of one journal, kept in step with it."""
+    """The open orders of one journal, kept in step with it, and every other one on demand.
+
+    Only the orders still open (not terminal, or ended with fills still inferred) are held
+    in memory and rebuilt when the journal opens; a finished order is read from the file
+    when asked for (``get``, ``by_signal``), through the orders index (_index.py), which
+    each commit keeps up to date in its own transaction. So opening a journal costs what
+    its open orders cost, not what its history does.
+    """
 
     def __init__(self, journal: Journal, clock: Clock | None = None) -> None:
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
-        rebuilt = rebuild_all(journal.raw_rows(), str(journal.path))
-        self._orders: dict[str, Order] = rebuilt.orders
+        self._index = journal.index
+        name = str(journal.path)
+        #: Why the orders index was rebuilt from the rows when the journal opened (None: it
+        #: agreed with them, as far as opening checks).
+        self.index_rebuilt: str | None = self._index.disagreement()
+        rebuilt = None
+        if self.index_rebuilt is None:
+            rebuilt = rebuild_all(self._index.open_rows(), name)
+            finished = [cid for cid, o in rebuilt.orders.items() if not is_open(o)]
+            if finished:
+                self.index_rebuilt = (f"the orders index holds {finished[0]!r} open, and "
+                                      "the rows finish it")
+        if self.index_rebuilt is not None:
+            # A journal of schema 1, or one written without the index: one full replay.
+            rebuilt = rebuild_all(journal.raw_rows(), name)
+            self._index.rebuild(rebuilt.orders.values())
+        assert rebuilt is not None
+        #: The open orders, oldest first.
+        self._orders: dict[str, Order] = {
+            cid: o for cid, o in rebuilt.orders.items() if is_open(o)
+        }
         #: Decision counts of unfinished orders (those of finished ones are not needed).
         self._memories: dict[str, Memory] = {
-            cid: m for cid, m in rebuilt.memories.items() if not self._orders[cid].is_terminal
-        }
-        self._by_signal: dict[str, str] = {
-            o.signal_id: o.client_order_id for o in self._orders.values() if o.signal_id
+            cid: m for cid, m in rebuilt.memories.items()
+            if cid in self._orders and not self._orders[cid].is_terminal
         }
 
     @classmethod
@@ -69,17 +97,21 @@ class OrderBook:
         return self._live(client_order_id).snapshot()
 
     def __contains__(self, client_order_id: object) -> bool:
-        return client_order_id in self._orders
+        return client_order_id in self._orders or client_order_id in self._index
 
     def __len__(self) -> int:
-        return len(self._orders)
+        return len(self._index)
 
     def by_signal(self, signal_id: str) -> Order | None:
-        order_id = self._by_signal.get(signal_id)
+        order_id = self._index.by_signal(signal_id)
         return None if order_id is None else self.get(order_id)
 
     def orders(self) -> Iterator[Order]:
-        return (o.snapshot() for o in list(self._orders.values()))
+        """Every order of the journal, oldest first: the finished ones rebuilt from the
+        file (all of them at once: for tests and tools, not a bot's loop)."""
+        rebuilt = rebuild_all(self.journal.raw_rows(), str(self.journal.path), remember=False)
+        return (self._orders[cid].snapshot() if cid in self._orders else o
+                for cid, o in rebuilt.orders.items())
 
     def unfinished(self) -> list[Order]:
         """Orders not yet terminal, oldest first."""
@@ -87,13 +119,20 @@ class OrderBook:
 
     def unsettled(self) -> list[Order]:
         """Ended orders whose fills are partly inferred, not yet the exchange's trades."""
-        return [o.snapshot() for o in self._orders.values()
-                if o.is_terminal and any(f.inferred for f in o.fills.values())]
+        return [o.snapshot() for o in self._orders.values() if o.is_terminal]
+
+    def symbols(self) -> set[str]:
+        """The markets of every order the journal holds."""
+        return self._index.symbols()
+
+    def knows_exchange_id(self, exchange_order_id: str) -> bool:
+        """Whether an order of the journal has this exchange id."""
+        return self._index.knows_exchange_id(exchange_order_id)
 
     @property
     def last_ts(self) -> float:
         """The time of the newest journal row (0 for an empty journal)."""
-        return max((o.updated_at for o in self._orders.values()), default=0.0)
+        return self.journal.last_ts
 
     def memory(self, client_order_id: str) -> Memory:
         """The order's decision counts as its journal rows say (a copy)."""
@@ -107,17 +146,15 @@ class OrderBook:
 
     def create(self, spec: OrderSpec, origin: str = "live") -> Order:
         """Journal a new order in state ``created``; nothing is sent anywhere."""
-        if spec.client_order_id in self._orders:
+        if spec.client_order_id in self:
             raise DuplicateOrder(spec.client_order_id)
         now = self.clock.now()
+        order = Order.from_spec(spec, now)
         self.journal.append(
             [(spec.client_order_id, CREATE, "", State.CREATED.value, spec.to_payload(), origin)],
-            now,
+            now, [row_of(order)],
         )
-        order = Order.from_spec(spec, now)
         self._orders[order.client_order_id] = order
-        if spec.signal_id:
-            self._by_signal[spec.signal_id] = order.client_order_id
         return order.snapshot()
 
     def apply(self, client_order_id: str, event: Event, origin: str = "live") -> Order:
@@ -128,7 +165,8 @@ class OrderBook:
         order = self._live(client_order_id)
         step = plan(order, event)
         if step is not None:
-            self._commit(order, [step], origin)
+            _written(step)
+            self._commit([(order, [step])], origin)
         return order.snapshot()
 
     def apply_all(self, client_order_id: str, events: Iterable[Event],
@@ -140,9 +178,7 @@ class OrderBook:
         order = self._live(client_order_id)
         steps = self._plan_all(order, events)
         if steps:
-            now = self.clock.now()
-            self.journal.append(self._rows(steps, origin), now)
-            self._applied(order, steps, now)
+            self._commit([(order, steps)], origin)
         return order.snapshot()
 
     def apply_many(self, changes: Iterable[tuple[str, Iterable[Event]]],
@@ -171,11 +207,7 @@ class OrderBook:
             if steps:
                 planned.append((order, steps))
         if planned:
-            now = self.clock.now()
-            self.journal.append([row for _, steps in planned
-                                 for row in self._rows(steps, origin)], now)
-            for order, steps in planned:
-                self._applied(order, steps, now)
+            self._commit(planned, origin)
         return {cid: r if isinstance(r, FsmExecutorError) else r.snapshot()
                 for cid, r in result.items()}
 
@@ -187,24 +219,22 @@ class OrderBook:
         for event in events:
             step = plan(shadow, event)
             if step is not None:
-                if (step.source, step.trigger) in LEGACY:  # old journals' moves replay only
-                    raise InvalidTransition(step.order_id, step.source.value, step.trigger)
+                _written(step)
                 apply(shadow, step, 0.0)
                 steps.append(step)
         return steps
 
-    @staticmethod
-    def _rows(steps: Sequence[Step], origin: str) -> list[NewRow]:
-        return [(s.order_id, s.trigger, s.source.value, s.dest.value, s.payload(), origin)
-                for s in steps]
-
-    def _commit(self, order: Order, steps: Sequence[Step], origin: str) -> None:
-        for s in steps:
-            if (s.source, s.trigger) in LEGACY:  # old journals' moves replay, never written
-                raise InvalidTransition(s.order_id, s.source.value, s.trigger)
+    def _commit(self, planned: Sequence[tuple[Order, Sequence[Step]]], origin: str) -> None:
+        """Journal the planned steps, with the index rows they change, in one transaction;
+        then apply them."""
         now = self.clock.now()
-        self.journal.append(self._rows(steps, origin), now)
-        self._applied(order, steps, now)
+        rows = [(s.order_id, s.trigger, s.source.value, s.dest.value, s.payload(), origin)
+                for _, steps in planned for s in steps]
+        index = [row for order, steps in planned
+                 if (row := _index_change(order, steps)) is not None]
+        self.journal.append(rows, now, index)
+        for order, steps in planned:
+            self._applied(order, steps, now)
 
     def _applied(self, order: Order, steps: Sequence[Step], now: float) -> None:
         """Change ``order`` as its committed ``steps`` say, and count what they count."""
@@ -215,11 +245,37 @@ class OrderBook:
                 if memory is None:
                     memory = self._memories[step.order_id] = Memory()
                 remember(memory, step.trigger, step.event, now)
+        cid = order.client_order_id
         if order.is_terminal:
-            self._memories.pop(order.client_order_id, None)
+            self._memories.pop(cid, None)
+            if not is_open(order):
+                self._orders.pop(cid, None)  # finished: read from the file from now on
 
     def _live(self, client_order_id: str) -> Order:
-        try:
-            return self._orders[client_order_id]
-        except KeyError:
-            raise UnknownOrder(client_order_id) from None
+        """The open order, or a finished one rebuilt from its rows (not kept)."""
+        order = self._orders.get(client_order_id)
+        if order is not None:
+            return order
+        rows = self._index.order_rows(client_order_id)
+        if not rows:
+            raise UnknownOrder(client_order_id)
+        return rebuild_all(rows, str(self.journal.path), remember=False).orders[client_order_id]
+
+
+def _written(step: Step) -> None:
+    """Old journals' moves are replayed, never written."""
+    if (step.source, step.trigger) in LEGACY:
+        raise InvalidTransition(step.order_id, step.source.value, step.trigger)
+
+
+def _index_change(order: Order, steps: Sequence[Step]) -> IndexRow | None:
+    """The order's index row after ``steps``, when they change it: they end it, give it an
+    exchange id, or change the ledger of an ended order (its fills listed at last)."""
+    if not (order.is_terminal
+            or any(s.dest in TERMINAL or s.trigger == ACKNOWLEDGE for s in steps)):
+        return None
+    after = order.snapshot()
+    for step in steps:
+        apply(after, step, 0.0)
+    row = row_of(after)
+    return None if row == row_of(order) else row

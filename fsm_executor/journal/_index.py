@@ -14,6 +14,7 @@ orders when the journal opens): about 8 µs an append (benchmarks/bench_journal.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
@@ -53,6 +54,15 @@ def is_open(order: Order) -> bool:
 def row_of(order: Order) -> IndexRow:
     return (order.client_order_id, order.signal_id, order.exchange_order_id, order.symbol,
             int(is_open(order)))
+
+
+def fingerprint(row: IndexRow) -> int:
+    """One row's share of ``digest``."""
+    return int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "big")
+
+
+#: Shares are summed modulo this: the digest of a set of rows, in any order.
+DIGEST_MODULUS: Final = 2**64
 
 
 class OrdersIndex:
@@ -101,8 +111,8 @@ class OrdersIndex:
     # -- derived, checked, rebuilt ---------------------------------------------------------
 
     def disagreement(self) -> str | None:
-        """What opening can check cheaply: as many orders as create rows, and the newest the
-        same. None when it agrees, else why not."""
+        """What opening can check cheaply: as many orders as create rows, the newest the
+        same, the last row's order known. None when it agrees, else why not."""
         indexed = len(self)
         created = int(self._one("SELECT count(*) FROM journal WHERE trigger = 'create'"))
         if indexed != created:
@@ -112,6 +122,9 @@ class OrdersIndex:
                          " ORDER BY seq DESC LIMIT 1")
         if newest != last:
             return f"the orders index's newest order is {newest!r}, the rows' {last!r}"
+        latest = self._one("SELECT order_id FROM journal ORDER BY seq DESC LIMIT 1")
+        if latest is not None and latest not in self:
+            return f"the last row's order {latest!r} is not in the orders index"
         return None
 
     def rebuild(self, orders: Iterable[Order]) -> None:
@@ -127,7 +140,11 @@ class OrdersIndex:
             conn.execute("ROLLBACK")
             raise
 
-    def rows(self) -> dict[str, IndexRow]:
-        """Every row, for audit."""
-        return {r[0]: r for r in self._conn.execute(
-            "SELECT order_id, signal_id, exchange_order_id, symbol, open FROM orders")}
+    def rows(self) -> Iterator[IndexRow]:
+        return iter(self._conn.execute(
+            "SELECT order_id, signal_id, exchange_order_id, symbol, open FROM orders"))
+
+    def digest(self) -> int:
+        """The sum of every row's fingerprint: equal to the one of the orders the rows
+        rebuild when the index agrees with them (audit), in constant memory."""
+        return sum(fingerprint(r) for r in self.rows()) % DIGEST_MODULUS

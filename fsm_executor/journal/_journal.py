@@ -5,11 +5,12 @@ edited, inserted, deleted or reordered row breaks the chain, and ``seq`` has no 
 off the *end* leave a valid shorter chain: only a head recorded elsewhere (``Journal.head``,
 printed by ``fsm-executor run``) shows them, with ``audit(path, expected_head=...)``. Keeping
 the head inside the file would cost every append a second page write (about +50% of the raw
-INSERT; benchmarks/bench_journal.py), and whoever can delete rows can edit it as well.
+INSERT; benchmarks/bench_journal.py), and whoever can delete rows can edit it as well. (The
+orders index, written in the same transactions, often shows a cut too: _index.py.)
 
-sqlite-utils creates the schema and records the migrations; the append path is a prepared
-INSERT on the raw connection, because ``Table.insert`` introspects the table on every call
-(about 400 µs against 30 µs; benchmarks/bench_journal.py).
+sqlite-utils creates the schema and records the migrations (_file.py); the append path is a
+prepared INSERT on the raw connection, because ``Table.insert`` introspects the table on
+every call (about 400 µs against 30 µs; benchmarks/bench_journal.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ import hashlib
 import json
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
-from urllib.parse import quote
 
 import attrs
 
@@ -31,26 +30,15 @@ from ..core._exceptions import (
     ConcurrentWriter,
     CorruptJournal,
     InvalidInput,
-    NotAJournal,
-    UnsupportedSchema,
 )
-from ._index import SCHEMA, UPSERT, IndexRow, OrdersIndex
+from ._file import FORMAT, SCHEMA_VERSION, check_identity, create, migrate, read_only
+from ._index import UPSERT, IndexRow, OrdersIndex
 from ._lock import WriterLock
-from ._sqlite_file import create_atomically
 
 if TYPE_CHECKING:
     # Imported where a journal is created: its import (click, dateutil, pluggy) is 60 ms
     # that a process only reading a journal never needs.
     import sqlite_utils
-
-FORMAT: Final = "fsm-executor-journal"
-SCHEMA_VERSION: Final = 2
-#: Schema versions a journal may have on disk: 1 lacks the orders index (_index.py), which
-#: a writer adds when it opens it.
-READABLE_VERSIONS: Final = (1, 2)
-#: PRAGMA application_id: "FSMX".
-APPLICATION_ID: Final = 0x46534D58
-SQLITE_HEADER: Final = b"SQLite format 3\x00"
 
 Durability = Literal["normal", "full"]
 _SYNCHRONOUS: Final = {"normal": "NORMAL", "full": "FULL"}
@@ -116,111 +104,6 @@ class Entry:
 NewRow = tuple[str, str, str, str, dict[str, Any], str]
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
-
-
-def _meta(path: Path, immutable: bool) -> dict[str, str]:
-    """The meta table's rows. ``immutable``: read the main file alone, so that a foreign
-    WAL database gets no -wal or -shm file beside it (a journal's meta is checkpointed at
-    creation and never changes). NotAJournal if the file has no meta table or cannot be
-    opened; sqlite3.DatabaseError if it cannot be read."""
-    name = str(path)
-    mode = "ro&immutable=1" if immutable else "ro"
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode={mode}", uri=True)
-    except sqlite3.Error as exc:
-        raise NotAJournal(name, f"cannot be opened: {exc}") from None
-    try:
-        return dict(conn.execute("SELECT key, value FROM meta").fetchall())
-    except sqlite3.DatabaseError as exc:
-        if "no such table" in str(exc):
-            raise NotAJournal(name, "a SQLite file but not an fsm-executor journal") from None
-        raise
-    finally:
-        conn.close()
-
-
-def check_identity(path: Path) -> dict[str, str]:
-    """The journal's meta rows, or NotAJournal / UnsupportedSchema. Never writes to the file."""
-    name = str(path)
-    if not path.is_file():
-        raise NotAJournal(name, "no such file" if not path.exists() else "not a regular file")
-    with path.open("rb") as f:
-        header = f.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise NotAJournal(name, "not a SQLite file, so not an fsm-executor journal")
-    try:
-        meta = _meta(path, immutable=True)
-    except sqlite3.DatabaseError as exc:
-        if not Path(f"{path}-wal").exists():
-            raise CorruptJournal(name, f"unreadable: {exc}") from None
-        # Killed in the middle of a checkpoint: the main file alone is half written, and
-        # only with its write-ahead log (which SQLite reads through) is it whole.
-        try:
-            meta = _meta(path, immutable=False)
-        except sqlite3.DatabaseError as again:
-            raise CorruptJournal(name, f"unreadable: {again}") from None
-    if meta.get("format") != FORMAT:
-        raise NotAJournal(name, "a SQLite file but not an fsm-executor journal")
-    try:
-        version = int(meta.get("schema_version", ""))
-    except ValueError:
-        raise CorruptJournal(name, "its schema version is missing or garbled") from None
-    if version not in READABLE_VERSIONS:
-        raise UnsupportedSchema(name, version)
-    return meta
-
-
-def _migrate(conn: sqlite3.Connection, meta: dict[str, str], now: float) -> None:
-    """Schema 1 to 2: the orders index's tables, empty (the order book fills them: they
-    then disagree with the rows)."""
-    if meta["schema_version"] == str(SCHEMA_VERSION):
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in SCHEMA:
-            conn.execute(statement)
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                     (str(SCHEMA_VERSION),))
-        conn.execute("INSERT INTO migrations VALUES (?, ?)", (SCHEMA_VERSION, now))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    meta["schema_version"] = str(SCHEMA_VERSION)
-
-
-def _create(path: Path, clock_now: float) -> None:
-    import sqlite_utils
-
-    def build(conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        db = sqlite_utils.Database(conn)
-        with db.conn:
-            db.table("meta").create({"key": str, "value": str}, pk="key")
-            db.table("migrations").create({"version": int, "applied_at": float}, pk="version")
-            conn.execute(
-                "CREATE TABLE journal (seq INTEGER PRIMARY KEY,"
-                " order_id TEXT NOT NULL, trigger TEXT NOT NULL, source TEXT NOT NULL,"
-                " dest TEXT NOT NULL, payload TEXT NOT NULL, origin TEXT NOT NULL,"
-                " ts REAL NOT NULL, hash TEXT NOT NULL)"
-            )
-            for statement in SCHEMA:
-                conn.execute(statement)
-            db.table("meta").insert_all([
-                {"key": "format", "value": FORMAT},
-                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                {"key": "journal_id", "value": uuid.uuid4().hex},
-                {"key": "created_at", "value": repr(clock_now)},
-            ])
-            db.table("migrations").insert({"version": SCHEMA_VERSION, "applied_at": clock_now})
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # meta in the main file, for good
-
-    create_atomically(path, build)
-
-
 class Journal:
     """An open journal file. Appends are atomic and committed when ``append`` returns:
     durable against a killed process with durability "normal" (the default), against power
@@ -239,9 +122,13 @@ class Journal:
         self._lock = lock
         #: The orders index of this file (_index.py), which the order book keeps.
         self.index = OrdersIndex(conn)
-        last = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        last = conn.execute("SELECT seq, hash, ts FROM journal ORDER BY seq DESC LIMIT 1"
+                            ).fetchone()
         self._seq: int = last[0] if last else 0
         self._head: str = last[1] if last else genesis_hash(self.journal_id)
+        #: The latest time of a row: the last row's when it opened, and each appended
+        #: since (0.0 for an empty journal).
+        self.last_ts: float = last[2] if last else 0.0
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, durability: Durability = "normal",
@@ -262,12 +149,12 @@ class Journal:
                 # A process that does not lock may create it first; it is then checked like
                 # any other file.
                 with contextlib.suppress(FileExistsError):
-                    _create(p, now)
+                    create(p, now)
             meta = check_identity(p)
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
-                _migrate(conn, meta, now)
+                migrate(conn, meta, now)
                 return cls(p, conn, meta, durability, lock)
             except sqlite3.DatabaseError as exc:
                 conn.close()
@@ -313,6 +200,7 @@ class Journal:
             self._check_end()
             raise
         self._seq, self._head = seq, head
+        self.last_ts = max(self.last_ts, ts)
         return seq
 
     def _check_end(self) -> None:
@@ -384,7 +272,11 @@ class JournalReader:
         self.path = Path(path)
         self.meta = check_identity(self.path)
         self.journal_id = self.meta["journal_id"]
-        self._conn = _read_only(self.path)
+        #: Whether the file has the orders index (_index.py): schema 2.
+        self.indexed = self.meta["schema_version"] == str(SCHEMA_VERSION)
+        self._conn = read_only(self.path)
+        #: The orders index (schema 2), read-only here.
+        self.index = OrdersIndex(self._conn)
         if tolerant:
             self._conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
 
@@ -399,6 +291,18 @@ class JournalReader:
 
     def raw_rows(self) -> Iterator[tuple[Any, ...]]:
         return read_raw_rows(self._conn, str(self.path))
+
+    def order_rows(self, order_id: str, before: int) -> list[tuple[Any, ...]]:
+        """One order's rows before seq ``before`` (RAW_COLUMNS), by the index of rows by
+        order id."""
+        return self._conn.execute(f"SELECT {RAW_COLUMNS} FROM journal WHERE order_id = ?"
+                                  " AND seq < ? ORDER BY seq", (order_id, before)).fetchall()
+
+    def created_twice(self) -> frozenset[str]:
+        """The order ids with more than one create row (none, in a sound journal)."""
+        return frozenset(i for (i,) in self._conn.execute(
+            "SELECT order_id FROM journal WHERE trigger = 'create' GROUP BY order_id"
+            " HAVING count(*) > 1"))
 
     def head(self) -> str:
         """``SEQ:HASH`` of the last row (``Journal.head``)."""

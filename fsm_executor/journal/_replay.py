@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from ..core._events import EVENT_TYPES, Event
 from ..core._exceptions import CorruptJournal, FsmExecutorError
+from ..core._ledger import unsettled
 from ..core._lifecycle import apply, plan
 from ..core._memory import REMEMBERED, Memory, remember
 from ..core._model import Order
@@ -33,15 +34,57 @@ _READERS: Final[dict[str, Callable[[Any], Event]]] = {
 }
 
 
-class Rebuilder:
-    """Feeds journal rows, in seq order, into orders; says what is wrong with a bad row."""
+#: An order that finished, and the order as it was last handed over (None the first time).
+Finished = Callable[[Order, Order | None], None]
+#: The rows of one order before a seq, from the file (its index of rows by order id).
+Reload = Callable[[str, int], list[tuple[Any, ...]]]
 
-    def __init__(self, remember: bool = False) -> None:
+
+class Rebuilder:
+    """Feeds journal rows, in seq order, into orders; says what is wrong with a bad row.
+
+    Streaming (``finished`` and ``reload`` given), it holds only the orders still open: an
+    order that finishes (terminal, its fills all the exchange's trades) is handed to
+    ``finished`` and dropped, so a year of history replays in the memory of its busiest
+    moment. A later row of a dropped order (a note after its end) brings it back from the
+    file (``reload``: its rows before that one), and it is handed over again when it
+    finishes again. ``created_twice``: the order ids with more than one create row (found
+    beforehand, as a dropped order's create row seen again would otherwise pass)."""
+
+    def __init__(self, remember: bool = False, finished: Finished | None = None,
+                 reload: Reload | None = None, created_twice: frozenset[str] = frozenset()
+                 ) -> None:
         self.orders: dict[str, Order] = {}
         #: With ``remember``: each order's decision counts (_memory.py), for the orders whose
         #: rows have any. Only a writer needs them: replay and audit skip the work.
         self.memories: dict[str, Memory] = {}
         self._remembered = REMEMBERED if remember else frozenset()
+        self._finished = finished
+        self._reload = reload
+        self._created_twice = created_twice
+        #: Orders brought back after they finished: as they were handed over.
+        self._returned: dict[str, Order] = {}
+
+    def _brought_back(self, order_id: str, seq: int) -> Order | None:
+        """A dropped order rebuilt from its rows before ``seq`` (None if it has none)."""
+        if self._reload is None:
+            return None
+        again = Rebuilder()
+        for row in self._reload(order_id, seq):
+            again.feed(row)  # what is wrong with a row was said when it was read
+        order = again.orders.get(order_id)
+        if order is None:
+            return None
+        self._returned[order_id] = order.snapshot()
+        self.orders[order_id] = order
+        return order
+
+    def _maybe_finished(self, order: Order) -> None:
+        if order.is_terminal and not unsettled(order):
+            order_id = order.client_order_id
+            assert self._finished is not None
+            self._finished(order, self._returned.pop(order_id, None))
+            del self.orders[order_id]
 
     def feed(self, row: tuple[Any, ...]) -> str | None:
         """Apply one (seq, order_id, trigger, source, dest, payload, ts) row.
@@ -56,7 +99,8 @@ class Rebuilder:
                 return (f"payload of {trigger!r} for order {order_id!r} is malformed: not "
                         "one JSON object")
             if trigger == CREATE:
-                if order_id in orders:
+                if order_id in orders or (order_id in self._created_twice
+                                          and self._brought_back(order_id, _seq)):
                     return f"order {order_id!r} is created a second time"
                 created = Order.from_payload(data, ts)
                 if created.client_order_id != order_id or source != "" or dest != "created":
@@ -65,7 +109,7 @@ class Rebuilder:
                 # per order.
                 orders[created.client_order_id] = created
                 return None
-            order = orders.get(order_id)
+            order = orders.get(order_id) or self._brought_back(order_id, _seq)
             if order is None:
                 return f"{trigger!r} for order {order_id!r}, which was never created"
             reader = _READERS.get(trigger)
@@ -91,7 +135,19 @@ class Rebuilder:
             if memory is None:
                 memory = self.memories[order_id] = Memory()
             remember(memory, trigger, step.event, ts)
+        if self._finished is not None:
+            self._maybe_finished(order)
         return None
+
+
+def streaming(reader: JournalReader, finished: Finished) -> Rebuilder:
+    """A Rebuilder for ``reader``'s rows that holds only the open orders, where the file
+    has the index to bring a dropped order back (schema 2); else one that holds them all,
+    handing none over."""
+    if not reader.indexed:
+        return Rebuilder()
+    return Rebuilder(finished=finished, reload=reader.order_rows,
+                     created_twice=reader.created_twice())
 
 
 def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:

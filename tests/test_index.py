@@ -1,0 +1,191 @@
+"""The orders index (journal/_index.py) and what it buys: a journal opens at the cost of its
+open orders, finished ones are read from the file when asked for, the index is rebuilt
+from the rows when missing or caught disagreeing, and audit checks it against the rows
+while holding only the open orders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from journal_tools import as_schema_1, build_scenario, execute, open_order, rows, spec
+
+from fsm_executor import (
+    CorruptJournal,
+    FakeClock,
+    Fill,
+    Journal,
+    Note,
+    OrderBook,
+    State,
+    Submit,
+    UnknownOrder,
+    audit,
+    replay,
+)
+from fsm_executor.journal._journal import JournalReader, dumps
+from fsm_executor.journal._replay import streaming
+
+INDEX_BEHIND = ("the orders index disagrees with the rows (a writer rebuilds it when it "
+                "opens the journal)")
+
+
+def finished_and_open(book: OrderBook) -> None:
+    """o1 filled (with a signal id), o2 failed, o3 resting."""
+    open_order(book, "o1", signal_id="sig-1")
+    book.apply("o1", Fill("t1", "1", "100"))
+    book.create(spec("o2", signal_id="sig-2"))
+    book.apply("o2", Submit())
+    open_order(book, "o3", signal_id="sig-3")
+
+
+def index_rows(path: Path) -> list[tuple[object, ...]]:
+    with JournalReader(path) as reader:
+        return sorted(reader.index.rows())
+
+
+def test_the_index_holds_each_order_as_its_rows_leave_it(book: OrderBook,
+                                                         journal_path: Path) -> None:
+    finished_and_open(book)
+    assert index_rows(journal_path) == [
+        ("o1", "sig-1", "ex-o1", "BTC/USDT", 0),   # filled: finished
+        ("o2", "sig-2", None, "BTC/USDT", 1),      # its placement under way
+        ("o3", "sig-3", "ex-o3", "BTC/USDT", 1),   # resting
+    ]
+
+
+def test_opening_rebuilds_the_open_orders_only_and_finds_finished_ones_in_the_file(
+        book: OrderBook, journal_path: Path, clock: FakeClock) -> None:
+    finished_and_open(book)
+    filled = book.get("o1")
+    book.close()
+    # A finished order's row damaged on disk: opening never reads it, replay does.
+    execute(journal_path, ["UPDATE journal SET payload = 'garbage' WHERE seq = 4"])
+    with pytest.raises(CorruptJournal):
+        replay(journal_path)
+    with OrderBook.open(journal_path, clock=clock) as reopened:
+        assert reopened.index_rebuilt is None
+        assert [o.client_order_id for o in reopened.unfinished()] == ["o2", "o3"]
+        assert "o1" in reopened and "nope" not in reopened and len(reopened) == 3
+        assert reopened.by_signal("sig-3") == reopened.get("o3")
+        with pytest.raises(CorruptJournal):
+            reopened.get("o1")  # read from the file when asked for: the damage shows
+        with pytest.raises(UnknownOrder):
+            reopened.get("nope")
+    execute(journal_path, ["UPDATE journal SET payload = "
+                           f"'{dumps(Fill('t1', '1', '100').to_payload())}' WHERE seq = 4"])
+    with OrderBook.open(journal_path, clock=clock) as reopened:
+        assert reopened.get("o1") == filled
+        assert reopened.by_signal("sig-1") == filled
+        assert reopened.knows_exchange_id("ex-o1") and not reopened.knows_exchange_id("x")
+
+
+def test_a_finished_order_given_a_row_is_read_changed_and_let_go(
+        book: OrderBook, journal_path: Path) -> None:
+    finished_and_open(book)
+    noted = book.apply("o1", Note("after_end", "the exchange says otherwise"))
+    assert noted.state is State.FILLED
+    assert [o.client_order_id for o in book.unfinished()] == ["o2", "o3"]
+    assert book.unsettled() == []  # not kept: the book holds open orders only
+    assert rows(journal_path)[-1][2] == "note"
+    assert audit(journal_path).ok
+
+
+def test_a_journal_of_schema_1_gets_its_index_when_a_writer_opens_it(
+        book: OrderBook, journal_path: Path, clock: FakeClock) -> None:
+    finished_and_open(book)
+    book.close()
+    before = index_rows(journal_path)
+    as_schema_1(journal_path)
+    assert audit(journal_path).ok  # read as it is: a reader changes nothing
+    clock.advance(5)
+    with OrderBook.open(journal_path, clock=clock) as reopened:
+        assert reopened.index_rebuilt == "the orders index holds 0 orders, the rows create 3"
+        assert [o.client_order_id for o in reopened.unfinished()] == ["o2", "o3"]
+    assert index_rows(journal_path) == before
+    with JournalReader(journal_path) as reader:
+        assert reader.meta["schema_version"] == "2"
+        assert reader.indexed
+    assert audit(journal_path).ok
+
+
+@pytest.mark.parametrize(("tamper", "why"), [
+    ("DELETE FROM orders WHERE order_id = 'o1'", "holds 2 orders, the rows create 3"),
+    ("UPDATE orders SET open = 1 WHERE order_id = 'o1'", "holds 'o1' open, and the rows"),
+    ("DELETE FROM orders WHERE order_id = 'o3'", "holds 2 orders"),
+])
+def test_an_index_caught_disagreeing_when_the_journal_opens_is_rebuilt_from_the_rows(
+        book: OrderBook, journal_path: Path, clock: FakeClock, tamper: str, why: str) -> None:
+    finished_and_open(book)
+    book.close()
+    before = index_rows(journal_path)
+    execute(journal_path, [tamper])
+    assert [str(v) for v in audit(journal_path).violations] == [INDEX_BEHIND]
+    with OrderBook.open(journal_path, clock=clock) as reopened:
+        assert why in (reopened.index_rebuilt or "")
+        assert reopened.by_signal("sig-1") is not None
+    assert index_rows(journal_path) == before
+    assert audit(journal_path).ok
+
+
+def test_audit_catches_what_opening_cannot_an_open_order_marked_finished(
+        book: OrderBook, journal_path: Path) -> None:
+    finished_and_open(book)
+    book.close()
+    # The one edit the cheap checks at opening miss: it would hide o3 from recovery.
+    execute(journal_path, ["UPDATE orders SET open = 0 WHERE order_id = 'o3'"])
+    assert [str(v) for v in audit(journal_path).violations] == [INDEX_BEHIND]
+
+
+def test_rows_of_a_never_created_order_appended_by_hand_are_caught_at_opening(
+        book: OrderBook, journal_path: Path) -> None:
+    finished_and_open(book)
+    book.close()
+    with Journal.open(journal_path) as journal:  # the journal alone: no index row
+        journal.append([("ghost", "submit", "created", "pending_submit", {}, "live")], 9.0)
+    with pytest.raises(CorruptJournal, match="never created"):
+        OrderBook.open(journal_path)
+
+
+def test_audit_holds_only_the_open_orders_and_brings_a_finished_one_back_for_a_late_row(
+        journal_path: Path, clock: FakeClock) -> None:
+    with OrderBook.open(journal_path, clock=clock) as book:
+        build_scenario(book, clock)  # row 20: a note on o1, filled at row 5
+    handed: list[tuple[str, str | None]] = []
+    held: list[int] = []
+    with JournalReader(journal_path) as reader:
+        rebuilder = streaming(reader, lambda o, before: handed.append(
+            (o.client_order_id, before and before.state.value)))
+        for row in reader.raw_rows():
+            assert rebuilder.feed(row) is None
+            held.append(len(rebuilder.orders))
+    # Each order handed over as it finished, o1 a second time after its late note.
+    assert handed == [("o1", None), ("o2", None), ("o3", None), ("o1", "filled")]
+    assert max(held) == 1 and held[-1] == 0  # one order open at a time, then none
+    report = audit(journal_path)
+    assert report.ok, report.render()
+    assert report.order_count == 3
+    assert report.by_state == {"filled": 1, "failed": 1, "expired": 1}
+
+
+def test_audit_still_refuses_an_illegal_row_of_an_order_it_had_let_go(
+        book: OrderBook, journal_path: Path) -> None:
+    finished_and_open(book)
+    book.close()
+    with Journal.open(journal_path) as journal:
+        journal.append([("o1", "fill", "filled", "filled",
+                         Fill("t9", "1", "100").to_payload(), "live")], 9.0)
+    report = audit(journal_path)
+    assert any(v.seq == len(rows(journal_path)) and "o1" in v.message
+               for v in report.violations), report.render()
+
+
+def test_audit_refuses_an_order_created_again_after_it_finished(
+        book: OrderBook, journal_path: Path) -> None:
+    finished_and_open(book)
+    book.close()
+    with Journal.open(journal_path) as journal:
+        journal.append([("o1", "create", "", "created", spec("o1").to_payload(), "live")],
+                       9.0)
+    report = audit(journal_path)
+    assert any("created a second time" in v.message for v in report.violations)
