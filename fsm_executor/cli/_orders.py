@@ -20,7 +20,7 @@ from ..core._exceptions import CorruptJournal
 from ..core._fill import Fill
 from ..core._model import Order
 from ..journal._journal import JournalReader
-from ..journal._replay import rebuild, replay
+from ..journal._replay import replay, streaming
 from ._show import age, dump, iso, table
 
 #: The columns of ``export --what orders``.
@@ -108,21 +108,36 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    counts: Counter[str] = Counter()
+
+    def finished(order: Order, before: Order | None) -> None:
+        if before is not None:
+            counts[before.state.value] -= 1
+        counts[order.state.value] += 1
+
     with JournalReader(args.journal) as reader, reader.consistent():
         head = reader.head()  # of the very rows replayed, should a bot append meanwhile
+        # Orders are let go as they finish: memory holds the open ones only.
+        rebuilder = streaming(reader, finished)
+        feed = rebuilder.feed
         try:
-            orders = rebuild(reader.raw_rows(), str(reader.path))
+            for row in reader.raw_rows():
+                problem = feed(row)
+                if problem is not None:
+                    raise CorruptJournal(str(reader.path), problem, row[0])
         except CorruptJournal as exc:
             print(f"fsm-executor: {exc}; `fsm-executor audit` says more", file=sys.stderr)
             return 1
+        for order in rebuilder.orders.values():
+            finished(order, None)
     elapsed = time.perf_counter() - start
-    states = dict(sorted(Counter(o.state.value for o in orders.values()).items()))
-    rows = int(head.split(":")[0])
+    states = {s: n for s, n in sorted(counts.items()) if n}
+    rows, orders = int(head.split(":")[0]), sum(states.values())
     if args.json:
-        dump({"orders": len(orders), "rows": rows, "head": head, "states": states,
+        dump({"orders": orders, "rows": rows, "head": head, "states": states,
               "seconds": round(elapsed, 3)}, sys.stdout)
         return 0
-    print(f"replayed {rows:,} row(s) into {len(orders):,} order(s) in {elapsed:.2f} s: "
+    print(f"replayed {rows:,} row(s) into {orders:,} order(s) in {elapsed:.2f} s: "
           "every transition re-validated")
     table(("state", "orders"), [(s, f"{n:,}") for s, n in states.items()], sys.stdout,
           right=("orders",))
