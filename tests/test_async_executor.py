@@ -253,6 +253,40 @@ def test_a_follower_stopped_by_the_journal_failing_tells_its_waiters_instead_of_
     assert isinstance(raised, sqlite3.OperationalError)
 
 
+class Abort(BaseException):
+    """Not an Exception: hypothesis' StopTest (a test's generated data ran out), a
+    framework's exit."""
+
+
+def test_a_follower_ended_by_a_base_exception_hands_it_to_its_waiters(world: World) -> None:
+    # The property suite's spin: hypothesis' StopTest ended a follower, which handed only
+    # Exceptions to its waiters, so execute_signal() waited for ever, while an order whose
+    # cancel budget was spent, watched without sending anything, moved virtual time on.
+    async def scenario(ex: AsyncTradeExecutor) -> Any:
+        watched, order = signals(world.venue, 2, "0.9", kinds=("limit",))
+        stuck = await ex.submit(watched)
+        world.venue.inject("fetch_order", "unavailable", times=3)
+        world.venue.inject("fetch_open_orders", "unavailable", times=3)
+        await asyncio.sleep(10)  # past the timeout: the cancel's confirmation fails
+        world.venue.inject("cancel_order", "unavailable", times=3)
+        with pytest.raises(OrderInDoubt):
+            await ex.wait(stuck.client_order_id)
+        placed = await ex.submit(order)
+        make = ex.adapter.make
+
+        async def aborting(call: Call) -> Any:
+            if call.method in ("fetch_order", "fetch_open_orders"):
+                raise Abort
+            return await make(call)
+
+        ex.adapter.make = aborting  # type: ignore[method-assign]
+        async with asyncio.timeout(86_400):  # a hang fails instead
+            await ex.wait(placed.client_order_id)
+
+    with pytest.raises(Abort):
+        world.run(scenario)
+
+
 def test_closing_with_orders_in_flight_leaves_a_journal_the_next_run_recovers(
         world: World) -> None:
     async def first_run() -> Any:

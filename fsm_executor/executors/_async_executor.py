@@ -71,7 +71,7 @@ class AsyncTradeExecutor(ExecutorBase):
         self._doubts: dict[str, OrderInDoubt] = {}
         #: What stopped a follower short of the order's end other than a doubt (the journal
         #: failing, a bug): wait() raises it until the order is followed again.
-        self._broken: dict[str, Exception] = {}
+        self._broken: dict[str, BaseException] = {}
         self._started = self._closed = False
         # recover() and close() take the orders from their followers: one at a time.
         self._exclusive = asyncio.Lock()
@@ -166,7 +166,8 @@ class AsyncTradeExecutor(ExecutorBase):
     async def wait(self, client_order_id: str) -> Order:
         """The order once its follower stops: terminal, or presumed absent after a lookup
         (still watched). Raises OrderInDoubt when its outcome cannot be settled now, and
-        what else stopped its follower (the journal failing) until it is followed again."""
+        what else stopped its follower (the journal failing, any BaseException but a
+        cancellation) until it is followed again."""
         order = self.book.get(client_order_id)
         if client_order_id not in self._followers:
             stopped = self._doubts.get(client_order_id) or self._broken.get(client_order_id)
@@ -282,11 +283,14 @@ class AsyncTradeExecutor(ExecutorBase):
                     if order.is_terminal:
                         return
                 await asyncio.sleep(self.config.watch_interval_seconds)
-        except Exception as exc:
-            self._broken[cid] = exc
-            for done in self._waiters.pop(cid, []):
-                if not done.done():
-                    done.set_exception(exc)
+        except GeneratorExit:
+            raise  # closed unfinished with its loop: nothing runs, nobody waits
+        except BaseException as exc:
+            # Any BaseException, not only Exceptions: one let by (hypothesis' StopTest, a
+            # stray cancellation) left execute_signal() waiting for ever. A follower stood
+            # aside (_unfollow unlists it first) leaves its waiters to recover() or cancel().
+            if self._followers.get(cid) is asyncio.current_task():
+                self._ended(cid, exc)
             raise  # and asyncio reports it, should nobody be waiting
         finally:
             # Unlisted now, not by the done-callback a turn later: a wait() in between
@@ -295,6 +299,20 @@ class AsyncTradeExecutor(ExecutorBase):
             with contextlib.suppress(RuntimeError):
                 if self._followers.get(cid) is asyncio.current_task():
                     del self._followers[cid]
+
+    def _ended(self, cid: str, exc: BaseException) -> None:
+        """The follower of ``cid`` ended short of the order's end by ``exc``: its waiters
+        get ``exc``, and so does a later wait(); for a cancellation, they are cancelled."""
+        cancelled = isinstance(exc, asyncio.CancelledError)
+        if not cancelled:
+            self._broken[cid] = exc
+        for done in self._waiters.pop(cid, []):
+            if done.done():
+                continue
+            if cancelled:
+                done.cancel()
+            else:
+                done.set_exception(exc)
 
     def _stopped(self, cid: str, order: Order | None = None,
                  doubt: OrderInDoubt | None = None) -> None:
