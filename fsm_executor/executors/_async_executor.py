@@ -235,6 +235,7 @@ class AsyncTradeExecutor(ExecutorBase):
             finally:
                 self._ready.set()
                 self._follow_all()
+                self._answer_unfollowed()
             return report
 
     # -- following -------------------------------------------------------------------------
@@ -313,6 +314,16 @@ class AsyncTradeExecutor(ExecutorBase):
                 done.cancel()
             else:
                 done.set_exception(exc)
+
+    def _answer_unfollowed(self) -> None:
+        """After recover(): the orders it ended are followed no more. Their waiters (whose
+        followers stood aside for it) get them now, and their doubts are over. (Closing
+        meanwhile, close() cancels the waiters.)"""
+        if self._closed:
+            return
+        for cid in [*self._waiters, *self._doubts]:
+            if cid not in self._followers:
+                self._stopped(cid, self.book.get(cid))
 
     def _stopped(self, cid: str, order: Order | None = None,
                  doubt: OrderInDoubt | None = None) -> None:
