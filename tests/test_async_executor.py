@@ -254,6 +254,75 @@ def test_a_follower_stopped_by_the_journal_failing_tells_its_waiters_instead_of_
     assert isinstance(raised, sqlite3.OperationalError)
 
 
+class Abort(BaseException):
+    """Not an Exception: hypothesis' StopTest (a test's generated data ran out), a
+    framework's exit."""
+
+
+def test_a_follower_ended_by_a_base_exception_hands_it_to_its_waiters(world: World) -> None:
+    # The property suite's spin: hypothesis' StopTest ended a follower, which handed only
+    # Exceptions to its waiters, so execute_signal() waited for ever, while an order whose
+    # cancel budget was spent, watched without sending anything, moved virtual time on.
+    async def scenario(ex: AsyncTradeExecutor) -> Any:
+        watched, order = signals(world.venue, 2, "0.9", kinds=("limit",))
+        stuck = await ex.submit(watched)
+        world.venue.inject("fetch_order", "unavailable", times=3)
+        world.venue.inject("fetch_open_orders", "unavailable", times=3)
+        await asyncio.sleep(10)  # past the timeout: the cancel's confirmation fails
+        world.venue.inject("cancel_order", "unavailable", times=3)
+        with pytest.raises(OrderInDoubt):
+            await ex.wait(stuck.client_order_id)
+        placed = await ex.submit(order)
+        make = ex.adapter.make
+
+        async def aborting(call: Call) -> Any:
+            if call.method in ("fetch_order", "fetch_open_orders"):
+                raise Abort
+            return await make(call)
+
+        ex.adapter.make = aborting  # type: ignore[method-assign]
+        async with asyncio.timeout(86_400):  # a hang fails instead
+            await ex.wait(placed.client_order_id)
+
+    with pytest.raises(Abort):
+        world.run(scenario)
+
+
+def test_a_wait_on_an_order_recover_brings_to_its_end_is_answered(world: World) -> None:
+    # recover() stands every follower aside; an order it ended was not followed again, and
+    # nothing answered a wait() on it.
+    async def scenario(ex: AsyncTradeExecutor) -> Any:
+        placed = await ex.submit(signals(world.venue, 1, "0.999", kinds=("limit",))[0])
+        waiting = asyncio.ensure_future(ex.wait(placed.client_order_id))
+        await asyncio.sleep(1)
+        world.venue.set_mid("BTC/USDT", world.venue.mid("BTC/USDT") * Decimal("0.99"))
+        await asyncio.sleep(30)  # filled meanwhile, before the follower's next poll
+        await ex.recover()
+        async with asyncio.timeout(86_400):  # a hang fails instead
+            return await waiting, ex.doubts
+
+    ended, doubts = world.run(scenario, order_timeout_seconds=600, poll_interval_seconds=60)
+    assert ended.state is State.FILLED and doubts == {}
+    assert_money_matches(world.venue.venue, ended)
+
+
+def test_an_order_in_doubt_recover_settles_is_in_doubt_no_more(world: World) -> None:
+    # Not followed again once ended, it kept the doubt of its last follower, which wait()
+    # raised.
+    async def scenario(ex: AsyncTradeExecutor) -> Any:
+        world.venue.inject("create_order", "timeout_after")  # filled, its answer lost
+        world.venue.inject("fetch_order", "unavailable", times=3)  # and its lookups
+        signal = signals(world.venue, 1, "1.001", kinds=("market",))[0]
+        with pytest.raises(OrderInDoubt):
+            await ex.execute_signal(signal)
+        await asyncio.sleep(6)  # Binance's lag: visible to lookups by now
+        await ex.recover()
+        return await ex.wait(ex.book.by_signal(signal["id"]).client_order_id), ex.doubts
+
+    ended, doubts = world.run(scenario)
+    assert ended.state is State.FILLED and doubts == {}
+
+
 def test_closing_with_orders_in_flight_leaves_a_journal_the_next_run_recovers(
         world: World) -> None:
     async def first_run() -> Any:

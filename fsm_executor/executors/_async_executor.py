@@ -77,7 +77,7 @@ class AsyncTradeExecutor(ExecutorBase):
         self._doubts: dict[str, OrderInDoubt] = {}
         #: What stopped a follower short of the order's end other than a doubt (the journal
         #: failing, a bug): wait() raises it until the order is followed again.
-        self._broken: dict[str, Exception] = {}
+        self._broken: dict[str, BaseException] = {}
         self._started = self._closed = False
         # recover() and close() take the orders from their followers: one at a time.
         self._exclusive = asyncio.Lock()
@@ -124,9 +124,7 @@ class AsyncTradeExecutor(ExecutorBase):
             for cid, waiters in self._waiters.items():
                 for done in waiters:
                     if not done.done():
-                        done.set_exception(ExecutorClosed(
-                            f"the executor was closed before order {cid!r} ended; the "
-                            "next run's recovery settles it", cid))
+                        done.set_exception(self._closed_before(cid))
             self.book.close()
 
     # -- public ----------------------------------------------------------------------------
@@ -183,8 +181,9 @@ class AsyncTradeExecutor(ExecutorBase):
     async def wait(self, client_order_id: str) -> Order:
         """The order once its follower stops: terminal, or presumed absent after a lookup
         (still watched). Raises OrderInDoubt when its outcome cannot be settled now, and
-        what else stopped its follower (the journal failing) until it is followed again;
-        ExecutorClosed when the executor closes before the order ends."""
+        what else stopped its follower (the journal failing, any BaseException but a
+        cancellation) until it is followed again; ExecutorClosed when the executor closes
+        before the order ends."""
         order = self.book.get(client_order_id)
         if self._closed and not order.is_terminal:
             raise ExecutorClosed(f"this AsyncTradeExecutor is closed: order "
@@ -260,6 +259,7 @@ class AsyncTradeExecutor(ExecutorBase):
             finally:
                 self._ready.set()
                 self._follow_all()
+                self._answer_unfollowed()
             return report
 
     async def _reconcile(self, adopt: bool, symbols: Iterable[str]) -> Reconciled:
@@ -321,11 +321,14 @@ class AsyncTradeExecutor(ExecutorBase):
                     if order.is_terminal:
                         return
                 await asyncio.sleep(self.config.watch_interval_seconds)
-        except Exception as exc:
-            self._broken[cid] = exc
-            for done in self._waiters.pop(cid, []):
-                if not done.done():
-                    done.set_exception(exc)
+        except GeneratorExit:
+            raise  # closed unfinished with its loop: nothing runs, nobody waits
+        except BaseException as exc:
+            # Any BaseException, not only Exceptions: one let by (hypothesis' StopTest, a
+            # stray cancellation) left execute_signal() waiting for ever. A follower stood
+            # aside (_unfollow unlists it first) leaves its waiters to recover() or cancel().
+            if self._followers.get(cid) is asyncio.current_task():
+                self._ended(cid, exc)
             raise  # and asyncio reports it, should nobody be waiting
         finally:
             # Unlisted now, not by the done-callback a turn later: a wait() in between
@@ -334,6 +337,38 @@ class AsyncTradeExecutor(ExecutorBase):
             with contextlib.suppress(RuntimeError):
                 if self._followers.get(cid) is asyncio.current_task():
                     del self._followers[cid]
+
+    def _ended(self, cid: str, exc: BaseException) -> None:
+        """The follower of ``cid`` ended short of the order's end by ``exc``: its waiters
+        get ``exc``, and so does a later wait(); for a cancellation, they are cancelled,
+        or told ExecutorClosed when close() is what cancelled it."""
+        cancelled = isinstance(exc, asyncio.CancelledError)
+        if not cancelled:
+            self._broken[cid] = exc
+        elif self._closed:
+            exc = self._closed_before(cid)
+        for done in self._waiters.pop(cid, []):
+            if done.done():
+                continue
+            if cancelled and not self._closed:
+                done.cancel()
+            else:
+                done.set_exception(exc)
+
+    @staticmethod
+    def _closed_before(cid: str) -> ExecutorClosed:
+        return ExecutorClosed(f"the executor was closed before order {cid!r} ended; the "
+                              "next run's recovery settles it", cid)
+
+    def _answer_unfollowed(self) -> None:
+        """After recover(): the orders it ended are followed no more. Their waiters (whose
+        followers stood aside for it) get them now, and their doubts are over. (Closing
+        meanwhile, close() tells the waiters.)"""
+        if self._closed:
+            return
+        for cid in [*self._waiters, *self._doubts]:
+            if cid not in self._followers:
+                self._stopped(cid, self.book.get(cid))
 
     def _stopped(self, cid: str, order: Order | None = None,
                  doubt: OrderInDoubt | None = None) -> None:
