@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from ..core._actions import Action, Op, Open, Record, Send, View, Wait
@@ -41,8 +41,9 @@ from ..exchange._async_exchange import AsyncExchangeAdapter
 from ..journal._book import OrderBook
 from ..journal._journal import Durability
 from ._base import ExecutorBase, signal_of
-from ._gathering import GroupCommit, Listings
+from ._gathering import GroupCommit, Listings, all_or_none
 from ._recovery import Before, RecoveryReport
+from ._waiters import Waiters
 
 T = TypeVar("T")
 _Committed = Order | FsmExecutorError
@@ -72,12 +73,8 @@ class AsyncTradeExecutor(ExecutorBase):
         self._listings = Listings(self)
         #: The task following each order to its end (one driver per order at a time).
         self._followers: dict[str, asyncio.Task[None]] = {}
-        self._waiters: dict[str, list[asyncio.Future[Order]]] = {}
+        self._waiters = Waiters()
         self._placing: dict[str, asyncio.Task[Order]] = {}
-        self._doubts: dict[str, OrderInDoubt] = {}
-        #: What stopped a follower short of the order's end other than a doubt (the journal
-        #: failing, a bug): wait() raises it until the order is followed again.
-        self._broken: dict[str, BaseException] = {}
         self._started = self._closed = False
         # recover() and close() take the orders from their followers: one at a time.
         self._exclusive = asyncio.Lock()
@@ -121,10 +118,7 @@ class AsyncTradeExecutor(ExecutorBase):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._commits.flush()
-            for cid, waiters in self._waiters.items():
-                for done in waiters:
-                    if not done.done():
-                        done.set_exception(self._closed_before(cid))
+            self._waiters.close()
             self.book.close()
 
     # -- public ----------------------------------------------------------------------------
@@ -132,7 +126,7 @@ class AsyncTradeExecutor(ExecutorBase):
     @property
     def doubts(self) -> dict[str, OrderInDoubt]:
         """Why each order followed in the background could not be settled, for now."""
-        return dict(self._doubts)
+        return dict(self._waiters.doubts)
 
     async def execute_signal(self, signal: Signal | Mapping[str, Any]) -> Order:
         """Place ``signal``'s order and return it once terminal, or presumed absent (see
@@ -189,13 +183,11 @@ class AsyncTradeExecutor(ExecutorBase):
             raise ExecutorClosed(f"this AsyncTradeExecutor is closed: order "
                                  f"{client_order_id!r} is not followed", client_order_id)
         if client_order_id not in self._followers:
-            stopped = self._doubts.get(client_order_id) or self._broken.get(client_order_id)
+            stopped = self._waiters.why_stopped(client_order_id)
             if stopped is not None:
                 raise stopped
             return order
-        done: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(client_order_id, []).append(done)
-        return await done
+        return await self._waiters.wait(client_order_id)
 
     async def cancel(self, client_order_id: str) -> Order:
         """Cancel the order now and return it once terminal (see
@@ -214,12 +206,12 @@ class AsyncTradeExecutor(ExecutorBase):
         try:
             order = await self._run(self.driver.cancel(cid))
         except OrderInDoubt as doubt:
-            self._stopped(cid, doubt=doubt)
+            self._waiters.stopped(cid, doubt=doubt)
             raise
         finally:
             if not self._closed and self.book.get(cid).is_terminal is False:
                 self._follow(cid)
-        self._stopped(cid, order)
+        self._waiters.stopped(cid, order)
         return order
 
     async def cancel_all(self) -> list[Order]:
@@ -266,9 +258,9 @@ class AsyncTradeExecutor(ExecutorBase):
         """core/_reconcile.py's phases, with every order settled at once: a hundred orders
         in doubt take the time of the slowest, not of all of them in turn."""
         found = await self._run(survey(self.driver, self.book, symbols), "reconcile")
-        doubts = await _all(self._run(settle_order(self.driver, cid, found.listed.get(cid)),
+        doubts = await all_or_none(self._run(settle_order(self.driver, cid, found.listed.get(cid)),
                                       "reconcile") for cid in found.unfinished)
-        await _all(self._run(list_trades(self.driver, o.client_order_id), "reconcile")
+        await all_or_none(self._run(list_trades(self.driver, o.client_order_id), "reconcile")
                    for o in self.book.unsettled())
         return await self._run(conclude(self.driver, self.book, found,
                                         [d for d in doubts if d is not None],
@@ -290,7 +282,7 @@ class AsyncTradeExecutor(ExecutorBase):
     def _follow(self, cid: str) -> None:
         if cid in self._followers or self._closed:
             return
-        self._broken.pop(cid, None)
+        self._waiters.followed_again(cid)
         task = asyncio.get_running_loop().create_task(self._following(cid))
         self._followers[cid] = task
         task.add_done_callback(lambda _: self._followers.pop(cid, None)
@@ -315,9 +307,9 @@ class AsyncTradeExecutor(ExecutorBase):
                 try:
                     order = await self._run(self.driver.drive(cid, Goal.ENDED, aligned=True))
                 except OrderInDoubt as doubt:
-                    self._stopped(cid, doubt=doubt)
+                    self._waiters.stopped(cid, doubt=doubt)
                 else:
-                    self._stopped(cid, order)
+                    self._waiters.stopped(cid, order)
                     if order.is_terminal:
                         return
                 await asyncio.sleep(self.config.watch_interval_seconds)
@@ -328,7 +320,7 @@ class AsyncTradeExecutor(ExecutorBase):
             # stray cancellation) left execute_signal() waiting for ever. A follower stood
             # aside (_unfollow unlists it first) leaves its waiters to recover() or cancel().
             if self._followers.get(cid) is asyncio.current_task():
-                self._ended(cid, exc)
+                self._waiters.ended(cid, exc, self._closed)
             raise  # and asyncio reports it, should nobody be waiting
         finally:
             # Unlisted now, not by the done-callback a turn later: a wait() in between
@@ -338,52 +330,15 @@ class AsyncTradeExecutor(ExecutorBase):
                 if self._followers.get(cid) is asyncio.current_task():
                     del self._followers[cid]
 
-    def _ended(self, cid: str, exc: BaseException) -> None:
-        """The follower of ``cid`` ended short of the order's end by ``exc``: its waiters
-        get ``exc``, and so does a later wait(); for a cancellation, they are cancelled,
-        or told ExecutorClosed when close() is what cancelled it."""
-        cancelled = isinstance(exc, asyncio.CancelledError)
-        if not cancelled:
-            self._broken[cid] = exc
-        elif self._closed:
-            exc = self._closed_before(cid)
-        for done in self._waiters.pop(cid, []):
-            if done.done():
-                continue
-            if cancelled and not self._closed:
-                done.cancel()
-            else:
-                done.set_exception(exc)
-
-    @staticmethod
-    def _closed_before(cid: str) -> ExecutorClosed:
-        return ExecutorClosed(f"the executor was closed before order {cid!r} ended; the "
-                              "next run's recovery settles it", cid)
-
     def _answer_unfollowed(self) -> None:
         """After recover(): the orders it ended are followed no more. Their waiters (whose
         followers stood aside for it) get them now, and their doubts are over. (Closing
         meanwhile, close() tells the waiters.)"""
         if self._closed:
             return
-        for cid in [*self._waiters, *self._doubts]:
+        for cid in self._waiters.waited_on():
             if cid not in self._followers:
-                self._stopped(cid, self.book.get(cid))
-
-    def _stopped(self, cid: str, order: Order | None = None,
-                 doubt: OrderInDoubt | None = None) -> None:
-        if doubt is not None:
-            self._doubts[cid] = doubt
-        else:
-            self._doubts.pop(cid, None)
-        for done in self._waiters.pop(cid, []):
-            if done.done():
-                continue
-            if doubt is not None:
-                done.set_exception(doubt)
-            else:
-                assert order is not None
-                done.set_result(order)
+                self._waiters.stopped(cid, self.book.get(cid))
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -443,14 +398,3 @@ class AsyncTradeExecutor(ExecutorBase):
             return self._view(cid, failure=failure)
         return self._view(cid, answer=answer)
 
-
-async def _all(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
-    """Every call's result, in order. The first to raise cancels the others, and they have
-    ended when it is raised: no driver goes on behind its caller's back."""
-    tasks = [asyncio.ensure_future(call) for call in calls]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,12 +1,13 @@
 """What the asyncio executor's tasks do at the same moment, gathered: the rows they commit
 in one turn of the event loop go in one transaction (``GroupCommit``), and the routine looks
-at one market's open orders falling due together take one listing (``Listings``)."""
+at one market's open orders falling due together take one listing (``Listings``); and many
+drivers run at once, none going on behind its caller's back (``all_or_none``)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Coroutine, Iterable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from ..core._actions import Op, Request
 from ..core._answers import ExchangeOrder
@@ -17,6 +18,8 @@ from ..core._exceptions import FsmExecutorError
 from ..core._model import Order
 from ..core._tracker import LISTING_FROM, index
 from ..journal._book import OrderBook
+
+T = TypeVar("T")
 
 _Committed = Order | FsmExecutorError
 
@@ -110,3 +113,14 @@ class Listings:
             for done in futures:
                 if not done.done():
                     done.set_result(found)
+
+async def all_or_none(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every call's result, in order. The first to raise cancels the others, and they have
+    ended when it is raised: no driver goes on behind its caller's back."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
