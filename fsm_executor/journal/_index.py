@@ -31,7 +31,8 @@ SCHEMA: Final = (
     " WHERE exchange_order_id IS NOT NULL",
     "CREATE INDEX orders_open ON orders (open) WHERE open",
     "CREATE INDEX journal_by_order ON journal (order_id)",
-    "CREATE INDEX journal_creates ON journal (order_id) WHERE trigger = 'create'",
+    # The create rows by seq: the newest order's is found without a scan.
+    "CREATE INDEX journal_creates ON journal (seq) WHERE trigger = 'create'",
 )
 
 #: (order_id, signal_id, exchange_order_id, symbol, open): an order's row in the index.
@@ -80,9 +81,11 @@ class OrdersIndex:
 
     def open_rows(self) -> Iterator[tuple[Any, ...]]:
         """Every row of the open orders, in seq order (replay's raw columns)."""
+        # IN, not a join: without statistics SQLite would scan every row and look each
+        # one's order up (250 ms with 100,000 finished orders, against 0.4 ms).
         return iter(self._conn.execute(
-            f"SELECT {_RAW} FROM orders o JOIN journal j ON j.order_id = o.order_id"
-            " WHERE o.open ORDER BY j.seq").fetchall())
+            f"SELECT {_RAW} FROM journal j WHERE j.order_id IN"
+            " (SELECT order_id FROM orders WHERE open) ORDER BY j.seq").fetchall())
 
     def order_rows(self, order_id: str) -> list[tuple[Any, ...]]:
         """One order's rows, in seq order (empty for an order never journaled)."""
@@ -111,16 +114,16 @@ class OrdersIndex:
     # -- derived, checked, rebuilt ---------------------------------------------------------
 
     def disagreement(self) -> str | None:
-        """What opening can check cheaply: as many orders as create rows, the newest the
-        same, the last row's order known. None when it agrees, else why not."""
-        indexed = len(self)
-        created = int(self._one("SELECT count(*) FROM journal WHERE trigger = 'create'"))
-        if indexed != created:
-            return f"the orders index holds {indexed} orders, the rows create {created}"
+        """What opening can check without reading the history: the newest order the same
+        as the rows', the last row's order known (and, by the book, every open order open
+        by its rows). None when it agrees, else why not. Whatever else an edit of the index
+        could hide, audit finds: it checks every row of the index against the rows."""
         newest = self._one("SELECT order_id FROM orders ORDER BY rowid DESC LIMIT 1")
         last = self._one("SELECT order_id FROM journal WHERE trigger = 'create'"
                          " ORDER BY seq DESC LIMIT 1")
         if newest != last:
+            if newest is None:
+                return "the orders index is empty, and the rows create orders"
             return f"the orders index's newest order is {newest!r}, the rows' {last!r}"
         latest = self._one("SELECT order_id FROM journal ORDER BY seq DESC LIMIT 1")
         if latest is not None and latest not in self:

@@ -299,7 +299,13 @@ class JournalReader:
                                   " AND seq < ? ORDER BY seq", (order_id, before)).fetchall()
 
     def created_twice(self) -> frozenset[str]:
-        """The order ids with more than one create row (none, in a sound journal)."""
+        """The order ids with more than one create row (none, in a sound journal). Looked
+        for only when there are more create rows than orders in the index (a count of
+        each, against 0.3 µs a row to group them)."""
+        creates = self._conn.execute("SELECT count(*) FROM journal WHERE trigger = 'create'"
+                                     ).fetchone()[0]
+        if creates == len(self.index):
+            return frozenset()
         return frozenset(i for (i,) in self._conn.execute(
             "SELECT order_id FROM journal WHERE trigger = 'create' GROUP BY order_id"
             " HAVING count(*) > 1"))
