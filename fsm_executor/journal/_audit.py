@@ -21,7 +21,7 @@ from ..core._model import Order
 from ..core._states import IN_FLIGHT, State
 from ..core._values import LEDGER
 from ._index import DIGEST_MODULUS, fingerprint, row_of
-from ._journal import Entry, JournalReader, genesis_hash
+from ._journal import Entry, JournalReader, chain_hash, genesis_hash
 from ._replay import streaming
 
 
@@ -149,31 +149,50 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None) -> Aud
         if not seq_text.isdigit() or len(hash_text) != 64:
             raise InvalidInput(f"expected head must be SEQ:HASH, not {expected_head!r}")
         anchors[int(seq_text)] = hash_text
+    try:
+        return _audit(path, anchors, tolerant=False)
+    except _Undecodable:
+        # Text that is not UTF-8 somewhere: read again, slower, with replacement characters,
+        # so that the damaged row is named and the others still checked.
+        return _audit(path, anchors, tolerant=True)
+
+
+class _Undecodable(Exception):
+    pass
+
+
+def _audit(path: str | os.PathLike[str], anchors: dict[int, str],
+           tolerant: bool) -> AuditReport:
     violations: list[Violation] = []
     tally = _Tally()
     rows = 0
-    with JournalReader(path, tolerant=True) as reader, reader.consistent():
+    with JournalReader(path, tolerant=tolerant) as reader, reader.consistent():
         rebuilder = streaming(reader, tally.finished)
+        feed = rebuilder.feed
         prev_hash = genesis_hash(reader.journal_id)
         prev_seq = 0
         if anchors.get(0, prev_hash) != prev_hash:
             violations.append(Violation(None, "the recorded head is row 0 of another journal"))
         try:
-            for entry in reader.entries():
+            for row in reader.full_rows():
+                seq, order_id, trigger, source, dest, payload, origin, ts, hash_ = row
                 rows += 1
-                if entry.seq != prev_seq + 1:
-                    violations.append(Violation(entry.seq, f"follows row {prev_seq}: rows are "
+                if seq != prev_seq + 1:
+                    violations.append(Violation(seq, f"follows row {prev_seq}: rows are "
                                                 "missing, inserted or reordered"))
-                if entry.hash != entry.expected_hash(prev_hash):
-                    violations.append(Violation(entry.seq, "hash does not match its content and "
+                if hash_ != chain_hash(prev_hash, seq, order_id, trigger, source, dest,
+                                       payload, origin, ts):
+                    violations.append(Violation(seq, "hash does not match its content and "
                                                 "the row before it: edited, inserted or moved"))
-                if anchors.get(entry.seq, entry.hash) != entry.hash:
-                    violations.append(Violation(entry.seq, "differs from the recorded head"))
-                prev_hash, prev_seq = entry.hash, entry.seq
-                problem = rebuilder.feed(_raw(entry))
+                if anchors and anchors.get(seq, hash_) != hash_:
+                    violations.append(Violation(seq, "differs from the recorded head"))
+                prev_hash, prev_seq = hash_, seq
+                problem = feed((seq, order_id, trigger, source, dest, payload, ts))
                 if problem is not None:
-                    violations.append(Violation(entry.seq, problem))
+                    violations.append(Violation(seq, problem))
         except CorruptJournal as exc:
+            if not tolerant and "decode" in str(exc):
+                raise _Undecodable from None
             violations.append(Violation(exc.seq, str(exc)))
         for seq in anchors:
             if seq > prev_seq:
@@ -190,11 +209,6 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None) -> Aud
     in_flight = tuple(o for o in unfinished if o.state in IN_FLIGHT)
     return AuditReport(str(path), rows, head, tally.count, tally.by_state(), in_flight,
                        tuple(violations))
-
-
-def _raw(entry: Entry) -> tuple[Any, ...]:
-    return (entry.seq, entry.order_id, entry.trigger, entry.source, entry.dest, entry.payload,
-            entry.ts)
 
 
 def timeline(path: str | os.PathLike[str], order_id: str) -> list[Entry]:
