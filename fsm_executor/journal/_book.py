@@ -39,6 +39,13 @@ class OrderBook:
         self.clock: Clock = clock or SystemClock()
         rebuilt = rebuild_all(journal.raw_rows(), str(journal.path))
         self._orders: dict[str, Order] = rebuilt.orders
+        #: The orders not yet terminal, oldest first: every executor call asks for them
+        #: (recovery's check, update()), and a scan of every order would cost more with
+        #: each one ever journaled. Terminal states have no exits, so an order leaves this
+        #: once, when its row takes it to one (``_applied``).
+        self._unfinished: dict[str, Order] = {
+            cid: o for cid, o in self._orders.items() if not o.is_terminal
+        }
         #: Decision counts of unfinished orders (those of finished ones are not needed).
         self._memories: dict[str, Memory] = {
             cid: m for cid, m in rebuilt.memories.items() if not self._orders[cid].is_terminal
@@ -83,7 +90,7 @@ class OrderBook:
 
     def unfinished(self) -> list[Order]:
         """Orders not yet terminal, oldest first."""
-        return [o.snapshot() for o in self._orders.values() if not o.is_terminal]
+        return [o.snapshot() for o in self._unfinished.values()]
 
     def unsettled(self) -> list[Order]:
         """Ended orders whose fills are partly inferred, not yet the exchange's trades."""
@@ -116,6 +123,7 @@ class OrderBook:
         )
         order = Order.from_spec(spec, now)
         self._orders[order.client_order_id] = order
+        self._unfinished[order.client_order_id] = order
         if spec.signal_id:
             self._by_signal[spec.signal_id] = order.client_order_id
         return order.snapshot()
@@ -217,6 +225,7 @@ class OrderBook:
                 remember(memory, step.trigger, step.event, now)
         if order.is_terminal:
             self._memories.pop(order.client_order_id, None)
+            self._unfinished.pop(order.client_order_id, None)
 
     def _live(self, client_order_id: str) -> Order:
         try:
