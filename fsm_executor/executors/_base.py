@@ -84,10 +84,16 @@ class ExecutorBase:
             cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
         return cid
 
-    def _view(self, cid: str | None, **outcome: Any) -> View:
-        order = self.book.get(cid) if cid is not None else None
-        memory = self.book.memory(cid) if cid is not None else Memory()
-        return View(order, memory, self.clock.now(), monotonic_of(self.clock), **outcome)
+    def _view(self, cid: str | None, order: Order | None = None, **outcome: Any) -> View:
+        """The view of ``cid`` now. ``order``: its snapshot taken since its last change
+        (a request's, which changes nothing), spared a second one."""
+        if cid is None:
+            return View(None, Memory(), self.clock.now(), monotonic_of(self.clock), **outcome)
+        book = self.book
+        if order is None:
+            order = book.get(cid)
+        return View(order, book.memory(cid), self.clock.now(), monotonic_of(self.clock),
+                    **outcome)
 
     def _refused(self, action: Action, committed: Order | FsmExecutorError | None
                  ) -> View | None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 
-import attrs
-
 from ..core._clock import Clock, SystemClock
 from ..core._events import Event
 from ..core._exceptions import (
@@ -27,8 +25,6 @@ from ..core._model import Order, OrderSpec
 from ..core._states import CREATE, LEGACY, State
 from ._journal import Durability, Journal, NewRow
 from ._replay import rebuild_all
-
-_NONE = Memory()
 
 
 class OrderBook:
@@ -105,7 +101,8 @@ class OrderBook:
     def memory(self, client_order_id: str) -> Memory:
         """The order's decision counts as its journal rows say (a copy)."""
         self._live(client_order_id)
-        return attrs.evolve(self._memories.get(client_order_id, _NONE))
+        memory = self._memories.get(client_order_id)
+        return Memory() if memory is None else memory.copy()
 
     def state_of(self, client_order_id: str) -> State:
         return self._live(client_order_id).state
