@@ -109,8 +109,8 @@ class ExecutorBase:
     def _remaining(self, wait: Wait) -> float:
         return wait.seconds - (monotonic_of(self.clock) - wait.at)
 
-    def _open(self, action: Open, origin: str) -> None:
-        self.book.create(action.spec, origin)
+    def _open(self, action: Open, origin: str) -> Order:
+        return self.book.create(action.spec, origin)
 
     def _listed(self, request: Request, order: Order | None,
                 listing: Mapping[str, ExchangeOrder] | None) -> View | None:

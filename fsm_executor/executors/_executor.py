@@ -224,14 +224,18 @@ class TradeExecutor(ExecutorBase):
         refused = self._refused(action, committed)
         if refused is not None:
             return refused
+        # The order's snapshot once its rows are in: what the view shows, unless the
+        # action changes the order itself (Open).
+        order = committed if isinstance(committed, Order) else None
         if isinstance(action, Wait):
             remaining = self._remaining(action)
             if remaining > 0:
                 self.clock.sleep(remaining)
         elif isinstance(action, Open):
-            self._open(action, origin)
+            order = self._open(action, origin)
         elif isinstance(action, Send):
-            order = self.book.get(cid) if cid is not None else None
+            if order is None and cid is not None:
+                order = self.book.get(cid)
             request = action.request
             if listings:
                 answered = self._listed(request, order, listings.get(request.symbol or ""))
@@ -253,7 +257,7 @@ class TradeExecutor(ExecutorBase):
             except ExchangeFailure as failure:
                 return self._view(cid, order, failure=failure)
             return self._view(cid, order, answer=answer)
-        return self._view(cid)
+        return self._view(cid, order)
 
 
 def _progress(order: Order) -> tuple[Any, ...]:
