@@ -185,16 +185,23 @@ class OrderBook:
                 for cid, r in result.items()}
 
     def _plan_all(self, order: Order, events: Iterable[Event]) -> list[Step]:
-        """The steps of ``events`` in turn, planned on a copy: raises, changing nothing,
-        when one is refused."""
-        shadow = order.snapshot()
+        """The steps of ``events`` in turn, each planned on a copy the earlier ones were
+        applied to: raises, changing nothing, when one is refused. (``plan`` changes
+        nothing, so the copy is made only once a later event needs it: most commits hold
+        one event.)"""
+        events = tuple(events)
+        last = len(events) - 1
+        shadow = order
         steps: list[Step] = []
-        for event in events:
+        for i, event in enumerate(events):
             step = plan(shadow, event)
             if step is not None:
                 if (step.source, step.trigger) in LEGACY:  # old journals' moves replay only
                     raise InvalidTransition(step.order_id, step.source.value, step.trigger)
-                apply(shadow, step, 0.0)
+                if i < last:
+                    if shadow is order:
+                        shadow = order.snapshot()
+                    apply(shadow, step, 0.0)
                 steps.append(step)
         return steps
 
