@@ -45,21 +45,6 @@ _FLOAT_MINUS_ZERO: Final = Decimal("-0.0")
 
 def to_decimal(value: object, what: str = "value") -> Decimal:
     """A finite Decimal from a Decimal, int, str or float (floats go through ``str``)."""
-    if type(value) is float:
-        known = _FLOATS.get(value)
-        if known is not None:
-            return known
-        if value == 0.0:  # str(0.0), str(-0.0)
-            return _FLOAT_MINUS_ZERO if math.copysign(1.0, value) < 0 else _FLOAT_ZERO
-        result = _to_decimal(value, what)
-        if len(_FLOATS) >= _FLOATS_KEPT:
-            _FLOATS.clear()
-        _FLOATS[value] = result
-        return result
-    return _to_decimal(value, what)
-
-
-def _to_decimal(value: object, what: str) -> Decimal:
     if type(value) is str:  # the common case, from JSON and ccxt strings: fast path
         if len(value) > _MAX_CHARS:
             raise InvalidInput(f"{what} has too many digits: {value[:20]!r}...")
@@ -72,6 +57,21 @@ def _to_decimal(value: object, what: str) -> Decimal:
         if not _MIN_EXPONENT <= result.adjusted() <= _MAX_EXPONENT and result:
             raise InvalidInput(f"{what} is out of range: {value!r}")
         return result
+    if type(value) is float:  # ccxt's numbers
+        known = _FLOATS.get(value)
+        if known is not None:
+            return known
+        if value == 0.0:  # str(0.0), str(-0.0)
+            return _FLOAT_MINUS_ZERO if math.copysign(1.0, value) < 0 else _FLOAT_ZERO
+        result = _number(value, what)
+        if len(_FLOATS) >= _FLOATS_KEPT:
+            _FLOATS.clear()
+        _FLOATS[value] = result
+        return result
+    return _number(value, what)
+
+
+def _number(value: object, what: str) -> Decimal:
     if isinstance(value, bool):
         raise InvalidInput(f"{what} must be a number, not {value!r}")
     if isinstance(value, Decimal):
@@ -156,7 +156,7 @@ def optional_cost_converter(value: object) -> Decimal | None:
 def fees_converter(value: object) -> tuple[tuple[str, Decimal], ...]:
     """More fees of one fill, as (currency, cost) pairs, one per currency (a currency named
     twice is summed): from a payload's mapping, or pairs."""
-    if value == ():  # most fills: none (checked before the ABCs, which cost ~1 µs)
+    if type(value) is tuple and not value:  # most fills: none (before the ABCs, ~1 µs)
         return ()
     items = value.items() if isinstance(value, Mapping) else value
     if not isinstance(items, Iterable):
