@@ -75,15 +75,17 @@ def fill_from_ccxt(data: Mapping[str, Any], trade_id: str | None = None) -> Fill
     stands in for a missing id (see fills_from_ccxt)."""
     try:
         fee = data.get("fee") or {}
+        fee_cost, fee_currency = fee.get("cost"), fee.get("currency")
+        listed = data.get("fees")
+        more = [f for f in listed if _is_mapping(f) and f.get("currency") != fee_currency
+                and f.get("cost") is not None] if listed else ()
         ts = data.get("timestamp")
-        more = [f for f in (data.get("fees") or []) if _is_mapping(f)
-                and f.get("currency") != fee.get("currency") and f.get("cost") is not None]
+        given = data.get("id")
         return Fill(
-            str(data["id"]) if data.get("id") not in (None, "") else trade_id,
-            data["amount"], data["price"],
-            (fee.get("cost") if fee.get("cost") is not None else 0),
-            fee.get("currency"), ts / 1000 if isinstance(ts, int | float) else None,
-            more_fees=tuple((str(f["currency"]), f["cost"]) for f in more),
+            str(given) if given not in (None, "") else trade_id,
+            data["amount"], data["price"], fee_cost if fee_cost is not None else 0,
+            fee_currency, ts / 1000 if isinstance(ts, int | float) else None,
+            more_fees=tuple((str(f["currency"]), f["cost"]) for f in more) if more else (),
         )
     except (KeyError, TypeError, AttributeError, InvalidInput):
         return None
