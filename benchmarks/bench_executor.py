@@ -38,13 +38,23 @@ VENUE_METHODS = ("create_order", "fetch_order", "cancel_order", "fetch_my_trades
 
 def timed(spent: Counter[str], key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if key in _inside:
+            # A call made from inside another of the same key (every venue method loads its
+            # markets through the wrapped load_markets): its time is counted already.
+            return fn(*args, **kwargs)
+        _inside.add(key)
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
             spent[key] += time.perf_counter() - start
+            _inside.discard(key)
 
     return wrapper
+
+
+#: The keys whose timed call is under way.
+_inside: set[str] = set()
 
 
 def measure(label: str, manners: VenueManners) -> None:

@@ -29,13 +29,15 @@ SMALL, LARGE, OPEN = 2_000, int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, 
 BATCH = 5_000
 
 
-def order_rows(i: int, finished: bool) -> tuple[list[tuple[str, str, str, str, dict[str, object], str]],
-                                                  tuple[str, str, str, str, int]]:
+Row = tuple[str, str, str, str, dict[str, object], str]
+
+
+def order_rows(i: int, finished: bool) -> tuple[list[Row], tuple[str, str, str, str, int]]:
     """An order's rows (create, submit, acknowledge, and two fills when finished) and its
     row in the orders index."""
     cid = f"fsmx-{i:010d}"
     spec = OrderSpec(cid, "BTC/USDT", "buy", "limit", "0.5", "30000.5", f"s{i}")
-    rows: list[tuple[str, str, str, str, dict[str, object], str]] = [
+    rows: list[Row] = [
         (cid, "create", "", "created", spec.to_payload(), "live"),
         (cid, "submit", "created", "pending_submit", Submit().to_payload(), "live"),
         (cid, "acknowledge", "pending_submit", "submitted",
@@ -54,7 +56,7 @@ def order_rows(i: int, finished: bool) -> tuple[list[tuple[str, str, str, str, d
 def build(path: Path, finished: int) -> None:
     """``finished`` orders filled, then OPEN resting, with their orders index."""
     with Journal.open(path) as journal:
-        rows: list[tuple[str, str, str, str, dict[str, object], str]] = []
+        rows: list[Row] = []
         index: list[tuple[str, str, str, str, int]] = []
         for i in range(finished + OPEN):
             more, entry = order_rows(i, i < finished)

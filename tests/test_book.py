@@ -322,6 +322,21 @@ def test_unfinished_lists_non_terminal_orders_oldest_first(book: OrderBook) -> N
     assert [o.client_order_id for o in book.unfinished()] == ["a", "c"]
 
 
+def test_unfinished_follows_group_commits_and_a_reopened_journal(
+    journal_path: Path, clock: FakeClock
+) -> None:
+    with OrderBook.open(journal_path, clock=clock) as book:
+        for order_id in ("a", "b", "c"):
+            book.create(spec(order_id))
+        book.apply_many([("a", [Submit(), Reject("InsufficientFunds")]), ("c", [Submit()])])
+        assert [o.client_order_id for o in book.unfinished()] == ["b", "c"]
+    with OrderBook.open(journal_path, clock=clock) as book:
+        assert [o.client_order_id for o in book.unfinished()] == ["b", "c"]
+        book.apply("b", Withdraw())
+        book.create(spec("d"))
+        assert [o.client_order_id for o in book.unfinished()] == ["c", "d"]
+
+
 def test_reasons_are_kept_from_the_exchange(book: OrderBook) -> None:
     book.create(spec("o1"))
     book.apply("o1", Submit())

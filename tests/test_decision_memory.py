@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import ccxt
 import pytest
 from executor_tools import ScheduledClock, notes, triggers
@@ -25,6 +26,7 @@ from fsm_executor import (
     TradeExecutor,
     audit,
 )
+from fsm_executor.core._memory import Memory
 from fsm_executor.core._profiles import PROFILES
 from fsm_executor.venue._paper import PaperExchange
 
@@ -80,6 +82,17 @@ def in_doubt(path: Path, clock: ScheduledClock, *events: Any) -> None:
         book.apply(CID, LoseAnswer("timeout"))
         for event in events:
             book.apply(CID, event)
+
+
+def test_a_memory_copy_has_every_count_and_changes_apart() -> None:
+    # Distinct values in every field: a field the copy forgot would show.
+    values = [i + 1 if f.type in (int, "int") else float(i + 1)
+              for i, f in enumerate(attrs.fields(Memory))]
+    memory = Memory(*values)
+    copy = memory.copy()
+    assert copy == memory and copy is not memory
+    copy.sends += 1
+    assert memory.sends == values[0]
 
 
 def test_the_journal_holds_the_counts_and_a_reopened_book_reads_them(

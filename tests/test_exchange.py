@@ -3,6 +3,7 @@ strings of the order, never floats (a float turns 70329669.63383683 into ...684)
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from fsm_executor import FakeClock, Order, OrderSpec
+from fsm_executor import ExchangeFailure, FakeClock, Order, OrderSpec
+from fsm_executor.core._actions import Op, Request
 from fsm_executor.exchange._exchange import ExchangeAdapter
 from fsm_executor.venue._binance_http import BinanceServer, binance_client
 from fsm_executor.venue._paper import MarketSpec, PaperExchange
@@ -102,3 +104,23 @@ def test_amount_and_price_reach_binance_as_the_exact_strings(
     # (The answer comes back through ccxt's parse_order, which makes floats of Binance's
     # strings: placed.amount reads ...684. Only the request is exact.)
     assert placed.id is not None
+
+
+def test_a_failed_request_leaves_no_cycle_for_the_garbage_collector() -> None:
+    # Binance answers not-found at every poll inside its visibility lag: a failure kept
+    # in a frame of its own traceback would leave each one to the cyclic collector.
+    adapter = ExchangeAdapter(PaperExchange(FakeClock()))
+    unknown = Order.from_spec(OrderSpec("fsmxW1", "BTC/USDT", "buy", "limit", "1", "10"), 0.0)
+    unknown.exchange_order_id = "999"
+    gc.collect()
+    gc.disable()
+    try:
+        kind = ""
+        try:
+            adapter.request(Request(Op.FETCH, "fsmxW1"), unknown)
+        except ExchangeFailure as failure:
+            kind = failure.kind
+        assert kind == "not_found"
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

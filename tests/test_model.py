@@ -27,6 +27,7 @@ from fsm_executor import (
     State,
     Submit,
 )
+from fsm_executor.core._values import _FLOATS, _FLOATS_KEPT, to_decimal
 
 NOT_POSITIVE = [-1, "-0.5", Decimal("-3"), 0, "0", 0.0, Decimal("0"), Decimal("-0"), "-0"]
 NOT_FINITE = [
@@ -279,3 +280,20 @@ def test_a_fill_of_the_whole_amount_fills_the_order_whatever_its_digits(book: Or
     order = book.apply("o1", Fill("t1", amount, "100"))
     assert order.state is State.FILLED
     assert order.remaining == 0
+
+
+def test_a_float_converts_alike_every_time_and_zero_keeps_its_sign() -> None:
+    for _ in range(2):  # the second time from the kept conversions
+        assert str(to_decimal(0.1)) == "0.1"
+        assert str(to_decimal(2000.5, "price")) == "2000.5"
+        assert str(to_decimal(0.0)) == "0.0" and str(to_decimal(-0.0)) == "-0.0"
+        with pytest.raises(InvalidInput, match="price must be finite"):
+            to_decimal(float("nan"), "price")
+        with pytest.raises(InvalidInput, match="amount is out of range"):
+            to_decimal(1e30, "amount")
+
+
+def test_the_kept_float_conversions_stay_bounded() -> None:
+    for i in range(1, _FLOATS_KEPT + 100):
+        assert to_decimal(i / 8) == Decimal(i) / 8
+    assert len(_FLOATS) <= _FLOATS_KEPT

@@ -315,6 +315,15 @@ def test_my_trades_filter_by_order_id(venue: PaperExchange) -> None:
     assert [t["id"] for t in mine] == [t["id"] for t in first["trades"]]
 
 
+def test_my_trades_of_an_unknown_order_or_another_market_are_none(venue: PaperExchange) -> None:
+    first = venue.create_order("SOL/USDT", "market", "buy", 3)
+    assert first["trades"]
+    assert venue.fetch_my_trades("SOL/USDT", None, None, {"orderId": "999999"}) == []
+    assert venue.fetch_my_trades("BTC/USDT", None, None, {"orderId": first["id"]}) == []
+    mine = venue.fetch_my_trades("SOL/USDT", None, None, {"orderId": int(first["id"])})
+    assert [t["id"] for t in mine] == [t["id"] for t in first["trades"]]
+
+
 def test_order_book_has_a_few_levels_from_the_touch(venue: PaperExchange) -> None:
     book = venue.fetch_order_book("BTC/USDT")
     assert book["bids"][0][0] == 29997.0 and book["asks"][0][0] == 30003.0

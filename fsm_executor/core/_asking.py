@@ -119,7 +119,8 @@ class Asking:
         while True:
             if view is None:
                 view = yield Look(cid)
-            view = yield from self._cooled(view, cid)
+            if self.cool_until > view.mono:  # (checked here first: most requests do not wait)
+                view = yield from self._cooled(view, cid)
             view = yield Send(request, rows(view) if rows is not None else ())
             failure = view.failure
             self._cool(view, failure, attempt)

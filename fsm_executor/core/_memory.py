@@ -44,6 +44,12 @@ class Memory:
     #: Of those, the ones after which the order could not be seen yet.
     cancels_unseen: int = 0
 
+    def copy(self) -> Memory:
+        """An independent copy: every view of an order carries one. Spelled out, as
+        ``Order.snapshot`` is: a quarter of ``attrs.evolve``'s cost."""
+        return Memory(self.sends, self.first_sent_at, self.sent_at, self.not_found,
+                      self.cancels, self.cancels_unseen)
+
 
 def remember(memory: Memory, trigger: str, event: Event, ts: float) -> None:
     """Count the row (``trigger``, ``event``) committed at ``ts``."""

@@ -37,6 +37,7 @@ it rests on.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from enum import StrEnum
@@ -80,9 +81,17 @@ class ErrorAnswer:
     def matches(self, class_names: Iterable[str], text: str) -> bool:
         if self.ccxt_class not in class_names:
             return False
-        if self.code and not re.search(rf"(?<![\d-]){re.escape(self.code)}(?!\d)", text):
+        if self.code and not _code_pattern(self.code).search(text):
             return False
         return not self.message or self.message.lower() in text.lower()
+
+
+@functools.cache
+def _code_pattern(code: str) -> re.Pattern[str]:
+    """``code`` as a whole number in an answer's text. Compiled once: every error answer
+    is matched against the profile's (Binance's not-found answers come at every poll
+    inside its visibility lag)."""
+    return re.compile(rf"(?<![\d-]){re.escape(code)}(?!\d)")
 
 
 @attrs.frozen

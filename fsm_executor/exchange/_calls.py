@@ -124,7 +124,13 @@ class ExchangeCalls:
             if failure.kind == Kind.RATE_LIMITED:
                 failure.retry_after = retry_after(self.exchange)
             if failure.kind != Kind.CLOCK:
-                raise failure from exc
+                try:
+                    raise failure from exc
+                finally:
+                    # Its traceback holds this frame: kept here too, the failure would be
+                    # a cycle only the garbage collector frees (Binance's not-found
+                    # answers come at every poll inside its visibility lag).
+                    del failure
             refused = exc
         return (yield from self._after_clock_refusal(call, failure, refused))
 

@@ -29,9 +29,11 @@ def decimal_or_none(value: object) -> Decimal | None:
 def order_from_ccxt(data: Mapping[str, Any]) -> ExchangeOrder:
     """A ccxt order (a dict in ccxt's unified shape) as the core's ExchangeOrder."""
     fee = data.get("fee") or {}
+    fee_given = _is_mapping(fee)
     ts = data.get("timestamp")
     oid = data.get("id")
-    trades = tuple(fills_from_ccxt(data.get("trades") or [], str(oid)))
+    listed = data.get("trades")
+    trades = tuple(fills_from_ccxt(listed, str(oid))) if listed else ()
     return ExchangeOrder(
         None if oid in (None, "") else str(oid),
         data.get("clientOrderId"),
@@ -40,8 +42,8 @@ def order_from_ccxt(data: Mapping[str, Any]) -> ExchangeOrder:
         decimal_or_none(data.get("filled")),
         decimal_or_none(data.get("average")),
         decimal_or_none(data.get("cost")),
-        decimal_or_none(fee.get("cost")) if isinstance(fee, Mapping) else None,
-        fee.get("currency") if isinstance(fee, Mapping) else None,
+        decimal_or_none(fee.get("cost")) if fee_given else None,
+        fee.get("currency") if fee_given else None,
         trades,
         ts / 1000 if isinstance(ts, int | float) else None,
         data.get("symbol"), data.get("side"), data.get("type"), decimal_or_none(data.get("price")),
@@ -55,7 +57,7 @@ def _fees(data: Mapping[str, Any]) -> dict[str, Decimal] | None:
     listed = data.get("fees") or ([data["fee"]] if data.get("fee") else [])
     total: dict[str, Decimal] = {}
     for fee in listed if isinstance(listed, list) else ():
-        if not isinstance(fee, Mapping):
+        if not _is_mapping(fee):
             continue
         cost, currency = decimal_or_none(fee.get("cost")), fee.get("currency")
         if cost is not None and isinstance(currency, str) and currency:
@@ -63,20 +65,27 @@ def _fees(data: Mapping[str, Any]) -> dict[str, Decimal] | None:
     return total or None
 
 
+def _is_mapping(value: object) -> bool:
+    # ccxt's shapes are dicts: checked before the ABC, which costs ~0.3 µs.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def fill_from_ccxt(data: Mapping[str, Any], trade_id: str | None = None) -> Fill | None:
     """A ccxt trade as a Fill, or None when it lacks the figures a fill needs. ``trade_id``
     stands in for a missing id (see fills_from_ccxt)."""
     try:
         fee = data.get("fee") or {}
+        fee_cost, fee_currency = fee.get("cost"), fee.get("currency")
+        listed = data.get("fees")
+        more = [f for f in listed if _is_mapping(f) and f.get("currency") != fee_currency
+                and f.get("cost") is not None] if listed else ()
         ts = data.get("timestamp")
-        more = [f for f in (data.get("fees") or []) if isinstance(f, Mapping)
-                and f.get("currency") != fee.get("currency") and f.get("cost") is not None]
+        given = data.get("id")
         return Fill(
-            str(data["id"]) if data.get("id") not in (None, "") else trade_id,
-            data["amount"], data["price"],
-            (fee.get("cost") if fee.get("cost") is not None else 0),
-            fee.get("currency"), ts / 1000 if isinstance(ts, int | float) else None,
-            more_fees=tuple((str(f["currency"]), f["cost"]) for f in more),
+            str(given) if given not in (None, "") else trade_id,
+            data["amount"], data["price"], fee_cost if fee_cost is not None else 0,
+            fee_currency, ts / 1000 if isinstance(ts, int | float) else None,
+            more_fees=tuple((str(f["currency"]), f["cost"]) for f in more) if more else (),
         )
     except (KeyError, TypeError, AttributeError, InvalidInput):
         return None
@@ -91,7 +100,7 @@ def fills_from_ccxt(trades: Sequence[Mapping[str, Any]], order_id: str) -> list[
     fills: list[Fill] = []
     ranks: dict[str, int] = {}
     for trade in trades:
-        if not isinstance(trade, Mapping):
+        if not _is_mapping(trade):
             continue
         key = None
         if trade.get("id") in (None, ""):

@@ -29,7 +29,12 @@ class ExchangeAdapter(ExchangeCalls):
                 call = calls.throw(error) if error is not None else calls.send(answer)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            answer, error = None, None
+            finally:
+                # The conversation has it now. Kept here while what it raised leaves (its
+                # traceback holds this frame), it would be a cycle only the garbage
+                # collector frees.
+                error = None
+            answer = None
             try:
                 answer = self.make(call)
             except Exception as exc:  # the conversation translates ccxt's; others re-raise

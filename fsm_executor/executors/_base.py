@@ -97,10 +97,16 @@ class ExecutorBase:
             cid = new_client_order_id(self.config, self.clock.now(), self._ids, longest)
         return cid
 
-    def _view(self, cid: str | None, **outcome: Any) -> View:
-        order = self.book.get(cid) if cid is not None else None
-        memory = self.book.memory(cid) if cid is not None else Memory()
-        return View(order, memory, self.clock.now(), monotonic_of(self.clock), **outcome)
+    def _view(self, cid: str | None, order: Order | None = None, **outcome: Any) -> View:
+        """The view of ``cid`` now. ``order``: its snapshot taken since its last change
+        (a request's, which changes nothing), spared a second one."""
+        if cid is None:
+            return View(None, Memory(), self.clock.now(), monotonic_of(self.clock), **outcome)
+        book = self.book
+        if order is None:
+            order = book.get(cid)
+        return View(order, book.memory(cid), self.clock.now(), monotonic_of(self.clock),
+                    **outcome)
 
     def _refused(self, action: Action, committed: Order | FsmExecutorError | None
                  ) -> View | None:
@@ -116,8 +122,8 @@ class ExecutorBase:
     def _remaining(self, wait: Wait) -> float:
         return wait.seconds - (monotonic_of(self.clock) - wait.at)
 
-    def _open(self, action: Open, origin: str) -> None:
-        self.book.create(action.spec, origin)
+    def _open(self, action: Open, origin: str) -> Order:
+        return self.book.create(action.spec, origin)
 
     def _listed(self, request: Request, order: Order | None,
                 listing: Mapping[str, ExchangeOrder] | None) -> View | None:

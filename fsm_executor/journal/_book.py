@@ -11,8 +11,6 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
-import attrs
-
 from ..core._clock import Clock, SystemClock
 from ..core._events import Acknowledge, Event
 from ..core._exceptions import (
@@ -31,8 +29,6 @@ from ._journal import Durability, Journal
 from ._replay import rebuild_all
 
 ACKNOWLEDGE: Final = Acknowledge.trigger
-
-_NONE = Memory()
 
 
 class OrderBook:
@@ -137,7 +133,8 @@ class OrderBook:
     def memory(self, client_order_id: str) -> Memory:
         """The order's decision counts as its journal rows say (a copy)."""
         self._live(client_order_id)
-        return attrs.evolve(self._memories.get(client_order_id, _NONE))
+        memory = self._memories.get(client_order_id)
+        return Memory() if memory is None else memory.copy()
 
     def state_of(self, client_order_id: str) -> State:
         return self._live(client_order_id).state
@@ -212,15 +209,22 @@ class OrderBook:
                 for cid, r in result.items()}
 
     def _plan_all(self, order: Order, events: Iterable[Event]) -> list[Step]:
-        """The steps of ``events`` in turn, planned on a copy: raises, changing nothing,
-        when one is refused."""
-        shadow = order.snapshot()
+        """The steps of ``events`` in turn, each planned on a copy the earlier ones were
+        applied to: raises, changing nothing, when one is refused. (``plan`` changes
+        nothing, so the copy is made only once a later event needs it: most commits hold
+        one event.)"""
+        events = tuple(events)
+        last = len(events) - 1
+        shadow = order
         steps: list[Step] = []
-        for event in events:
+        for i, event in enumerate(events):
             step = plan(shadow, event)
             if step is not None:
                 _written(step)
-                apply(shadow, step, 0.0)
+                if i < last:
+                    if shadow is order:
+                        shadow = order.snapshot()
+                    apply(shadow, step, 0.0)
                 steps.append(step)
         return steps
 

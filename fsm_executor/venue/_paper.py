@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -254,16 +254,24 @@ class PaperExchange(GroundTruth, ccxt.Exchange):  # type: ignore[misc]
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
                         limit: int | None = None,
                         params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Trades, oldest first; ``params["orderId"]`` keeps one order's."""
+        """Trades, oldest first; ``params["orderId"]`` keeps one order's (as Binance's
+        myTrades does: one order's trades, not the market's)."""
         order_id = (params or {}).get("orderId")
         with self._call("fetch_my_trades"):
             if symbol is not None:
                 market(self._state, symbol)
             # Listed late (trade_lag), while the order's filled already counts them.
             shown = ms(self._clock.now() - self.manners.trade_lag)
-            trades = [self._trade_dict(t) for t in self._state.trades.values()
-                      if (symbol is None or t.symbol == symbol) and t.timestamp <= shown
-                      and (order_id is None or t.order_id == str(order_id))]
+            state = self._state
+            if order_id is None:
+                candidates: Iterable[PaperTrade] = state.trades.values()
+            else:
+                # Straight from the order's own trades, oldest first like the venue's list:
+                # a scan of every trade would cost the venue more with each order it holds.
+                order = state.orders.get(str(order_id))
+                candidates = () if order is None else [state.trades[t] for t in order.trade_ids]
+            trades = [self._trade_dict(t) for t in candidates
+                      if (symbol is None or t.symbol == symbol) and t.timestamp <= shown]
             return window(trades, "timestamp", since, limit)
 
     def fetch_ticker(self, symbol: str,
