@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_executor.py
 	$(BIN)/python benchmarks/bench_recovery.py
 	$(BIN)/python benchmarks/bench_async.py
+	$(BIN)/python benchmarks/bench_history.py
 
 # A longer hypothesis run than CI's default profile.
 soak: install
