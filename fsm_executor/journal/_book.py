@@ -131,10 +131,14 @@ class OrderBook:
         return self.journal.last_ts
 
     def memory(self, client_order_id: str) -> Memory:
-        """The order's decision counts as its journal rows say (a copy)."""
-        self._live(client_order_id)
+        """The order's decision counts as its journal rows say (a copy); none for a
+        finished order, which is not read for it."""
         memory = self._memories.get(client_order_id)
-        return Memory() if memory is None else memory.copy()
+        if memory is not None:
+            return memory.copy()
+        if client_order_id not in self:
+            raise UnknownOrder(client_order_id)
+        return Memory()
 
     def state_of(self, client_order_id: str) -> State:
         return self._live(client_order_id).state
