@@ -32,7 +32,7 @@ BATCH = 5_000
 Row = tuple[str, str, str, str, dict[str, object], str]
 
 
-def order_rows(i: int, finished: bool) -> tuple[list[Row], tuple[str, str, str, str, int]]:
+def order_rows(i: int, finished: bool) -> tuple[list[Row], tuple[str, str, str, int]]:
     """An order's rows (create, submit, acknowledge, and two fills when finished) and its
     row in the orders index."""
     cid = f"fsmx-{i:010d}"
@@ -50,14 +50,14 @@ def order_rows(i: int, finished: bool) -> tuple[list[Row], tuple[str, str, str, 
             (cid, "fill", "partially_filled", "filled",
              Fill(f"t{i}b", "0.3", "30000.4", "0.0001", "BTC", 1.7e9).to_payload(), "live"),
         ]
-    return rows, (cid, f"s{i}", str(10**9 + i), "BTC/USDT", 0 if finished else 1)
+    return rows, (cid, f"s{i}", "BTC/USDT", 0 if finished else 1)
 
 
 def build(path: Path, finished: int) -> None:
     """``finished`` orders filled, then OPEN resting, with their orders index."""
     with Journal.open(path) as journal:
         rows: list[Row] = []
-        index: list[tuple[str, str, str, str, int]] = []
+        index: list[tuple[str, str, str, int]] = []
         for i in range(finished + OPEN):
             more, entry = order_rows(i, i < finished)
             rows += more

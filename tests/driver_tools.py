@@ -170,8 +170,11 @@ class Loop:
     def symbols(self) -> set[str]:
         return {o.symbol for o in self._orders.values()}
 
-    def knows_exchange_id(self, exchange_order_id: str) -> bool:
-        return any(o.exchange_order_id == exchange_order_id for o in self._orders.values())
+    def knows_exchange_order(self, client_order_id: str, exchange_order_id: str) -> bool:
+        return any(o.exchange_order_id == exchange_order_id
+                   and o.client_order_id in (client_order_id,
+                                             f"{client_order_id}~{exchange_order_id}")
+                   for o in self._orders.values())
 
     def unsettled(self) -> list[Order]:
         return [o.snapshot() for o in self._orders.values()

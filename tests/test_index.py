@@ -47,11 +47,14 @@ def index_rows(path: Path) -> list[tuple[object, ...]]:
 def test_the_index_holds_each_order_as_its_rows_leave_it(book: OrderBook,
                                                          journal_path: Path) -> None:
     finished_and_open(book)
+    # (order, signal, market, open, first row, last row once finished)
     assert index_rows(journal_path) == [
-        ("o1", "sig-1", "ex-o1", "BTC/USDT", 0),   # filled: finished
-        ("o2", "sig-2", None, "BTC/USDT", 1),      # its placement under way
-        ("o3", "sig-3", "ex-o3", "BTC/USDT", 1),   # resting
+        ("o1", "sig-1", "BTC/USDT", 0, 1, 4),      # filled at row 4
+        ("o2", "sig-2", "BTC/USDT", 1, 5, None),   # its placement under way
+        ("o3", "sig-3", "BTC/USDT", 1, 7, None),   # resting
     ]
+    book.apply("o1", Note("after_end", "the exchange says otherwise"))  # row 10
+    assert index_rows(journal_path)[0] == ("o1", "sig-1", "BTC/USDT", 0, 1, 10)
 
 
 def test_opening_rebuilds_the_open_orders_only_and_finds_finished_ones_in_the_file(
@@ -77,7 +80,9 @@ def test_opening_rebuilds_the_open_orders_only_and_finds_finished_ones_in_the_fi
     with OrderBook.open(journal_path, clock=clock) as reopened:
         assert reopened.get("o1") == filled
         assert reopened.by_signal("sig-1") == filled
-        assert reopened.knows_exchange_id("ex-o1") and not reopened.knows_exchange_id("x")
+        assert reopened.knows_exchange_order("o1", "ex-o1")
+        assert not reopened.knows_exchange_order("o1", "x")
+        assert not reopened.knows_exchange_order("o9", "ex-o1")
 
 
 def test_a_finished_order_given_a_row_is_read_changed_and_let_go(
@@ -112,7 +117,7 @@ def test_a_journal_of_schema_1_gets_its_index_when_a_writer_opens_it(
 
 @pytest.mark.parametrize(("tamper", "why"), [
     ("UPDATE orders SET open = 1 WHERE order_id = 'o1'", "holds 'o1' open, and the rows"),
-    ("DELETE FROM orders WHERE order_id = 'o3'", "newest order is 'o2', the rows' 'o3'"),
+    ("DELETE FROM orders WHERE order_id = 'o3'", "newest order 'o3' is not in the orders"),
 ])
 def test_an_index_caught_disagreeing_when_the_journal_opens_is_rebuilt_from_the_rows(
         book: OrderBook, journal_path: Path, clock: FakeClock, tamper: str, why: str) -> None:
@@ -131,7 +136,7 @@ def test_an_index_caught_disagreeing_when_the_journal_opens_is_rebuilt_from_the_
 @pytest.mark.parametrize("tamper", [
     "UPDATE orders SET open = 0 WHERE order_id = 'o2'",  # o2 hidden from recovery
     "DELETE FROM orders WHERE order_id = 'o1'",  # sig-1 forgotten: it could be placed again
-    "UPDATE orders SET exchange_order_id = 'x' WHERE order_id = 'o1'",
+    "UPDATE orders SET last_seq = 2 WHERE order_id = 'o1'",  # o1 read without its fills
 ])
 def test_audit_catches_the_edits_opening_cannot_see_without_reading_the_history(
         book: OrderBook, journal_path: Path, tamper: str) -> None:
@@ -158,8 +163,8 @@ def test_audit_holds_only_the_open_orders_and_brings_a_finished_one_back_for_a_l
     handed: list[tuple[str, str | None]] = []
     held: list[int] = []
     with JournalReader(journal_path) as reader:
-        rebuilder = streaming(reader, lambda o, before: handed.append(
-            (o.client_order_id, before and before.state.value)))
+        rebuilder = streaming(reader, lambda o, span, before: handed.append(
+            (o.client_order_id, before and before[0].state.value)))
         for row in reader.raw_rows():
             assert rebuilder.feed(row) is None
             held.append(len(rebuilder.orders))

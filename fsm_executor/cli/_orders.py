@@ -20,7 +20,7 @@ from ..core._exceptions import CorruptJournal
 from ..core._fill import Fill
 from ..core._model import Order
 from ..journal._journal import JournalReader
-from ..journal._replay import replay, streaming
+from ..journal._replay import Span, replay, streaming
 from ._show import age, dump, iso, table
 
 #: The columns of ``export --what orders``.
@@ -110,9 +110,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     counts: Counter[str] = Counter()
 
-    def finished(order: Order, before: Order | None) -> None:
+    def finished(order: Order, _span: Span, before: tuple[Order, Span] | None = None) -> None:
         if before is not None:
-            counts[before.state.value] -= 1
+            counts[before[0].state.value] -= 1
         counts[order.state.value] += 1
 
     with JournalReader(args.journal) as reader, reader.consistent():
@@ -129,7 +129,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(f"fsm-executor: {exc}; `fsm-executor audit` says more", file=sys.stderr)
             return 1
         for order in rebuilder.orders.values():
-            finished(order, None)
+            finished(order, [])
     elapsed = time.perf_counter() - start
     states = {s: n for s, n in sorted(counts.items()) if n}
     rows, orders = int(head.split(":")[0]), sum(states.values())

@@ -44,7 +44,7 @@ class Orders(Protocol):
 
     def symbols(self) -> set[str]: ...
 
-    def knows_exchange_id(self, exchange_order_id: str) -> bool: ...
+    def knows_exchange_order(self, client_order_id: str, exchange_order_id: str) -> bool: ...
 
     def unfinished(self) -> list[Order]: ...
 
@@ -159,7 +159,7 @@ def _orphans(driver: Driver, book: Orders, prefix: str,
         for seen in listing or ():
             cid = seen.client_order_id
             if not (cid and cid.startswith(prefix)) or (
-                    seen.id is not None and book.knows_exchange_id(seen.id)):
+                    seen.id is not None and book.knows_exchange_order(cid, seen.id)):
                 continue
             mine = book.get(cid) if cid in book else None
             if mine is not None and mine.exchange_order_id is None and not mine.is_terminal:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Final
 
 from ..core._clock import Clock, SystemClock
-from ..core._events import Acknowledge, Event
+from ..core._events import Event
 from ..core._exceptions import (
     DuplicateOrder,
     FsmExecutorError,
@@ -24,11 +23,9 @@ from ..core._lifecycle import Step, apply, plan
 from ..core._memory import REMEMBERED, Memory, remember
 from ..core._model import Order, OrderSpec
 from ..core._states import CREATE, LEGACY, TERMINAL, State
-from ._index import IndexRow, is_open, row_of
+from ._index import IndexRow, is_open, row_of, stored
 from ._journal import Durability, Journal
 from ._replay import rebuild_all
-
-ACKNOWLEDGE: Final = Acknowledge.trigger
 
 
 class OrderBook:
@@ -58,8 +55,11 @@ class OrderBook:
                                       "the rows finish it")
         if self.index_rebuilt is not None:
             # A journal of schema 1, or one written without the index: one full replay.
-            rebuilt = rebuild_all(journal.raw_rows(), name)
-            self._index.rebuild(rebuilt.orders.values())
+            rebuilt = rebuild_all(journal.raw_rows(), name, spans=True)
+            spans = rebuilt.spans
+            assert spans is not None
+            self._index.rebuild(stored(row_of(o), *spans[cid])
+                                for cid, o in rebuilt.orders.items())
         assert rebuilt is not None
         #: The open orders, oldest first.
         self._orders: dict[str, Order] = {
@@ -121,9 +121,14 @@ class OrderBook:
         """The markets of every order the journal holds."""
         return self._index.symbols()
 
-    def knows_exchange_id(self, exchange_order_id: str) -> bool:
-        """Whether an order of the journal has this exchange id."""
-        return self._index.knows_exchange_id(exchange_order_id)
+    def knows_exchange_order(self, client_order_id: str, exchange_order_id: str) -> bool:
+        """Whether the journal holds the exchange's order ``exchange_order_id`` placed under
+        ``client_order_id``: as that order, or adopted as ``CID~EXCHANGE_ID``."""
+        if f"{client_order_id}~{exchange_order_id}" in self:
+            return True
+        if client_order_id not in self:
+            return False
+        return self._live(client_order_id).exchange_order_id == exchange_order_id
 
     @property
     def last_ts(self) -> float:
@@ -277,13 +282,13 @@ def _written(step: Step) -> None:
 
 
 def _index_change(order: Order, steps: Sequence[Step]) -> IndexRow | None:
-    """The order's index row after ``steps``, when they change it: they end it, give it an
-    exchange id, or change the ledger of an ended order (its fills listed at last)."""
-    if not (order.is_terminal
-            or any(s.dest in TERMINAL or s.trigger == ACKNOWLEDGE for s in steps)):
+    """The order's index row after ``steps``, when they change it: they finish it, or are
+    rows of a finished order (its last row moves on). Only an order ending or ended is
+    looked at: the others' rows keep the index as it is."""
+    if not (order.is_terminal or any(s.dest in TERMINAL for s in steps)):
         return None
     after = order.snapshot()
     for step in steps:
         apply(after, step, 0.0)
     row = row_of(after)
-    return None if row == row_of(order) else row
+    return row if not row[3] or row != row_of(order) else None

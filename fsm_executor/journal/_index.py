@@ -1,15 +1,20 @@
 """The orders index: what the journal's rows say about each order, kept beside them, so that
 opening a journal costs what its open orders cost, not what its history does.
 
-One row per order: its client order id, signal id, exchange id and market, and whether it is
-open (not yet terminal, or ended with fills still inferred: the order book holds those in
-memory, and no other). The book writes it in the same transaction as the rows that change
-it. It is derived: the rows stay the only truth. The book rebuilds it from the rows when it
-is missing (a journal of schema 1) or disagrees with them in what opening checks (how many
-orders there are, the newest, each open order); audit checks all of it against the rows.
+One row per order: its client order id, signal id and market, whether it is open (not yet
+terminal, or ended with fills still inferred: the order book holds those in memory, and no
+other), and where its rows lie (the seq of its create row, and of its last row once it is
+finished). The book writes it in the same transaction as the rows that change it: an
+order's create, and the rows that finish it (or reach it after). It is derived: the rows
+stay the only truth. The book rebuilds it from the rows when it is missing (a journal of
+schema 1) or disagrees with them in what opening checks (the newest order, the last row's
+order, each open order); audit checks all of it against the rows.
 
-An index of the rows by order id finds one order's rows (an old order asked for, the open
-orders when the journal opens): about 8 µs an append (benchmarks/bench_journal.py).
+Lean on purpose: each row of the index is a page or two more to write in its commit, and a
+journaled transition should cost about twice a raw INSERT (benchmarks/bench_journal.py). So
+the rows are not indexed by order id (an order's rows are read from its span of seqs), an
+acknowledgement writes nothing here, and the exchange id is not kept (an exchange order is
+known by its client order id, and the journaled order's id compared).
 """
 
 from __future__ import annotations
@@ -24,26 +29,25 @@ from ..core._model import Order
 
 #: The derived tables and indexes, created with the journal (or by the migration to schema 2).
 SCHEMA: Final = (
-    "CREATE TABLE orders (order_id TEXT PRIMARY KEY, signal_id TEXT,"
-    " exchange_order_id TEXT, symbol TEXT NOT NULL, open INTEGER NOT NULL)",
-    "CREATE INDEX orders_by_signal ON orders (signal_id) WHERE signal_id IS NOT NULL",
-    "CREATE INDEX orders_by_exchange_id ON orders (exchange_order_id)"
-    " WHERE exchange_order_id IS NOT NULL",
-    "CREATE INDEX orders_open ON orders (open) WHERE open",
-    "CREATE INDEX journal_by_order ON journal (order_id)",
-    # The create rows by seq: the newest order's is found without a scan.
-    "CREATE INDEX journal_creates ON journal (seq) WHERE trigger = 'create'",
+    "CREATE TABLE orders (order_id TEXT PRIMARY KEY, signal_id TEXT, symbol TEXT NOT NULL,"
+    " open INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER) WITHOUT ROWID",
+    "CREATE INDEX orders_by_signal ON orders (signal_id, first_seq)"
+    " WHERE signal_id IS NOT NULL",
+    "CREATE INDEX orders_open ON orders (first_seq) WHERE open",
 )
 
-#: (order_id, signal_id, exchange_order_id, symbol, open): an order's row in the index.
-IndexRow = tuple[str, str | None, str | None, str, int]
+#: (order_id, signal_id, symbol, open): an order's row in the index as the book writes it;
+#: the journal adds where its rows lie (first_seq, last_seq), from the rows it appends.
+IndexRow = tuple[str, str | None, str, int]
+#: An index row with its span of seqs, as stored.
+StoredRow = tuple[str, str | None, str, int, int, int | None]
 
-#: An order's row written or brought up to date; its ids and market never change.
-UPSERT: Final = ("INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (order_id)"
-                 " DO UPDATE SET exchange_order_id = ?3, open = ?5")
+#: An order's row written or brought up to date; its ids, market and first row never change.
+UPSERT: Final = ("INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (order_id)"
+                 " DO UPDATE SET open = ?4, last_seq = ?6")
 
-#: The columns replay reads (_journal.RAW_COLUMNS), of the rows aliased ``j``.
-_RAW: Final = "j.seq, j.order_id, j.trigger, j.source, j.dest, j.payload, j.ts"
+#: The columns replay reads (_journal.RAW_COLUMNS).
+_RAW: Final = "seq, order_id, trigger, source, dest, payload, ts"
 
 
 def is_open(order: Order) -> bool:
@@ -53,11 +57,15 @@ def is_open(order: Order) -> bool:
 
 
 def row_of(order: Order) -> IndexRow:
-    return (order.client_order_id, order.signal_id, order.exchange_order_id, order.symbol,
-            int(is_open(order)))
+    return (order.client_order_id, order.signal_id, order.symbol, int(is_open(order)))
 
 
-def fingerprint(row: IndexRow) -> int:
+def stored(row: IndexRow, first_seq: int, last_seq: int) -> StoredRow:
+    """``row`` with where its order's rows lie: the last one only once it is finished."""
+    return (*row, first_seq, None if row[3] else last_seq)
+
+
+def fingerprint(row: StoredRow) -> int:
     """One row's share of ``digest``."""
     return int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "big")
 
@@ -79,18 +87,30 @@ class OrdersIndex:
 
     # -- what the book asks ----------------------------------------------------------------
 
-    def open_rows(self) -> Iterator[tuple[Any, ...]]:
-        """Every row of the open orders, in seq order (replay's raw columns)."""
-        # IN, not a join: without statistics SQLite would scan every row and look each
-        # one's order up (250 ms with 100,000 finished orders, against 0.4 ms).
-        return iter(self._conn.execute(
-            f"SELECT {_RAW} FROM journal j WHERE j.order_id IN"
-            " (SELECT order_id FROM orders WHERE open) ORDER BY j.seq").fetchall())
+    def open_rows(self) -> list[tuple[Any, ...]]:
+        """Every row of the open orders, in seq order (replay's raw columns): the rows
+        since the oldest open order's create, those of open orders kept (SQLite filters
+        them: about 0.1 µs a row)."""
+        first = self._one("SELECT min(first_seq) FROM orders WHERE open")
+        if first is None:
+            return []
+        return self._conn.execute(
+            f"SELECT {_RAW} FROM journal WHERE seq >= ? AND order_id IN"
+            " (SELECT order_id FROM orders WHERE open) ORDER BY seq", (first,)).fetchall()
 
-    def order_rows(self, order_id: str) -> list[tuple[Any, ...]]:
-        """One order's rows, in seq order (empty for an order never journaled)."""
-        return self._conn.execute(f"SELECT {_RAW} FROM journal j WHERE j.order_id = ?"
-                                  " ORDER BY j.seq", (order_id,)).fetchall()
+    def order_rows(self, order_id: str, before: int | None = None) -> list[tuple[Any, ...]]:
+        """One order's rows (before seq ``before``), in seq order, from its span of seqs;
+        empty for an order the index does not hold."""
+        span = self._conn.execute("SELECT first_seq, last_seq FROM orders WHERE order_id = ?",
+                                  (order_id,)).fetchone()
+        if span is None:
+            return []
+        first, last = span
+        end = min(x for x in (last, None if before is None else before - 1, 2**62)
+                  if x is not None)
+        return self._conn.execute(
+            f"SELECT {_RAW} FROM journal WHERE seq BETWEEN ? AND ? AND order_id = ?"
+            " ORDER BY seq", (first, end, order_id)).fetchall()
 
     def __contains__(self, order_id: object) -> bool:
         return self._one("SELECT 1 FROM orders WHERE order_id = ?", order_id) is not None
@@ -101,12 +121,8 @@ class OrdersIndex:
     def by_signal(self, signal_id: str) -> str | None:
         """The order journaled for ``signal_id`` (the newest, should there be several)."""
         found: str | None = self._one("SELECT order_id FROM orders WHERE signal_id = ?"
-                                      " ORDER BY rowid DESC LIMIT 1", signal_id)
+                                      " ORDER BY first_seq DESC LIMIT 1", signal_id)
         return found
-
-    def knows_exchange_id(self, exchange_order_id: str) -> bool:
-        return self._one("SELECT 1 FROM orders WHERE exchange_order_id = ?",
-                         exchange_order_id) is not None
 
     def symbols(self) -> set[str]:
         return {s for (s,) in self._conn.execute("SELECT DISTINCT symbol FROM orders")}
@@ -114,38 +130,36 @@ class OrdersIndex:
     # -- derived, checked, rebuilt ---------------------------------------------------------
 
     def disagreement(self) -> str | None:
-        """What opening can check without reading the history: the newest order the same
-        as the rows', the last row's order known (and, by the book, every open order open
-        by its rows). None when it agrees, else why not. Whatever else an edit of the index
-        could hide, audit finds: it checks every row of the index against the rows."""
-        newest = self._one("SELECT order_id FROM orders ORDER BY rowid DESC LIMIT 1")
-        last = self._one("SELECT order_id FROM journal WHERE trigger = 'create'"
-                         " ORDER BY seq DESC LIMIT 1")
-        if newest != last:
-            if newest is None:
+        """What opening can check without reading the history: the newest order's and the
+        last row's order in the index (and, by the book, every open order open by its
+        rows). None when it agrees, else why not. Whatever else an edit of the index could
+        hide, audit finds: it checks every row of the index against the rows."""
+        newest = self._one("SELECT order_id FROM journal WHERE trigger = 'create'"
+                           " ORDER BY seq DESC LIMIT 1")
+        if newest is not None and newest not in self:
+            if self._one("SELECT 1 FROM orders LIMIT 1") is None:
                 return "the orders index is empty, and the rows create orders"
-            return f"the orders index's newest order is {newest!r}, the rows' {last!r}"
+            return f"the newest order {newest!r} is not in the orders index"
         latest = self._one("SELECT order_id FROM journal ORDER BY seq DESC LIMIT 1")
         if latest is not None and latest not in self:
             return f"the last row's order {latest!r} is not in the orders index"
         return None
 
-    def rebuild(self, orders: Iterable[Order]) -> None:
-        """Every row anew from ``orders`` (replayed from the rows, oldest first), in one
-        transaction."""
+    def rebuild(self, rows: Iterable[StoredRow]) -> None:
+        """Every row anew (replayed from the journal's rows), in one transaction."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("DELETE FROM orders")
-            conn.executemany(UPSERT, (row_of(o) for o in orders))
+            conn.executemany(UPSERT, rows)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
-    def rows(self) -> Iterator[IndexRow]:
+    def rows(self) -> Iterator[StoredRow]:
         return iter(self._conn.execute(
-            "SELECT order_id, signal_id, exchange_order_id, symbol, open FROM orders"))
+            "SELECT order_id, signal_id, symbol, open, first_seq, last_seq FROM orders"))
 
     def digest(self) -> int:
         """The sum of every row's fingerprint: equal to the one of the orders the rows

@@ -32,7 +32,7 @@ from ..core._exceptions import (
     InvalidInput,
 )
 from ._file import FORMAT, SCHEMA_VERSION, check_identity, create, migrate, read_only
-from ._index import UPSERT, IndexRow, OrdersIndex
+from ._index import UPSERT, IndexRow, OrdersIndex, StoredRow, stored
 from ._lock import WriterLock
 
 if TYPE_CHECKING:
@@ -183,15 +183,16 @@ class Journal:
             head = chain_hash(head, seq, order_id, trigger, source, dest, payload, origin, ts)
             values.append((seq, order_id, trigger, source, dest, payload, origin, ts, head,
                            seq - 1))
+        located = self._located(index, values) if index else []
         conn = self._conn
         try:
-            if len(values) == 1 and not index:
+            if len(values) == 1 and not located:
                 conn.execute(_APPEND, values[0])  # autocommit: one statement, one transaction
             else:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     conn.executemany(_APPEND, values)
-                    conn.executemany(UPSERT, index)
+                    conn.executemany(UPSERT, located)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
@@ -202,6 +203,21 @@ class Journal:
         self._seq, self._head = seq, head
         self.last_ts = max(self.last_ts, ts)
         return seq
+
+    @staticmethod
+    def _located(index: Sequence[IndexRow], values: Sequence[tuple[Any, ...]]
+                 ) -> list[StoredRow]:
+        """The index rows with where their orders' rows lie among those appended (a create
+        row first: the order's first seq; the last of them: its last, once finished)."""
+        spans: dict[str, list[int]] = {}
+        for value in values:
+            seq, order_id = value[0], value[1]
+            span = spans.get(order_id)
+            if span is None:
+                spans[order_id] = [seq, seq]
+            else:
+                span[1] = seq
+        return [stored(row, *spans[row[0]]) for row in index]
 
     def _check_end(self) -> None:
         """ConcurrentWriter if the file no longer ends at this writer's last row."""
@@ -299,22 +315,20 @@ class JournalReader:
                        f"SELECT {_COLUMNS} FROM journal ORDER BY seq")
 
     def order_rows(self, order_id: str, before: int) -> list[tuple[Any, ...]]:
-        """One order's rows before seq ``before`` (RAW_COLUMNS), by the index of rows by
-        order id."""
+        """One order's rows before seq ``before`` (RAW_COLUMNS), from its span in the
+        orders index; an order the index lacks, by reading every row before."""
+        if order_id in self.index:
+            return self.index.order_rows(order_id, before)
         return self._conn.execute(f"SELECT {RAW_COLUMNS} FROM journal WHERE order_id = ?"
                                   " AND seq < ? ORDER BY seq", (order_id, before)).fetchall()
 
-    def created_twice(self) -> frozenset[str]:
-        """The order ids with more than one create row (none, in a sound journal). Looked
-        for only when there are more create rows than orders in the index (a count of
-        each, against 0.3 µs a row to group them)."""
-        creates = self._conn.execute("SELECT count(*) FROM journal WHERE trigger = 'create'"
-                                     ).fetchone()[0]
-        if creates == len(self.index):
-            return frozenset()
-        return frozenset(i for (i,) in self._conn.execute(
-            "SELECT order_id FROM journal WHERE trigger = 'create' GROUP BY order_id"
-            " HAVING count(*) > 1"))
+    def created_twice(self) -> list[tuple[int, str]]:
+        """(seq, order id) of every create row after an order's first (none, in a sound
+        journal)."""
+        return self._conn.execute(
+            "SELECT seq, order_id FROM journal WHERE trigger = 'create' AND seq NOT IN"
+            " (SELECT min(seq) FROM journal WHERE trigger = 'create' GROUP BY order_id)"
+            " ORDER BY seq").fetchall()
 
     def head(self) -> str:
         """``SEQ:HASH`` of the last row (``Journal.head``)."""

@@ -34,9 +34,12 @@ _READERS: Final[dict[str, Callable[[Any], Event]]] = {
 }
 
 
-#: An order that finished, and the order as it was last handed over (None the first time).
-Finished = Callable[[Order, Order | None], None]
-#: The rows of one order before a seq, from the file (its index of rows by order id).
+#: A span of seqs: an order's create row's and its last row's.
+Span = list[int]
+#: An order that finished, its span, and the order and span it was last handed over with
+#: (None the first time).
+Finished = Callable[[Order, Span, tuple[Order, Span] | None], None]
+#: The rows of one order before a seq, from the file.
 Reload = Callable[[str, int], list[tuple[Any, ...]]]
 
 
@@ -48,12 +51,14 @@ class Rebuilder:
     ``finished`` and dropped, so a year of history replays in the memory of its busiest
     moment. A later row of a dropped order (a note after its end) brings it back from the
     file (``reload``: its rows before that one), and it is handed over again when it
-    finishes again. ``created_twice``: the order ids with more than one create row (found
-    beforehand, as a dropped order's create row seen again would otherwise pass)."""
+    finishes again. A dropped order's create row seen again would pass for a new order's:
+    ``creates`` counts the create rows, for the caller to compare with the orders index.
+
+    ``spans``: the seq of each held order's create row and of its last row so far (what
+    the orders index keeps), with ``finished`` or when asked for (an index rebuilt)."""
 
     def __init__(self, remember: bool = False, finished: Finished | None = None,
-                 reload: Reload | None = None, created_twice: frozenset[str] = frozenset()
-                 ) -> None:
+                 reload: Reload | None = None, spans: bool = False) -> None:
         self.orders: dict[str, Order] = {}
         #: With ``remember``: each order's decision counts (_memory.py), for the orders whose
         #: rows have any. Only a writer needs them: replay and audit skip the work.
@@ -61,29 +66,33 @@ class Rebuilder:
         self._remembered = REMEMBERED if remember else frozenset()
         self._finished = finished
         self._reload = reload
-        self._created_twice = created_twice
-        #: Orders brought back after they finished: as they were handed over.
-        self._returned: dict[str, Order] = {}
+        self.creates = 0
+        self.spans: dict[str, Span] | None = {} if spans or finished else None
+        #: Orders brought back after they finished: as they were handed over, and their span.
+        self._returned: dict[str, tuple[Order, Span]] = {}
 
     def _brought_back(self, order_id: str, seq: int) -> Order | None:
         """A dropped order rebuilt from its rows before ``seq`` (None if it has none)."""
         if self._reload is None:
             return None
-        again = Rebuilder()
+        again = Rebuilder(spans=True)
         for row in self._reload(order_id, seq):
             again.feed(row)  # what is wrong with a row was said when it was read
         order = again.orders.get(order_id)
         if order is None:
             return None
-        self._returned[order_id] = order.snapshot()
+        assert again.spans is not None and self.spans is not None
+        span = again.spans[order_id]
+        self._returned[order_id] = (order.snapshot(), list(span))
         self.orders[order_id] = order
+        self.spans[order_id] = span
         return order
 
     def _maybe_finished(self, order: Order) -> None:
         if order.is_terminal and not unsettled(order):
             order_id = order.client_order_id
-            assert self._finished is not None
-            self._finished(order, self._returned.pop(order_id, None))
+            assert self._finished is not None and self.spans is not None
+            self._finished(order, self.spans.pop(order_id), self._returned.pop(order_id, None))
             del self.orders[order_id]
 
     def feed(self, row: tuple[Any, ...]) -> str | None:
@@ -91,7 +100,7 @@ class Rebuilder:
 
         Returns None, or why the row is illegal (it is then not applied).
         """
-        _seq, order_id, trigger, source, dest, payload, ts = row
+        seq, order_id, trigger, source, dest, payload, ts = row
         orders = self.orders
         try:
             data, end = _scan(payload, 0)
@@ -99,8 +108,8 @@ class Rebuilder:
                 return (f"payload of {trigger!r} for order {order_id!r} is malformed: not "
                         "one JSON object")
             if trigger == CREATE:
-                if order_id in orders or (order_id in self._created_twice
-                                          and self._brought_back(order_id, _seq)):
+                self.creates += 1
+                if order_id in orders:
                     return f"order {order_id!r} is created a second time"
                 created = Order.from_payload(data, ts)
                 if created.client_order_id != order_id or source != "" or dest != "created":
@@ -108,8 +117,10 @@ class Rebuilder:
                 # Keyed by the order's own (equal) id: the row's copy is freed, 64 bytes less
                 # per order.
                 orders[created.client_order_id] = created
+                if self.spans is not None:
+                    self.spans[order_id] = [seq, seq]
                 return None
-            order = orders.get(order_id) or self._brought_back(order_id, _seq)
+            order = orders.get(order_id) or self._brought_back(order_id, seq)
             if order is None:
                 return f"{trigger!r} for order {order_id!r}, which was never created"
             reader = _READERS.get(trigger)
@@ -130,6 +141,8 @@ class Rebuilder:
             return (f"order {order_id!r}: {trigger!r} recorded as {source} -> {dest}, but the "
                     f"table gives {step.source.value} -> {step.dest.value}")
         apply(order, step, ts)
+        if self.spans is not None:
+            self.spans[order_id][1] = seq
         if trigger in self._remembered:
             memory = self.memories.get(order_id)
             if memory is None:
@@ -146,8 +159,7 @@ def streaming(reader: JournalReader, finished: Finished) -> Rebuilder:
     handing none over."""
     if not reader.indexed:
         return Rebuilder()
-    return Rebuilder(finished=finished, reload=reader.order_rows,
-                     created_twice=reader.created_twice())
+    return Rebuilder(finished=finished, reload=reader.order_rows)
 
 
 def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:
@@ -155,10 +167,11 @@ def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:
     return rebuild_all(rows, name, remember=False).orders
 
 
-def rebuild_all(rows: Iterable[tuple[Any, ...]], name: str, remember: bool = True) -> Rebuilder:
-    """Orders (and, with ``remember``, their decision counts) from raw journal rows; the
-    first illegal row is CorruptJournal."""
-    rebuilder = Rebuilder(remember)
+def rebuild_all(rows: Iterable[tuple[Any, ...]], name: str, remember: bool = True,
+                spans: bool = False) -> Rebuilder:
+    """Orders (and, with ``remember``, their decision counts; with ``spans``, where their
+    rows lie) from raw journal rows; the first illegal row is CorruptJournal."""
+    rebuilder = Rebuilder(remember, spans=spans)
     feed = rebuilder.feed
     with gc_paused():
         for row in rows:
