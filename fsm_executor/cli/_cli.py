@@ -30,7 +30,7 @@ def _rebuilt(entries: list[Entry]) -> dict[str, Any] | None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    report = audit(args.journal, expected_head=args.expect_head)
+    report = audit(args.journal, expected_head=args.expect_head, archives=args.archives)
     if args.order is not None:
         entries = timeline(args.journal, args.order)
         if not entries:
@@ -84,6 +84,9 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="machine-readable output")
     a.add_argument("--expect-head", metavar="SEQ:HASH",
                    help="a head recorded earlier: detects rows cut off the end")
+    a.add_argument("--with", dest="archives", action="append", default=[], metavar="ARCHIVE",
+                   help="an archive of the journal's first rows (journal archive): verified "
+                        "with it as one chain; repeat for each")
     a.set_defaults(func=cmd_audit)
 
     d = sub.add_parser("diagram", help="regenerate diagrams/ from the transition table")
@@ -91,11 +94,13 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true", help="fail if the files are stale")
     d.set_defaults(func=cmd_diagram)
 
+    from ._archive import add_parser as add_archive
     from ._orders import add_parsers as add_reading
     from ._run import add_parser as add_run
     from ._venue_cli import add_parser as add_venue
 
     add_reading(sub)
+    add_archive(sub)
     add_run(sub)
     add_venue(sub)
     return p

@@ -9,6 +9,7 @@
     │   ├── DuplicateOrder                    an order with this client order id exists
     │   ├── Overfill                          a fill would make filled exceed amount
     │   ├── ConflictingFill                   a trade id seen before, with other figures
+    │   ├── OrderArchived                     its rows were moved to an archive file
     │   └── BadRestate                        a restate that would change more than the ledger
     ├── JournalError
     │   ├── NotAJournal                       the file is not an fsm-executor journal
@@ -75,6 +76,15 @@ class OrderError(FsmExecutorError):
 class UnknownOrder(OrderError):
     def __init__(self, order_id: str) -> None:
         super().__init__(order_id, "no such order")
+
+
+class OrderArchived(OrderError):
+    """The order's rows were moved out of the live journal into an archive file
+    (``fsm-executor journal archive``): its signal is known (nothing is placed again), its
+    story is in the archive (``audit(live, archives=[...])``)."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id, "archived: its rows are in an archive of this journal")
 
 
 class DuplicateOrder(OrderError):

@@ -7,9 +7,11 @@ invariants. The file is opened read-only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +23,7 @@ from ..core._model import Order
 from ..core._states import IN_FLIGHT, State
 from ..core._values import LEDGER
 from ._index import DIGEST_MODULUS, fingerprint, row_of, stored
-from ._journal import Entry, JournalReader, chain_hash, genesis_hash
+from ._journal import Entry, JournalReader, chain_hash
 from ._replay import Span, streaming
 
 
@@ -137,14 +139,16 @@ class _Tally:
         return {s.value: self.states[s] for s in State if self.states[s]}
 
 
-def audit(path: str | os.PathLike[str], expected_head: str | None = None) -> AuditReport:
+def audit(path: str | os.PathLike[str], expected_head: str | None = None,
+          archives: Iterable[str | os.PathLike[str]] = ()) -> AuditReport:
     """Verify the journal at ``path``; never raises for what it finds, only for a file that
     is not a journal at all (NotAJournal, UnsupportedSchema).
 
     ``expected_head`` ("SEQ:HASH", from ``Journal.head``) is a head recorded earlier: the
-    journal must still contain that row, unchanged. Orders are dropped as they finish, so
-    memory holds only the orders open at a time (journals of schema 2); the orders index
-    is checked against the rows (_index.py).
+    journal must still contain that row, unchanged. ``archives``: the files its first rows
+    were moved to (_archive.py), verified with it as one chain, oldest first. Orders are
+    dropped as they finish, so memory holds only the orders open at a time (journals of
+    schema 2); the orders index is checked against the rows (_index.py).
     """
     anchors: dict[int, str] = {}
     if expected_head is not None:
@@ -152,47 +156,64 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None) -> Aud
         if not seq_text.isdigit() or len(hash_text) != 64:
             raise InvalidInput(f"expected head must be SEQ:HASH, not {expected_head!r}")
         anchors[int(seq_text)] = hash_text
+    files = [*archives, path]
     try:
-        return _audit(path, anchors, tolerant=False)
+        return _audit(files, anchors, tolerant=False)
     except _Undecodable:
         # Text that is not UTF-8 somewhere: read again, slower, with replacement characters,
         # so that the damaged row is named and the others still checked.
-        return _audit(path, anchors, tolerant=True)
+        return _audit(files, anchors, tolerant=True)
 
 
 class _Undecodable(Exception):
     pass
 
 
-def _audit(path: str | os.PathLike[str], anchors: dict[int, str],
+def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
            tolerant: bool) -> AuditReport:
     violations: list[Violation] = []
     tally = _Tally()
     rows = 0
-    with JournalReader(path, tolerant=tolerant) as reader, reader.consistent():
-        rebuilder = streaming(reader, tally.finished)
+    with contextlib.ExitStack() as stack:
+        readers = [stack.enter_context(JournalReader(f, tolerant=tolerant)) for f in files]
+        for reader in readers:
+            stack.enter_context(reader.consistent())
+        readers.sort(key=lambda r: r.anchor[0])
+        if len({r.journal_id for r in readers}) > 1:
+            violations.append(Violation(None, "the files given are of different journals"))
+        rebuilder = streaming(readers, tally.finished)
         feed = rebuilder.feed
-        prev_hash = genesis_hash(reader.journal_id)
-        prev_seq = 0
-        if anchors.get(0, prev_hash) != prev_hash:
-            violations.append(Violation(None, "the recorded head is row 0 of another journal"))
+        prev_seq, prev_hash = readers[0].anchor
+        if len(readers) > 1 and prev_seq:
+            violations.append(Violation(None, f"{readers[0].path.name} continues row "
+                                        f"{prev_seq}: the archive before it is missing"))
+        if anchors.get(prev_seq, prev_hash) != prev_hash:
+            violations.append(Violation(None, f"the recorded head is row {prev_seq} of "
+                                        "another journal"))
         try:
-            for row in reader.full_rows():
-                seq, order_id, trigger, source, dest, payload, origin, ts, hash_ = row
-                rows += 1
-                if seq != prev_seq + 1:
-                    violations.append(Violation(seq, f"follows row {prev_seq}: rows are "
-                                                "missing, inserted or reordered"))
-                if hash_ != chain_hash(prev_hash, seq, order_id, trigger, source, dest,
-                                       payload, origin, ts):
-                    violations.append(Violation(seq, "hash does not match its content and "
-                                                "the row before it: edited, inserted or moved"))
-                if anchors and anchors.get(seq, hash_) != hash_:
-                    violations.append(Violation(seq, "differs from the recorded head"))
-                prev_hash, prev_seq = hash_, seq
-                problem = feed((seq, order_id, trigger, source, dest, payload, ts))
-                if problem is not None:
-                    violations.append(Violation(seq, problem))
+            for reader in readers:
+                if reader.anchor != (prev_seq, prev_hash):
+                    violations.append(Violation(None, f"{reader.path.name} continues row "
+                                                f"{reader.anchor[0]}, and the file before it "
+                                                f"ends at row {prev_seq}, another chain"))
+                    prev_seq, prev_hash = reader.anchor
+                for row in reader.full_rows():
+                    seq, order_id, trigger, source, dest, payload, origin, ts, hash_ = row
+                    rows += 1
+                    if seq != prev_seq + 1:
+                        violations.append(Violation(seq, f"follows row {prev_seq}: rows are "
+                                                    "missing, inserted or reordered"))
+                    if hash_ != chain_hash(prev_hash, seq, order_id, trigger, source, dest,
+                                           payload, origin, ts):
+                        violations.append(Violation(seq, "hash does not match its content "
+                                                    "and the row before it: edited, inserted "
+                                                    "or moved"))
+                    if anchors and anchors.get(seq, hash_) != hash_:
+                        violations.append(Violation(seq, "differs from the recorded head"))
+                    prev_hash, prev_seq = hash_, seq
+                    problem = feed((seq, order_id, trigger, source, dest, payload, ts))
+                    if problem is not None:
+                        violations.append(Violation(seq, problem))
         except CorruptJournal as exc:
             if not tolerant and "decode" in str(exc):
                 raise _Undecodable from None
@@ -205,21 +226,30 @@ def _audit(path: str | os.PathLike[str], anchors: dict[int, str],
         spans = rebuilder.spans or {}
         for order in unfinished:
             tally.finished(order, spans.get(order.client_order_id, [0, 0]))
-        if reader.indexed:
-            if rebuilder.creates != len(reader.index):
-                # More create rows than orders: a dropped order's created again, which the
-                # stream could not see (or an index row missing, which the digest says).
-                violations.extend(Violation(seq, f"order {order_id!r} is created a second "
-                                            "time") for seq, order_id in reader.created_twice())
-            if tally.digest != reader.index.digest():
-                violations.append(Violation(None, "the orders index disagrees with the rows "
-                                            "(a writer rebuilds it when it opens the "
-                                            "journal)"))
+        violations.extend(_index_checked(readers, rebuilder.creates, tally.digest))
     head = f"{prev_seq}:{prev_hash}"
     violations.extend(Violation(None, p) for p in tally.problems)
     in_flight = tuple(o for o in unfinished if o.state in IN_FLIGHT)
-    return AuditReport(str(path), rows, head, tally.count, tally.by_state(), in_flight,
+    return AuditReport(str(files[-1]), rows, head, tally.count, tally.by_state(), in_flight,
                        tuple(violations))
+
+
+def _index_checked(readers: list[JournalReader], creates: int, digest: int) -> list[Violation]:
+    """The files' orders indexes against what their rows rebuilt (each file's own orders:
+    those created after its anchor)."""
+    if not all(r.indexed for r in readers):
+        return []
+    found: list[Violation] = []
+    if creates != sum(r.index.count(r.anchor[0]) for r in readers):
+        # More create rows than orders: a dropped order's created again, which the stream
+        # could not see (or an index row missing, which the digest says).
+        found.extend(Violation(seq, f"order {order_id!r} is created a second time")
+                     for r in readers for seq, order_id in r.created_twice())
+    indexed = sum(r.index.digest(r.anchor[0]) for r in readers) % DIGEST_MODULUS
+    if digest != indexed:
+        found.append(Violation(None, "the orders index disagrees with the rows (a writer "
+                               "rebuilds it when it opens the journal)"))
+    return found
 
 
 def timeline(path: str | os.PathLike[str], order_id: str) -> list[Entry]:

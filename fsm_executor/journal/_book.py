@@ -17,6 +17,7 @@ from ..core._exceptions import (
     FsmExecutorError,
     InvalidInput,
     InvalidTransition,
+    OrderArchived,
     UnknownOrder,
 )
 from ..core._lifecycle import Step, apply, plan
@@ -271,6 +272,8 @@ class OrderBook:
             return order
         rows = self._index.order_rows(client_order_id)
         if not rows:
+            if client_order_id in self._index:
+                raise OrderArchived(client_order_id)
             raise UnknownOrder(client_order_id)
         return rebuild_all(rows, str(self.journal.path), remember=False).orders[client_order_id]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 from urllib.parse import quote
@@ -100,7 +101,10 @@ def migrate(conn: sqlite3.Connection, meta: dict[str, str], now: float) -> None:
     meta["schema_version"] = str(SCHEMA_VERSION)
 
 
-def create(path: Path, clock_now: float) -> None:
+def create(path: Path, clock_now: float,
+           fill: Callable[[sqlite3.Connection], dict[str, str]] | None = None) -> None:
+    """A new journal at ``path``, all at once. ``fill``: an archive's (_archive.py): it
+    copies the rows in and says the meta rows that differ (the journal id, the anchor)."""
     import sqlite_utils
 
     def build(conn: sqlite3.Connection) -> None:
@@ -118,12 +122,11 @@ def create(path: Path, clock_now: float) -> None:
             )
             for statement in SCHEMA:
                 conn.execute(statement)
-            db.table("meta").insert_all([
-                {"key": "format", "value": FORMAT},
-                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                {"key": "journal_id", "value": uuid.uuid4().hex},
-                {"key": "created_at", "value": repr(clock_now)},
-            ])
+            meta = {"format": FORMAT, "schema_version": str(SCHEMA_VERSION),
+                    "journal_id": uuid.uuid4().hex, "created_at": repr(clock_now)}
+            if fill is not None:
+                meta.update(fill(conn))
+            db.table("meta").insert_all([{"key": k, "value": v} for k, v in meta.items()])
             db.table("migrations").insert({"version": SCHEMA_VERSION, "applied_at": clock_now})
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # meta in the main file, for good
 

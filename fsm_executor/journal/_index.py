@@ -157,11 +157,18 @@ class OrdersIndex:
             conn.execute("ROLLBACK")
             raise
 
-    def rows(self) -> Iterator[StoredRow]:
+    def rows(self, after: int = 0) -> Iterator[StoredRow]:
+        """The rows of the orders created after seq ``after`` (an archived order's row
+        stays, so that its signal is still known: its rows are in the archive)."""
         return iter(self._conn.execute(
-            "SELECT order_id, signal_id, symbol, open, first_seq, last_seq FROM orders"))
+            "SELECT order_id, signal_id, symbol, open, first_seq, last_seq FROM orders"
+            " WHERE first_seq > ?", (after,)))
 
-    def digest(self) -> int:
-        """The sum of every row's fingerprint: equal to the one of the orders the rows
-        rebuild when the index agrees with them (audit), in constant memory."""
-        return sum(fingerprint(r) for r in self.rows()) % DIGEST_MODULUS
+    def count(self, after: int = 0) -> int:
+        return int(self._one("SELECT count(*) FROM orders WHERE first_seq > ?", after))
+
+    def digest(self, after: int = 0) -> int:
+        """The sum of the fingerprints of the rows of orders created after seq ``after``:
+        equal to the one of the orders the rows rebuild when the index agrees with them
+        (audit), in constant memory."""
+        return sum(fingerprint(r) for r in self.rows(after)) % DIGEST_MODULUS

@@ -51,7 +51,7 @@ _COLUMNS: Final = "seq, order_id, trigger, source, dest, payload, origin, ts, ha
 #: of CPU an append (2 %). INSERT ... SELECT ... WHERE would say it more plainly for about
 #: 4 us: SQLite stages the row in a temporary table when the SELECT reads the table it fills.
 _APPEND: Final = (f"INSERT INTO journal ({_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-                  " CASE WHEN (SELECT coalesce(max(seq), 0) FROM journal) = ?10 THEN ?9 END)")
+                  " CASE WHEN (SELECT coalesce(max(seq), ?11) FROM journal) = ?10 THEN ?9 END)")
 
 #: The hash covers the stored text itself, so the encoding need not be canonical, only compact.
 #: ASCII: any text an exchange sends (even a lone surrogate) can be journaled.
@@ -68,6 +68,16 @@ def chain_hash(prev: str, seq: int, order_id: str, trigger: str, source: str, de
 def genesis_hash(journal_id: str) -> str:
     """The chain starts from the journal's own id, so rows cannot move between journals."""
     return hashlib.sha256(f"{FORMAT}:{journal_id}".encode()).hexdigest()
+
+
+def anchor_of(meta: dict[str, str]) -> tuple[int, str]:
+    """(seq, hash) the file's chain continues from: row 0, the journal's genesis, or, once
+    its first rows are archived (_archive.py), the last row archived."""
+    anchor = meta.get("anchor")
+    if anchor is None:
+        return 0, genesis_hash(meta["journal_id"])
+    seq, _, hash_ = anchor.partition(":")
+    return int(seq), hash_
 
 
 @attrs.frozen
@@ -124,8 +134,10 @@ class Journal:
         self.index = OrdersIndex(conn)
         last = conn.execute("SELECT seq, hash, ts FROM journal ORDER BY seq DESC LIMIT 1"
                             ).fetchone()
-        self._seq: int = last[0] if last else 0
-        self._head: str = last[1] if last else genesis_hash(self.journal_id)
+        #: The seq and hash the file's chain continues from (``anchor_of``).
+        self.anchor = anchor_of(meta)
+        self._seq: int = last[0] if last else self.anchor[0]
+        self._head: str = last[1] if last else self.anchor[1]
         #: The latest time of a row: the last row's when it opened, and each appended
         #: since (0.0 for an empty journal).
         self.last_ts: float = last[2] if last else 0.0
@@ -182,7 +194,7 @@ class Journal:
             payload = dumps(payload_data)
             head = chain_hash(head, seq, order_id, trigger, source, dest, payload, origin, ts)
             values.append((seq, order_id, trigger, source, dest, payload, origin, ts, head,
-                           seq - 1))
+                           seq - 1, self.anchor[0]))
         located = self._located(index, values) if index else []
         conn = self._conn
         try:
@@ -221,7 +233,8 @@ class Journal:
 
     def _check_end(self) -> None:
         """ConcurrentWriter if the file no longer ends at this writer's last row."""
-        found = self._conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()[0]
+        found = self._conn.execute("SELECT coalesce(max(seq), ?) FROM journal",
+                                   (self.anchor[0],)).fetchone()[0]
         if found != self._seq:
             raise ConcurrentWriter(str(self.path), self._seq, found) from None
 
@@ -288,6 +301,8 @@ class JournalReader:
         self.path = Path(path)
         self.meta = check_identity(self.path)
         self.journal_id = self.meta["journal_id"]
+        #: The seq and hash the file's chain continues from (``anchor_of``).
+        self.anchor = anchor_of(self.meta)
         #: Whether the file has the orders index (_index.py): schema 2.
         self.indexed = self.meta["schema_version"] == str(SCHEMA_VERSION)
         self._conn = read_only(self.path)
@@ -334,7 +349,7 @@ class JournalReader:
         """``SEQ:HASH`` of the last row (``Journal.head``)."""
         last = self._conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"
                                   ).fetchone()
-        return f"{last[0]}:{last[1]}" if last else f"0:{genesis_hash(self.journal_id)}"
+        return f"{last[0]}:{last[1]}" if last else f"{self.anchor[0]}:{self.anchor[1]}"
 
     @contextlib.contextmanager
     def consistent(self) -> Iterator[None]:

@@ -10,7 +10,7 @@ import contextlib
 import gc
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from ..core._events import EVENT_TYPES, Event
@@ -153,13 +153,24 @@ class Rebuilder:
         return None
 
 
-def streaming(reader: JournalReader, finished: Finished) -> Rebuilder:
-    """A Rebuilder for ``reader``'s rows that holds only the open orders, where the file
-    has the index to bring a dropped order back (schema 2); else one that holds them all,
-    handing none over."""
-    if not reader.indexed:
+def streaming(readers: JournalReader | Sequence[JournalReader], finished: Finished
+              ) -> Rebuilder:
+    """A Rebuilder for the rows of ``readers`` (a journal, its archives first) that holds
+    only the open orders, where the files have the index to bring a dropped order back
+    (schema 2); else one that holds them all, handing none over."""
+    files = [readers] if isinstance(readers, JournalReader) else list(readers)
+    if not all(r.indexed for r in files):
         return Rebuilder()
-    return Rebuilder(finished=finished, reload=reader.order_rows)
+
+    def reload(order_id: str, before: int) -> list[tuple[Any, ...]]:
+        # An order's rows are all in one file: archiving moves whole orders.
+        for reader in files:
+            rows = reader.order_rows(order_id, before)
+            if rows:
+                return rows
+        return []
+
+    return Rebuilder(finished=finished, reload=reload)
 
 
 def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:
