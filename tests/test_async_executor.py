@@ -162,8 +162,8 @@ def test_rows_of_orders_moving_together_commit_in_one_transaction(
     async def scenario(ex: AsyncTradeExecutor) -> Any:
         append = ex.book.journal.append
         monkeypatch.setattr(ex.book.journal, "append",
-                            lambda rows, ts, index=(): appends.append(len(rows))
-                            or append(rows, ts, index))
+                            lambda rows, ts, *more: appends.append(len(rows))
+                            or append(rows, ts, *more))
         return await asyncio.gather(*(ex.submit(s) for s in signals(world.venue, 50, "0.9",
                                                                       kinds=("limit",))))
 

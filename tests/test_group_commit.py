@@ -41,8 +41,8 @@ def test_many_orders_moving_at_once_commit_in_one_transaction(
     appends: list[int] = []
     append = book.journal.append
     monkeypatch.setattr(book.journal, "append",
-                        lambda rows, ts, index=(): appends.append(len(rows))
-                        or append(rows, ts, index))
+                        lambda rows, ts, *more: appends.append(len(rows))
+                        or append(rows, ts, *more))
     before = int(book.journal.head.split(":")[0])
     result = book.apply_many((f"c{i}", [Submit(), Acknowledge(f"E{i}")]) for i in range(N))
     assert appends == [2 * N]

@@ -124,8 +124,8 @@ def test_orders_timing_out_together_commit_their_rows_in_one_transaction(
     appends: list[int] = []
     append = executor.book.journal.append
     monkeypatch.setattr(executor.book.journal, "append",
-                        lambda rows, ts, index=(): appends.append(len(rows))
-                        or append(rows, ts, index))
+                        lambda rows, ts, *more: appends.append(len(rows))
+                        or append(rows, ts, *more))
     clock.advance(1)
     changed = executor.update()
     assert [o.state for o in changed] == [State.CANCELLED] * 8

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Final
 
 from ..core._clock import Clock, SystemClock
 from ..core._events import Event
@@ -24,9 +25,12 @@ from ..core._lifecycle import Step, apply, plan
 from ..core._memory import REMEMBERED, Memory, remember
 from ..core._model import Order, OrderSpec
 from ..core._states import CREATE, LEGACY, TERMINAL, State
-from ._index import IndexRow, is_open, row_of, stored
+from ._index import IndexRow, StoredRow, is_open, row_of, stored
 from ._journal import Durability, Journal
 from ._replay import rebuild_all
+
+#: Finished orders' index rows deferred before they are written in a commit of their own.
+_DEFERRED: Final = 64
 
 
 class OrderBook:
@@ -47,13 +51,18 @@ class OrderBook:
         #: Why the orders index was rebuilt from the rows when the journal opened (None: it
         #: agreed with them, as far as opening checks).
         self.index_rebuilt: str | None = self._index.disagreement()
+        #: The orders the index held open though their rows had finished them: an index row
+        #: deferred at a finish (``_DEFERRED``) lost with the process, brought up to date.
+        self.index_caught_up = 0
         rebuilt = None
         if self.index_rebuilt is None:
-            rebuilt = rebuild_all(self._index.open_rows(), name)
-            finished = [cid for cid, o in rebuilt.orders.items() if not is_open(o)]
+            rebuilt = rebuild_all(self._index.open_rows(), name, spans=True)
+            assert rebuilt.spans is not None
+            finished = [stored(row_of(o), *rebuilt.spans[cid])
+                        for cid, o in rebuilt.orders.items() if not is_open(o)]
             if finished:
-                self.index_rebuilt = (f"the orders index holds {finished[0]!r} open, and "
-                                      "the rows finish it")
+                journal.settle_index(finished)
+                self.index_caught_up = len(finished)
         if self.index_rebuilt is not None:
             # A journal of schema 1, or one written without the index: one full replay.
             rebuilt = rebuild_all(journal.raw_rows(), name, spans=True)
@@ -66,6 +75,9 @@ class OrderBook:
         self._orders: dict[str, Order] = {
             cid: o for cid, o in rebuilt.orders.items() if is_open(o)
         }
+        #: The index rows of orders finished since the last commit that wrote the index,
+        #: with their seqs: written with the next one, or at close.
+        self._deferred: dict[str, StoredRow] = {}
         #: Decision counts of unfinished orders (those of finished ones are not needed).
         self._memories: dict[str, Memory] = {
             cid: m for cid, m in rebuilt.memories.items()
@@ -80,6 +92,8 @@ class OrderBook:
         return cls(Journal.open(path, durability=durability, now=clock.now()), clock)
 
     def close(self) -> None:
+        if self._deferred:
+            self.journal.settle_index(self._take_deferred())
         self.journal.close()
 
     def __enter__(self) -> OrderBook:
@@ -159,7 +173,7 @@ class OrderBook:
         order = Order.from_spec(spec, now)
         self.journal.append(
             [(spec.client_order_id, CREATE, "", State.CREATED.value, spec.to_payload(), origin)],
-            now, [row_of(order)],
+            now, [row_of(order)], self._take_deferred(),
         )
         self._orders[order.client_order_id] = order
         return order.snapshot()
@@ -244,11 +258,29 @@ class OrderBook:
         now = self.clock.now()
         rows = [(s.order_id, s.trigger, s.source.value, s.dest.value, s.payload(), origin)
                 for _, steps in planned for s in steps]
-        index = [row for order, steps in planned
-                 if (row := _index_change(order, steps)) is not None]
-        self.journal.append(rows, now, index)
+        index: list[IndexRow] = []
+        for order, steps in planned:
+            row = _index_change(order, steps)
+            if row is None:
+                continue
+            if row[3]:
+                index.append(row)
+            else:
+                # Finished: its row is deferred, to be written with the next ones (a page or
+                # two per commit saved); lost with the process, opening catches it up.
+                last = self.journal.seq + max(i for i, r in enumerate(rows, 1)
+                                              if r[0] == row[0])
+                self._deferred[row[0]] = stored(row, 0, last)
+        settled = (self._take_deferred()
+                   if index or len(self._deferred) >= _DEFERRED else [])
+        self.journal.append(rows, now, index, settled)
         for order, steps in planned:
             self._applied(order, steps, now)
+
+    def _take_deferred(self) -> list[StoredRow]:
+        rows = list(self._deferred.values())
+        self._deferred.clear()
+        return rows
 
     def _applied(self, order: Order, steps: Sequence[Step], now: float) -> None:
         """Change ``order`` as its committed ``steps`` say, and count what they count."""

@@ -112,6 +112,12 @@ class OrdersIndex:
             f"SELECT {_RAW} FROM journal WHERE seq BETWEEN ? AND ? AND order_id = ?"
             " ORDER BY seq", (first, end, order_id)).fetchall()
 
+    def row(self, order_id: str) -> StoredRow | None:
+        found: StoredRow | None = self._conn.execute(
+            "SELECT order_id, signal_id, symbol, open, first_seq, last_seq FROM orders"
+            " WHERE order_id = ?", (order_id,)).fetchone()
+        return found
+
     def __contains__(self, order_id: object) -> bool:
         return self._one("SELECT 1 FROM orders WHERE order_id = ?", order_id) is not None
 

@@ -180,9 +180,16 @@ class Journal:
         """``SEQ:HASH`` of the last row: record it to detect a journal cut short later."""
         return f"{self._seq}:{self._head}"
 
-    def append(self, rows: Sequence[NewRow], ts: float, index: Sequence[IndexRow] = ()) -> int:
+    @property
+    def seq(self) -> int:
+        """The seq of the last row (the anchor's for a file without rows)."""
+        return self._seq
+
+    def append(self, rows: Sequence[NewRow], ts: float, index: Sequence[IndexRow] = (),
+               settled: Sequence[StoredRow] = ()) -> int:
         """Append ``rows`` in one transaction, with ``index``: the orders index's rows they
-        change (written or brought up to date); when this returns, they are committed.
+        change (written or brought up to date), and ``settled``: index rows of earlier rows
+        (``settle_index``); when this returns, they are committed.
 
         Returns the seq of the last row.
         """
@@ -195,7 +202,7 @@ class Journal:
             head = chain_hash(head, seq, order_id, trigger, source, dest, payload, origin, ts)
             values.append((seq, order_id, trigger, source, dest, payload, origin, ts, head,
                            seq - 1, self.anchor[0]))
-        located = self._located(index, values) if index else []
+        located = [*self._located(index, values), *settled] if index or settled else []
         conn = self._conn
         try:
             if len(values) == 1 and not located:
@@ -230,6 +237,18 @@ class Journal:
             else:
                 span[1] = seq
         return [stored(row, *spans[row[0]]) for row in index]
+
+    def settle_index(self, rows: Sequence[StoredRow]) -> None:
+        """Bring index rows up to date in a transaction of their own (rows whose seqs are
+        already known: the order book's deferred ones, at close)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(UPSERT, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _check_end(self) -> None:
         """ConcurrentWriter if the file no longer ends at this writer's last row."""
