@@ -9,7 +9,6 @@ They open the journal read-only and need no lock, so they read a journal a bot i
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -100,6 +99,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         for record in records:
             out.write(json.dumps(record) + "\n")
         return 0
+    import csv  # here: orders and replay never write CSV
+
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
