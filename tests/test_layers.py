@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,87 @@ def test_reading_a_journal_and_its_commands_never_import_ccxt(tmp_path: Path) ->
     import fsm_executor
 
     assert fsm_executor.TradeExecutor.__module__ == "fsm_executor.executors._executor"
+
+
+#: What a reading command does not need, and so must not import: every second of its start-up
+#: is the user's (benchmarks/bench_history.py measures it against the bare interpreter). A
+#: name covers its submodules.
+NOT_READING = (
+    "ccxt", "sqlite_utils", "aiohttp", "requests", "rich",
+    # The machine is built by diagram only; resolve walks a lookup compiled from the table.
+    "transitions",
+    # Only a writer (its lock's holder), a CSV export or a new file needs them.
+    "socket", "uuid",
+    # Trading: the executors, the exchange edge, the paper venue, their configuration and
+    # decisions, the order book that journals before it changes an order, and the archive.
+    "fsm_executor.executors", "fsm_executor.exchange", "fsm_executor.venue",
+    "fsm_executor.core._config", "fsm_executor.core._signal", "fsm_executor.core._clock",
+    "fsm_executor.core._decide", "fsm_executor.core._driver", "fsm_executor.core._asking",
+    "fsm_executor.core._profiles", "fsm_executor.journal._book",
+    "fsm_executor.journal._archive", "fsm_executor.cli._run", "fsm_executor.cli._venue_cli",
+    "fsm_executor.cli._archive", "fsm_executor.cli._diagram",
+)
+#: What each reading command must not import, beyond NOT_READING.
+NOT_NEEDED = {
+    "audit": ("csv", "fsm_executor.cli._orders"),
+    "orders": ("csv", "fsm_executor.journal._audit"),
+    "export": ("fsm_executor.journal._audit",),
+    "replay": ("csv", "fsm_executor.journal._audit"),
+}
+#: diagram draws the table: no journal, no order, no event.
+NOT_DIAGRAM = (
+    "ccxt", "sqlite_utils", "fsm_executor.journal", "fsm_executor.executors",
+    "fsm_executor.exchange", "fsm_executor.venue", "fsm_executor.core._events",
+    "fsm_executor.core._fill", "fsm_executor.core._model", "fsm_executor.core._ledger",
+    "fsm_executor.core._lifecycle", "fsm_executor.core._config", "fsm_executor.cli._orders",
+    "fsm_executor.cli._run",
+)
+
+COMMAND = """
+import sys
+from fsm_executor.cli._cli import main
+
+code = main(sys.argv[1:])
+print()
+print(code, *sorted(sys.modules))
+"""
+
+
+def imported_by(command: list[str]) -> tuple[int, set[str]]:
+    """The exit status of ``fsm-executor COMMAND`` run in a fresh process, and every module
+    that process imported."""
+    done = subprocess.run([sys.executable, "-c", COMMAND, *command], capture_output=True,
+                          text=True, check=False, timeout=120)
+    code, *modules = done.stdout.splitlines()[-1].split()
+    return int(code), set(modules)
+
+
+def among(modules: set[str], names: Iterable[str]) -> list[str]:
+    """The ``names`` that ``modules`` holds, as themselves or through a submodule."""
+    return sorted(n for n in names if any(m == n or m.startswith(f"{n}.") for m in modules))
+
+
+@pytest.mark.parametrize("command", sorted(NOT_NEEDED))
+def test_a_reading_command_imports_only_what_it_needs(command: str, tmp_path: Path) -> None:
+    from fsm_executor import OrderBook, OrderSpec, Submit
+
+    with OrderBook.open(tmp_path / "j.db") as book:
+        book.create(OrderSpec("c1", "BTC/USDT", "buy", "limit", "1", "100"))
+        book.apply("c1", Submit())
+    code, modules = imported_by([command, str(tmp_path / "j.db")])
+    assert code == 0
+    assert "fsm_executor.journal._replay" in modules  # it did read the journal
+    assert among(modules, (*NOT_READING, *NOT_NEEDED[command])) == []
+
+
+def test_diagram_imports_neither_the_journal_nor_the_order_model() -> None:
+    code, modules = imported_by(["diagram", "--check", "--out", str(PACKAGE.parent / "diagrams")])
+    assert code == 0
+    assert "transitions.extensions.diagrams" in modules  # it did draw the machine
+    assert among(modules, NOT_DIAGRAM) == []
+
+
+def test_the_import_checker_sees_a_module_and_its_submodules() -> None:
+    assert among({"fsm_executor.venue._paper", "csv"}, ("fsm_executor.venue", "csv", "uuid")) == [
+        "csv", "fsm_executor.venue"]
+    assert among({"transitions_extra"}, ("transitions",)) == []

@@ -9,6 +9,7 @@ import pytest
 from transitions.core import MachineError
 
 from fsm_executor import InvalidTransition, State, UnknownTrigger
+from fsm_executor.core import _machine
 from fsm_executor.core._machine import (
     MACHINE,
     PREDICATES,
@@ -53,6 +54,21 @@ def test_predicates_cover_every_condition_named_in_the_table() -> None:
     named = {c for t in TRANSITIONS for c in (*t.conditions, *t.unless)}
     assert named <= set(PREDICATES)
     assert set(PREDICATES) <= set(dir(Model))
+
+
+def test_the_lookup_resolve_walks_is_the_machines_own_events() -> None:
+    # Compiled from the table (so that reading a journal never imports transitions), it
+    # must hold what the machine makes of that table: the same candidates, in the same
+    # order, with the same conditions and expected outcomes.
+    held = {
+        (State(source), trigger): tuple(
+            (None if t.dest is None else State(t.dest),
+             tuple((PREDICATES[str(c.func)], bool(c.target)) for c in t.conditions))
+            for t in candidates)
+        for trigger, event in MACHINE.events.items()
+        for source, candidates in event.transitions.items()
+    }
+    assert held == _machine._LOOKUP
 
 
 @pytest.mark.parametrize(("complete", "has_fills"), sorted(FIGURES))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +92,18 @@ def test_the_violation_type_of_audit_reports_is_exported() -> None:
 
     assert getattr(fsm_executor, "Violation", None) is Violation
     assert "Violation" in fsm_executor.__all__
+
+
+def test_the_names_type_checkers_see_are_the_names_the_package_gives() -> None:
+    # Every name is imported on first use (_MODULES); mypy reads the TYPE_CHECKING imports
+    # instead: both must say the same name comes from the same module.
+    tree = ast.parse(Path(fsm_executor.__file__).read_text())
+    block = next(node for node in tree.body if isinstance(node, ast.If)
+                 and "TYPE_CHECKING" in ast.unparse(node.test))
+    seen = {(f".{node.module}", alias.name) for node in block.body
+            if isinstance(node, ast.ImportFrom) for alias in node.names}
+    given = {(module, name) for module, names in fsm_executor._MODULES.items()
+             for name in names}
+    assert seen == given
+    assert {name for _, name in given} == set(fsm_executor.__all__)
+    assert set(fsm_executor.__all__) <= set(dir(fsm_executor))

@@ -117,3 +117,12 @@ def test_an_unknown_exchange_id_is_a_clear_error(tmp_path: Path,
     code, _, err = run(capsys, str(EXAMPLE), "--journal", str(tmp_path / "j.db"),
                        "--exchange", "nosuchexchange")
     assert code == 2 and "unknown exchange id" in err
+
+
+def test_imitate_offers_every_manners_of_the_paper_venue_and_only_those() -> None:
+    # Named in the command line's declarations, which must not import the venue to
+    # declare ``run``.
+    from fsm_executor.cli._cli import IMITATE
+    from fsm_executor.venue._paper_manners import MANNERS
+
+    assert list(IMITATE) == sorted(MANNERS)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
 
 from ..core._exceptions import InvalidInput
 from ._show import dump, iso
@@ -42,16 +41,3 @@ def cmd_archive(args: argparse.Namespace) -> int:
         print(f"verify both: fsm-executor audit {args.journal} --with {done.into}")
     return 0
 
-
-def add_parser(sub: Any) -> None:
-    j = sub.add_parser("journal", help="journal maintenance")
-    jsub = j.add_subparsers(dest="journal_command", required=True)
-    a = jsub.add_parser("archive", help="move the rows of orders finished before a date into "
-                                        "an archive file whose chain the live journal continues")
-    a.add_argument("journal")
-    a.add_argument("--before", required=True, metavar="DATE",
-                   help="ISO date or time (UTC unless it says otherwise)")
-    a.add_argument("--into", metavar="FILE",
-                   help="the archive file (default: beside the journal, named by its rows)")
-    a.add_argument("--json", action="store_true", help="machine-readable output")
-    a.set_defaults(func=cmd_archive)

@@ -1,19 +1,40 @@
 """The ``fsm-executor`` command line."""
 
+# (That docstring is the description ``--help`` prints.) Every command is declared here and
+# its module imported only when it runs (``_command``): reading a journal starts without the
+# executor's configuration, the paper venue or the diagram support, and ``diagram`` without
+# the journal. So the declarations stay light: argparse and plain constants only.
+
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core._exceptions import FsmExecutorError, JournalLocked
-from ..journal._audit import audit, timeline
-from ..journal._journal import Entry
-from ..journal._replay import Rebuilder
+
+if TYPE_CHECKING:
+    from ..journal._journal import Entry
+
+Command = Callable[[argparse.Namespace], int]
+
+#: The exchanges whose manners ``--imitate`` reproduces: the keys of the paper venue's
+#: MANNERS, named here so that declaring ``run`` does not import the venue
+#: (tests/test_run.py checks they agree).
+IMITATE = ("binance", "bybit", "okx")
+
+
+def _command(module: str, name: str) -> Command:
+    """The function ``name`` of the command module ``module``, imported when it runs."""
+
+    def command(args: argparse.Namespace) -> int:
+        function: Command = getattr(importlib.import_module(module, __package__), name)
+        return function(args)
+
+    return command
 
 
 def _iso(ts: float) -> str:
@@ -22,6 +43,8 @@ def _iso(ts: float) -> str:
 
 def _rebuilt(entries: list[Entry]) -> dict[str, Any] | None:
     """One order from its own rows, as JSON (what is wrong with them, the audit says)."""
+    from ..journal._replay import Rebuilder
+
     rebuilder = Rebuilder()
     for e in entries:
         rebuilder.feed((e.seq, e.order_id, e.trigger, e.source, e.dest, e.payload, e.ts))
@@ -30,6 +53,10 @@ def _rebuilt(entries: list[Entry]) -> dict[str, Any] | None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    import json
+
+    from ..journal._audit import audit, timeline
+
     report = audit(args.journal, expected_head=args.expect_head, archives=args.archives)
     if args.order is not None:
         entries = timeline(args.journal, args.order)
@@ -60,6 +87,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from ._diagram import expected_files, write
 
     out = Path(args.out)
@@ -72,6 +101,105 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     for path in write(out):
         print(path)
     return 0
+
+
+def _reading_parsers(sub: Any) -> None:
+    """``orders``, ``export`` and ``replay`` (_orders.py)."""
+    o = sub.add_parser("orders", help="a table of the journal's orders (reads a journal "
+                                      "a bot is writing)")
+    o.add_argument("journal")
+    o.add_argument("--open", action="store_true", help="only the orders not yet terminal")
+    o.add_argument("--symbol", metavar="S", help="only this market's orders")
+    o.add_argument("--json", action="store_true", help="machine-readable output")
+    o.set_defaults(func=_command("._orders", "cmd_orders"))
+
+    e = sub.add_parser("export", help="the journal's orders or fills as CSV or JSON lines, "
+                                      "for accounting and tax tools")
+    e.add_argument("journal")
+    e.add_argument("--what", choices=("orders", "fills"), default="orders")
+    e.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    e.add_argument("--open", action="store_true", help="only the orders not yet terminal")
+    e.add_argument("--symbol", metavar="S", help="only this market's orders")
+    e.set_defaults(func=_command("._orders", "cmd_export"))
+
+    r = sub.add_parser("replay", help="rebuild every order from the journal, every "
+                                      "transition re-validated, and count them by state")
+    r.add_argument("journal")
+    r.add_argument("--json", action="store_true", help="machine-readable output")
+    r.set_defaults(func=_command("._orders", "cmd_replay"))
+
+
+def _archive_parser(sub: Any) -> None:
+    """``journal archive`` (_archive.py)."""
+    j = sub.add_parser("journal", help="journal maintenance")
+    jsub = j.add_subparsers(dest="journal_command", required=True)
+    a = jsub.add_parser("archive", help="move the rows of orders finished before a date into "
+                                        "an archive file whose chain the live journal continues")
+    a.add_argument("journal")
+    a.add_argument("--before", required=True, metavar="DATE",
+                   help="ISO date or time (UTC unless it says otherwise)")
+    a.add_argument("--into", metavar="FILE",
+                   help="the archive file (default: beside the journal, named by its rows)")
+    a.add_argument("--json", action="store_true", help="machine-readable output")
+    a.set_defaults(func=_command("._archive", "cmd_archive"))
+
+
+def _venue_options(p: Any) -> None:
+    """The options of ``run`` and ``recover``: the journal and the exchange (_run.py)."""
+    p.add_argument("--journal", required=True)
+    p.add_argument("--exchange", metavar="ID",
+                   help="a ccxt exchange id; keys from FSM_EXECUTOR_API_KEY / _SECRET / "
+                        "_PASSWORD (default: the embedded paper venue)")
+    p.add_argument("--sandbox", action="store_true", help="use the exchange's testnet")
+    p.add_argument("--config", metavar="JSON", help="execution settings (ExecutionConfig keys)")
+    p.add_argument("--seed", type=int, default=0, help="paper venue and jitter seed")
+    p.add_argument("--faults", action="store_true", help="paper venue: inject failures")
+    p.add_argument("--latency", type=float, default=0.0, help="paper venue latency, seconds")
+    p.add_argument("--realtime", action="store_true", help="paper venue on the real clock")
+    p.add_argument("--venue-state", metavar="FILE",
+                   help="paper venue: keep its state in FILE, so it outlives the bot")
+    p.add_argument("--imitate", choices=IMITATE, default="binance",
+                   help="paper venue: the exchange whose manners it reproduces")
+    p.add_argument("--http", action="store_true",
+                   help="paper venue: serve it over a local Binance REST server and trade "
+                        "through the real ccxt.binance client")
+    p.add_argument("--exchange-url", metavar="URL",
+                   help="with --exchange binance: a local Binance-compatible server "
+                        "(fsm-executor venue serve)")
+    p.add_argument("--durability", choices=["normal", "full"], default="normal")
+
+
+def _trading_parsers(sub: Any) -> None:
+    """``run`` and ``recover`` (_run.py), ``venue serve`` (_venue_cli.py)."""
+    r = sub.add_parser("run", help="execute a file of signals (CSV or JSON lines), after "
+                                   "recovering what an earlier run left in flight")
+    r.add_argument("signals")
+    _venue_options(r)
+    r.add_argument("--async", dest="use_async", action="store_true",
+                   help="submit every signal at once to the asyncio executor "
+                        "(AsyncTradeExecutor); simulated time runs a virtual event loop; "
+                        "--http and --exchange-url run on the real clock")
+    r.set_defaults(func=_command("._run", "cmd_run"))
+    c = sub.add_parser("recover", help="settle a journal's unfinished orders with the "
+                                       "exchange, and print what changed")
+    _venue_options(c)
+    c.add_argument("--adopt", action="store_true",
+                   help="journal exchange orders with our prefix that the journal lacks")
+    c.set_defaults(func=_command("._run", "cmd_recover"))
+
+    v = sub.add_parser("venue", help="the paper venue as a server")
+    venue_sub = v.add_subparsers(dest="venue_command", required=True)
+    s = venue_sub.add_parser("serve", help="serve the paper venue as Binance's spot REST API "
+                                           "on loopback, until interrupted")
+    s.add_argument("--host", default="127.0.0.1", help="127.0.0.1, ::1 or localhost")
+    s.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
+    s.add_argument("--venue-state", metavar="FILE", help="keep the venue's state in FILE")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--faults", action="store_true", help="inject failures")
+    s.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    s.add_argument("--visibility-lag", type=float, default=None,
+                   help="seconds a new order is invisible to lookups (Binance-like: 5)")
+    s.set_defaults(func=_command("._venue_cli", "cmd_serve"))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -94,15 +222,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--check", action="store_true", help="fail if the files are stale")
     d.set_defaults(func=cmd_diagram)
 
-    from ._archive import add_parser as add_archive
-    from ._orders import add_parsers as add_reading
-    from ._run import add_parser as add_run
-    from ._venue_cli import add_parser as add_venue
-
-    add_reading(sub)
-    add_archive(sub)
-    add_run(sub)
-    add_venue(sub)
+    _reading_parsers(sub)
+    _archive_parser(sub)
+    _trading_parsers(sub)
     return p
 
 

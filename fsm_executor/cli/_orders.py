@@ -9,7 +9,6 @@ They open the journal read-only and need no lock, so they read a journal a bot i
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -100,6 +99,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         for record in records:
             out.write(json.dumps(record) + "\n")
         return 0
+    import csv  # here: orders and replay never write CSV
+
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
@@ -144,27 +145,3 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"journal head {head}")
     return 0
 
-
-def add_parsers(sub: Any) -> None:
-    o = sub.add_parser("orders", help="a table of the journal's orders (reads a journal "
-                                      "a bot is writing)")
-    o.add_argument("journal")
-    o.add_argument("--open", action="store_true", help="only the orders not yet terminal")
-    o.add_argument("--symbol", metavar="S", help="only this market's orders")
-    o.add_argument("--json", action="store_true", help="machine-readable output")
-    o.set_defaults(func=cmd_orders)
-
-    e = sub.add_parser("export", help="the journal's orders or fills as CSV or JSON lines, "
-                                      "for accounting and tax tools")
-    e.add_argument("journal")
-    e.add_argument("--what", choices=("orders", "fills"), default="orders")
-    e.add_argument("--format", choices=("csv", "jsonl"), default="csv")
-    e.add_argument("--open", action="store_true", help="only the orders not yet terminal")
-    e.add_argument("--symbol", metavar="S", help="only this market's orders")
-    e.set_defaults(func=cmd_export)
-
-    r = sub.add_parser("replay", help="rebuild every order from the journal, every "
-                                      "transition re-validated, and count them by state")
-    r.add_argument("journal")
-    r.add_argument("--json", action="store_true", help="machine-readable output")
-    r.set_defaults(func=cmd_replay)

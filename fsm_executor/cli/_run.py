@@ -17,7 +17,6 @@ from ..core._config import ExecutionConfig
 from ..core._exceptions import InvalidInput, OrderInDoubt
 from ..core._model import Order
 from ..core._states import State
-from ..venue._paper_manners import MANNERS
 from ._signals_file import read_signals
 
 if TYPE_CHECKING:  # the executors reach ccxt: imported only by the commands that trade
@@ -273,44 +272,3 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(text)
     return code
 
-
-def _venue_options(p: Any) -> None:
-    p.add_argument("--journal", required=True)
-    p.add_argument("--exchange", metavar="ID",
-                   help="a ccxt exchange id; keys from FSM_EXECUTOR_API_KEY / _SECRET / "
-                        "_PASSWORD (default: the embedded paper venue)")
-    p.add_argument("--sandbox", action="store_true", help="use the exchange's testnet")
-    p.add_argument("--config", metavar="JSON", help="execution settings (ExecutionConfig keys)")
-    p.add_argument("--seed", type=int, default=0, help="paper venue and jitter seed")
-    p.add_argument("--faults", action="store_true", help="paper venue: inject failures")
-    p.add_argument("--latency", type=float, default=0.0, help="paper venue latency, seconds")
-    p.add_argument("--realtime", action="store_true", help="paper venue on the real clock")
-    p.add_argument("--venue-state", metavar="FILE",
-                   help="paper venue: keep its state in FILE, so it outlives the bot")
-    p.add_argument("--imitate", choices=sorted(MANNERS), default="binance",
-                   help="paper venue: the exchange whose manners it reproduces")
-    p.add_argument("--http", action="store_true",
-                   help="paper venue: serve it over a local Binance REST server and trade "
-                        "through the real ccxt.binance client")
-    p.add_argument("--exchange-url", metavar="URL",
-                   help="with --exchange binance: a local Binance-compatible server "
-                        "(fsm-executor venue serve)")
-    p.add_argument("--durability", choices=["normal", "full"], default="normal")
-
-
-def add_parser(sub: Any) -> None:
-    r = sub.add_parser("run", help="execute a file of signals (CSV or JSON lines), after "
-                                   "recovering what an earlier run left in flight")
-    r.add_argument("signals")
-    _venue_options(r)
-    r.add_argument("--async", dest="use_async", action="store_true",
-                   help="submit every signal at once to the asyncio executor "
-                        "(AsyncTradeExecutor); simulated time runs a virtual event loop; "
-                        "--http and --exchange-url run on the real clock")
-    r.set_defaults(func=cmd_run)
-    c = sub.add_parser("recover", help="settle a journal's unfinished orders with the "
-                                       "exchange, and print what changed")
-    _venue_options(c)
-    c.add_argument("--adopt", action="store_true",
-                   help="journal exchange orders with our prefix that the journal lacks")
-    c.set_defaults(func=cmd_recover)

@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
 
 from ..core._clock import SystemClock
 from ..core._exceptions import InvalidInput
@@ -49,18 +48,3 @@ def cmd_serve(args: argparse.Namespace) -> int:
     venue.close()
     return 0
 
-
-def add_parser(sub: Any) -> None:
-    v = sub.add_parser("venue", help="the paper venue as a server")
-    venue_sub = v.add_subparsers(dest="venue_command", required=True)
-    s = venue_sub.add_parser("serve", help="serve the paper venue as Binance's spot REST API "
-                                           "on loopback, until interrupted")
-    s.add_argument("--host", default="127.0.0.1", help="127.0.0.1, ::1 or localhost")
-    s.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
-    s.add_argument("--venue-state", metavar="FILE", help="keep the venue's state in FILE")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--faults", action="store_true", help="inject failures")
-    s.add_argument("--latency", type=float, default=0.0, help="seconds per request")
-    s.add_argument("--visibility-lag", type=float, default=None,
-                   help="seconds a new order is invisible to lookups (Binance-like: 5)")
-    s.set_defaults(func=cmd_serve)

@@ -1,24 +1,28 @@
 """The ``transitions`` machine built from the table in _states.py, and what is compiled from it.
 
-One machine is built for the whole process and holds no orders. Orders are not ``transitions``
-models: ``add_model`` costs about 5 KB and 90 µs per order, and a ``Machine`` per order about
-14 KB and 125 µs (benchmarks/bench_orders.py measures all three). Instead the machine's own
-events are compiled once into a lookup from (state, trigger) to its candidate transitions, with
-their conditions; ``resolve`` walks those candidates exactly as ``transitions`` does (first
-transition whose conditions hold wins). tests/test_machine.py checks, for every state, trigger
-and condition outcome, that ``resolve`` and firing the real machine agree.
+One machine is built for the whole process, when first asked for, and holds no orders. Orders
+are not ``transitions`` models: ``add_model`` costs about 5 KB and 90 µs per order, and a
+``Machine`` per order about 14 KB and 125 µs (benchmarks/bench_orders.py measures all three).
+Instead the table is compiled once, as the machine reads it, into a lookup from (state,
+trigger) to its candidate transitions, with their conditions; ``resolve`` walks those
+candidates exactly as ``transitions`` does (first transition whose conditions hold wins).
+tests/test_machine.py checks that the lookup is the one the machine's own events give, and,
+for every state, trigger and condition outcome, that ``resolve`` and firing the real machine
+agree. So replaying or auditing a journal never imports ``transitions`` (5 ms of a
+command's start-up); only building the machine does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Final
-
-from transitions import Machine
+from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import InvalidTransition, UnknownTrigger
-from ._states import INITIAL, TERMINAL, TRANSITIONS, TRIGGERS, State
+from ._states import INITIAL, TERMINAL, TRANSITIONS, TRIGGERS, State, Transition
+
+if TYPE_CHECKING:
+    from transitions import Machine
 
 #: Predicates that table conditions may name, evaluated on (filled after the event, amount).
 PREDICATES: Final[dict[str, Callable[[Decimal, Decimal], bool]]] = {
@@ -50,7 +54,17 @@ def machine_arguments() -> dict[str, Any]:
 
 def build_machine(model: Any = None) -> Machine:
     """A plain ``transitions.Machine`` for ``model`` (or none)."""
+    from transitions import Machine
+
     return Machine(model=model, **machine_arguments())
+
+
+def __getattr__(name: str) -> Machine:
+    """``MACHINE``, the process's one machine, built when first asked for."""
+    if name != "MACHINE":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    machine = globals()["MACHINE"] = build_machine()
+    return machine
 
 
 Predicate = Callable[[Decimal, Decimal], bool]
@@ -58,24 +72,21 @@ Predicate = Callable[[Decimal, Decimal], bool]
 Candidate = tuple[State | None, tuple[tuple[Predicate, bool], ...]]
 
 
-def _compile(machine: Machine) -> dict[tuple[State, str], tuple[Candidate, ...]]:
-    table: dict[tuple[State, str], tuple[Candidate, ...]] = {}
-    for trigger, event in machine.events.items():
-        for source, candidates in event.transitions.items():
-            table[(State(source), trigger)] = tuple(
-                (
-                    None if t.dest is None else State(t.dest),
-                    # The predicate itself, not its name: one dict lookup less per condition
-                    # on every fill.
-                    tuple((PREDICATES[str(c.func)], bool(c.target)) for c in t.conditions),
-                )
-                for t in candidates
-            )
-    return table
+def _compile(table: tuple[Transition, ...]) -> dict[tuple[State, str], tuple[Candidate, ...]]:
+    """``table`` as the machine holds it: per (source, trigger), the transitions in the order
+    listed, each with its conditions and then its ``unless`` ones (expected False)."""
+    compiled: dict[tuple[State, str], list[Candidate]] = {}
+    for t in table:
+        # The predicate itself, not its name: one dict lookup less per condition on every
+        # fill.
+        conditions = (*((PREDICATES[c], True) for c in t.conditions),
+                      *((PREDICATES[c], False) for c in t.unless))
+        for source in t.sources:
+            compiled.setdefault((source, t.trigger), []).append((t.dest, conditions))
+    return {key: tuple(candidates) for key, candidates in compiled.items()}
 
 
-MACHINE: Final = build_machine()
-_LOOKUP: Final = _compile(MACHINE)
+_LOOKUP: Final = _compile(TRANSITIONS)
 _KNOWN_TRIGGERS: Final = frozenset(TRIGGERS)
 
 

@@ -6,7 +6,6 @@ migrate."""
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -105,6 +104,9 @@ def create(path: Path, clock_now: float,
            fill: Callable[[sqlite3.Connection], dict[str, str]] | None = None) -> None:
     """A new journal at ``path``, all at once. ``fill``: an archive's (_archive.py): it
     copies the rows in and says the meta rows that differ (the journal id, the anchor)."""
+    # Imported here, as create_atomically's uuid: a process that only reads pays neither.
+    import uuid
+
     import sqlite_utils
 
     def build(conn: sqlite3.Connection) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -99,12 +98,19 @@ def _read_holder(fd: int) -> dict[str, object]:
     return {}
 
 
+def _host() -> str:
+    # socket's import is paid by a writer or a refused opener only, never by a reader.
+    import socket
+
+    return socket.gethostname()
+
+
 def _refusal(journal: Path, fd: int) -> JournalLocked:
     holder = _read_holder(fd)
     pid, host = holder.get("pid"), holder.get("host")
     pid = pid if isinstance(pid, int) else None
     host = host if isinstance(host, str) else None
-    here = socket.gethostname()
+    here = _host()
     return JournalLocked(str(journal), pid, host,
                          this_process=pid is not None and pid == os.getpid() and host == here,
                          this_host=host is None or host == here)
@@ -135,7 +141,7 @@ class WriterLock:
                 os.close(fd)
                 raise
             os.close(fd)  # locked a file its holder removed on release: start over
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
+        holder = {"pid": os.getpid(), "host": _host(), "since": time.time(),
                   "argv0": sys.argv[0] if sys.argv else ""}
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,8 @@ def create_atomically(path: Path, build: Callable[[sqlite3.Connection], None]) -
     leaves a half-made file, and a file that appeared meanwhile is never clobbered
     (FileExistsError). Mode 0o600: the owner's alone (SQLite gives -wal, -shm and -journal
     files the same mode)."""
+    import uuid  # here: a process that only reads a journal never pays its import
+
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     try:
