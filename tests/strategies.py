@@ -7,6 +7,7 @@ would almost never do.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -119,6 +120,64 @@ positive_decimals = st.decimals(
     min_value=Decimal("1e-12"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False,
     places=None,
 ).filter(lambda d: d > 0)
+
+
+# -- journal payloads, as the book writes them and otherwise (tests/test_canonical.py) ------
+
+#: Values a payload's field might hold in a journal written by anything: wrong types, figures
+#: out of range or in odd spellings, and JSON numbers that two decoders read apart (integers
+#: beyond 64 bits, which orjson reads as floats; NaN and infinities, which only json reads).
+odd_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+    st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1]),
+    st.floats(), st.sampled_from([1e19, -1e19, 9.2e18, 2.0**63, 1.7e9, 1e-300, -0.0]),
+    st.text(max_size=6),
+    st.sampled_from(["", " ", "0", "0.0", "-1", "1e30", "1e-30", "1E+2", "abc", "0.50", " 1",
+                     "1_0", "NaN", "-Infinity", "sNaN", "\x00", "é", "x" * 61, "BUY", "Limit",
+                     "buy", "market", "t1", "BTC"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["BNB", "", "x"]), st.sampled_from(["0.1", 1, None]),
+                    max_size=2),
+)
+
+
+@st.composite
+def mangled(draw: st.DrawFn, payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` as written, or with a field changed, dropped or added."""
+    payload = dict(payload)
+    for _ in range(draw(st.sampled_from([0, 0, 0, 0, 0, 1, 1, 2]))):
+        change = draw(st.sampled_from(["value", "value", "drop", "add"]))
+        keys = sorted(payload)
+        if change == "value" and keys:
+            payload[draw(st.sampled_from(keys))] = draw(odd_values)
+        elif change == "drop" and keys:
+            del payload[draw(st.sampled_from(keys))]
+        else:
+            key = draw(st.sampled_from(["inferred", "cost", "more_fees", "reason", "extra"]))
+            payload[key] = draw(odd_values)
+    return payload
+
+
+#: Payloads of the rows replay reads fast (_canonical.py), as the book writes them.
+written_payloads: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "create": order_specs.map(OrderSpec.to_payload),
+    "fill": trades.map(Fill.to_payload),
+    "acknowledge": EVENTS["acknowledge"].map(Acknowledge.to_payload),
+    "submit": st.just({}),
+    "resubmit": st.just({}),
+}
+
+
+@st.composite
+def payload_texts(draw: st.DrawFn, trigger: str) -> str:
+    """The JSON text of a payload of ``trigger``: mostly as the book writes it, else mangled,
+    spaced, padded or not JSON at all."""
+    payload = draw(written_payloads[trigger].flatmap(mangled))
+    compact = draw(st.sampled_from([True, True, True, False]))
+    text = json.dumps(payload, separators=(",", ":") if compact else None,
+                      ensure_ascii=draw(st.booleans()))
+    return draw(st.sampled_from([text] * 20 + [f" {text}", f"{text}\n", text[:-1], "[]", "",
+                                               text.replace("{", '{"x":1,', 1)]))
 
 
 # -- exchange answers, for the order driver (tests/driver_tools.py) ------------------------

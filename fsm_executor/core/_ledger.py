@@ -165,7 +165,11 @@ def _differs(piece: Fill, inferred: Sequence[Fill], figures: Figures) -> bool:
 
 def unsettled(order: Order) -> bool:
     """Whether some of the order's fills are still inferred, not the exchange's trades."""
-    return any(f.inferred for f in order.fills.values())
+    # A loop, not any() over a generator: asked of every order that ends (replay, audit).
+    for fill in order.fills.values():  # noqa: SIM110
+        if fill.inferred:
+            return True
+    return False
 
 
 def settle(order: Order, trades: Sequence[Fill]) -> list[Event]:

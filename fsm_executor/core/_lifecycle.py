@@ -51,21 +51,22 @@ def plan(order: Order, event: Event) -> Step | None:
     either way.
     """
     state = order.state
+    trigger = event.trigger
     if isinstance(event, Fill):
         seen = order.fills.get(event.trade_id)
         if seen is not None:
             if seen == event:
                 return None
             raise ConflictingFill(order.client_order_id, event.trade_id)
-        filled = order.filled
+        filled, amount = order.filled, order.amount
         if state in OPEN:
             filled = _add(filled, event.amount)
-            if filled > order.amount:
-                raise Overfill(order.client_order_id, order.filled, order.amount,
-                               event.trade_id, event.amount)
-        dest = resolve(order.client_order_id, state, event.trigger, filled, order.amount)
-        return Step(order.client_order_id, event.trigger, state, dest, event)
-    trigger = event.trigger
+            if filled > amount:
+                raise Overfill(order.client_order_id, order.filled, amount, event.trade_id,
+                               event.amount)
+        order_id = order.client_order_id
+        return Step(order_id, trigger, state, resolve(order_id, state, trigger, filled, amount),
+                    event)
     if isinstance(event, Restate):
         filled = _restated_filled(order, event)
         dest = resolve(order.client_order_id, state, trigger, filled, order.amount)

@@ -13,13 +13,17 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
+from orjson import loads as _loads
+
+from ..core._canonical import EVENTS as _FAST_EVENTS
+from ..core._canonical import created as _created
 from ..core._events import EVENT_TYPES, Event
 from ..core._exceptions import CorruptJournal, FsmExecutorError
 from ..core._ledger import unsettled
 from ..core._lifecycle import apply, plan
 from ..core._memory import REMEMBERED, Memory, remember
 from ..core._model import Order
-from ..core._states import CREATE
+from ..core._states import CREATE, TERMINAL
 from ._journal import JournalReader
 
 #: The C scanner under json.loads: no per-call argument checks, no raw_decode frame (replay
@@ -88,12 +92,12 @@ class Rebuilder:
         self.spans[order_id] = span
         return order
 
-    def _maybe_finished(self, order: Order) -> None:
-        if order.is_terminal and not unsettled(order):
-            order_id = order.client_order_id
-            assert self._finished is not None and self.spans is not None
-            self._finished(order, self.spans.pop(order_id), self._returned.pop(order_id, None))
-            del self.orders[order_id]
+    def _hand_over(self, order: Order) -> None:
+        """A finished order to ``finished``, with its span, and let go."""
+        order_id = order.client_order_id
+        assert self._finished is not None and self.spans is not None
+        self._finished(order, self.spans.pop(order_id), self._returned.pop(order_id, None))
+        del self.orders[order_id]
 
     def feed(self, row: tuple[Any, ...]) -> str | None:
         """Apply one (seq, order_id, trigger, source, dest, payload, ts) row.
@@ -101,39 +105,44 @@ class Rebuilder:
         Returns None, or why the row is illegal (it is then not applied).
         """
         seq, order_id, trigger, source, dest, payload, ts = row
-        orders = self.orders
-        try:
-            data, end = _scan(payload, 0)
-            if end != len(payload) or type(data) is not dict:
-                return (f"payload of {trigger!r} for order {order_id!r} is malformed: not "
-                        "one JSON object")
-            if trigger == CREATE:
-                self.creates += 1
-                if order_id in orders:
-                    return f"order {order_id!r} is created a second time"
-                created = Order.from_payload(data, ts)
-                if created.client_order_id != order_id or source != "" or dest != "created":
-                    return f"create row of {order_id!r} does not match its payload"
-                # Keyed by the order's own (equal) id: the row's copy is freed, 64 bytes less
-                # per order.
-                orders[created.client_order_id] = created
-                if self.spans is not None:
-                    self.spans[order_id] = [seq, seq]
-                return None
-            order = orders.get(order_id) or self._brought_back(order_id, seq)
+        order = self.orders.get(order_id)
+        # The fast path: one JSON object as the book writes it (orjson would also take
+        # spaces around it, where json's scanner refuses them). Anything else, a refusal
+        # included, goes the general path (_create, _event).
+        if trigger == CREATE:
             if order is None:
-                return f"{trigger!r} for order {order_id!r}, which was never created"
-            reader = _READERS.get(trigger)
-            if reader is None:
-                return f"unknown trigger {trigger!r} for order {order_id!r}"
-            step = plan(order, reader(data))
+                try:
+                    data = _loads(payload)
+                    created = (_created(data, ts) if type(data) is dict and payload[0] == "{"
+                               and payload[-1] == "}" else None)
+                except (ValueError, KeyError):  # not JSON, a key missing, a figure refused
+                    created = None
+                if (created is not None and created.client_order_id == order_id
+                        and source == "" and dest == "created"):
+                    self.creates += 1
+                    self._hold(created, seq)
+                    return None
+            return self._create(row)
+        event = None
+        read = _FAST_EVENTS.get(trigger)
+        if read is not None and order is not None:
+            try:
+                data = _loads(payload)
+                if type(data) is dict and payload[0] == "{" and payload[-1] == "}":
+                    event = read(data)
+            except (ValueError, KeyError):
+                pass
+        if order is None or event is None:
+            found = self._event(row)
+            if isinstance(found, str):
+                return found
+            order, event = found
+        try:
+            step = plan(order, event)
         except FsmExecutorError as exc:
             return str(exc)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return f"payload of {trigger!r} for order {order_id!r} is malformed: {exc!r}"
-        except StopIteration as exc:
-            error = json.JSONDecodeError("Expecting value", payload, exc.value)
-            return f"payload of {trigger!r} for order {order_id!r} is malformed: {error!r}"
         if step is None:
             return f"fill for order {order_id!r} repeats a trade already applied"
         # State is a StrEnum: compared with the row's text directly (``.value`` is slow).
@@ -148,9 +157,71 @@ class Rebuilder:
             if memory is None:
                 memory = self.memories[order_id] = Memory()
             remember(memory, trigger, step.event, ts)
-        if self._finished is not None:
-            self._maybe_finished(order)
+        if self._finished is not None and step.dest in TERMINAL and not unsettled(order):
+            self._hand_over(order)
         return None
+
+    def _decode(self, row: tuple[Any, ...]) -> dict[str, Any] | str:
+        """The row's payload, by json's scanner, or why it is not one JSON object."""
+        payload = row[5]
+        try:
+            data, end = _scan(payload, 0)
+        except StopIteration as exc:
+            error = json.JSONDecodeError("Expecting value", payload, exc.value)
+            return f"payload of {row[2]!r} for order {row[1]!r} is malformed: {error!r}"
+        except ValueError as exc:
+            return f"payload of {row[2]!r} for order {row[1]!r} is malformed: {exc!r}"
+        if end != len(payload) or type(data) is not dict:
+            return (f"payload of {row[2]!r} for order {row[1]!r} is malformed: not one JSON "
+                    "object")
+        return data
+
+    def _create(self, row: tuple[Any, ...]) -> str | None:
+        """A create row, the general way."""
+        seq, order_id, trigger, source, dest, _payload, ts = row
+        data = self._decode(row)
+        if isinstance(data, str):
+            return data
+        self.creates += 1
+        if order_id in self.orders:
+            return f"order {order_id!r} is created a second time"
+        try:
+            created = Order.from_payload(data, ts)
+        except FsmExecutorError as exc:
+            return str(exc)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return f"payload of {trigger!r} for order {order_id!r} is malformed: {exc!r}"
+        if created.client_order_id != order_id or source != "" or dest != "created":
+            return f"create row of {order_id!r} does not match its payload"
+        self._hold(created, seq)
+        return None
+
+    def _hold(self, order: Order, seq: int) -> None:
+        # Keyed by the order's own (equal) id: the row's copy is freed, 64 bytes less per
+        # order.
+        order_id = order.client_order_id
+        self.orders[order_id] = order
+        if self.spans is not None:
+            self.spans[order_id] = [seq, seq]
+
+    def _event(self, row: tuple[Any, ...]) -> tuple[Order, Event] | str:
+        """The order and the event of any other row, the general way; or what is wrong."""
+        seq, order_id, trigger, _source, _dest, _payload, _ts = row
+        data = self._decode(row)
+        if isinstance(data, str):
+            return data
+        try:
+            order = self.orders.get(order_id) or self._brought_back(order_id, seq)
+            if order is None:
+                return f"{trigger!r} for order {order_id!r}, which was never created"
+            reader = _READERS.get(trigger)
+            if reader is None:
+                return f"unknown trigger {trigger!r} for order {order_id!r}"
+            return order, reader(data)
+        except FsmExecutorError as exc:
+            return str(exc)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return f"payload of {trigger!r} for order {order_id!r} is malformed: {exc!r}"
 
 
 def streaming(readers: JournalReader | Sequence[JournalReader], finished: Finished
