@@ -28,7 +28,7 @@ from fsm_executor import (
     replay,
 )
 from fsm_executor.journal._file import APPLICATION_ID, FORMAT, SCHEMA_VERSION, check_identity
-from fsm_executor.journal._journal import genesis_hash
+from fsm_executor.journal._journal import chain_hash, genesis_hash
 
 ROW = ("o1", "create", "", "created", spec().to_payload(), "live")
 
@@ -211,6 +211,32 @@ def test_rows_form_a_hash_chain_from_the_journal_id(journal_path: Path) -> None:
     assert [Entry.from_row(r) for r in rows(journal_path)] == entries
     assert entries[0].data() == spec().to_payload()
     assert entries[2].data() == {"exchange_order_id": "ex-o1"}
+
+
+#: Hashes of rows as fsm-executor 0.1 chained them: journals on disk must keep verifying.
+KNOWN_HASHES = [
+    ((1, "o1", "create", "", "created", '{"client_order_id":"o1"}', "live", 1700000000.5),
+     "3c31fce11d9b77a6fb9b0712f749167f16b53af256666c0a537e5aab77b88a4f"),
+    ((2, "o1", "fill", "submitted", "filled", '{"trade_id":"t\u00e9"}', "reconcile",
+      1700000000.5), "c8ef6328926cf4797ca8ece6dfad4fb575146a9b23220887354afe724c2c9bb6"),
+    # -0.0 equals 0.0 and 1e-07 is repr's exponent form: the text hashed is repr's.
+    ((3, "o1", "note", "filled", "filled", "{}", "live", -0.0),
+     "5eafdc389d6562b836c89d1482458c2ce3cc9760beda00f935962cbc20c24c84"),
+    ((4, "o1", "note", "filled", "filled", "{}", "live", 0.0),
+     "6472ec307aff14fe81eadd15e4521ed75a4e4066eb8d7476f5567328c389e319"),
+    ((5, "o1", "note", "filled", "filled", "{}", "live", 1e-07),
+     "a6421d76e3007a0d4e61848bf37f330f3ac802e7f18cee783ff15376033ff9c0"),
+]
+
+
+def test_the_chain_hash_of_known_rows_never_changes() -> None:
+    genesis = genesis_hash("0123456789abcdef0123456789abcdef")
+    assert genesis == "88e04204a1cf2f31c41c9e30aa48534c371d39e555739ffea10f6d1730c6bb43"
+    for _ in range(2):  # the second time with the ts seen before
+        prev = genesis
+        for row, expected in KNOWN_HASHES:
+            assert chain_hash(prev, *row) == expected
+            prev = "f" * 64
 
 
 def test_a_multi_row_append_is_all_or_nothing(journal_path: Path) -> None:

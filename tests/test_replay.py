@@ -129,6 +129,15 @@ def test_replay_reports_a_payload_that_is_not_json(journal_path: Path) -> None:
     assert info.value.seq == 1
 
 
+@pytest.mark.parametrize("seq", [1, 2])
+def test_replay_reports_a_payload_stored_as_bytes(journal_path: Path, seq: int) -> None:
+    forge(journal_path, CREATE, ("o1", "submit", "created", "pending_submit", {}, "live"))
+    execute(journal_path, [f"UPDATE journal SET payload = CAST(payload AS BLOB) WHERE seq = {seq}"])
+    with pytest.raises(CorruptJournal, match="malformed: TypeError") as info:
+        replay(journal_path)
+    assert info.value.seq == seq
+
+
 def test_replay_reports_a_missing_journal_table(journal_path: Path) -> None:
     forge(journal_path, CREATE)
     execute(journal_path, ["DROP TABLE journal"])

@@ -10,21 +10,23 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections import Counter
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
 from ..core._exceptions import CorruptJournal, InvalidInput
 from ..core._ledger import fees_of
 from ..core._model import Order
-from ..core._states import IN_FLIGHT, State
+from ..core._states import IN_FLIGHT, OPEN, State
 from ..core._values import LEDGER
 from ._index import DIGEST_MODULUS, OrdersIndex, StoredRow, fingerprint, row_of, stored
 from ._journal import Entry, JournalReader, chain_hash
-from ._replay import Span, streaming
+from ._replay import Span, gc_paused, streaming
+
+_ZERO: Final = Decimal(0)
+_add: Final = LEDGER.add
 
 
 @attrs.frozen
@@ -90,10 +92,10 @@ class AuditReport:
 def _invariants(order: Order) -> list[str]:
     """The ledger's and the lifecycle's invariants, recomputed from the order's fills."""
     problems = []
-    total = cost = Decimal(0)
+    total = cost = _ZERO
     for fill in order.fills.values():
-        total = LEDGER.add(total, fill.amount)
-        cost = LEDGER.add(cost, fill.value)
+        total = _add(total, fill.amount)
+        cost = _add(cost, fill.value)
     if total != order.filled:
         problems.append(f"filled {order.filled} is not the sum of its fills {total}")
     if cost != order.cost:
@@ -103,13 +105,14 @@ def _invariants(order: Order) -> list[str]:
     if fees != dict(order.fees):
         problems.append(f"fees {dict(order.fees)} are not the sum of its fills' fees per "
                         f"currency {fees}")
-    if not Decimal(0) <= order.filled <= order.amount:
+    if not _ZERO <= order.filled <= order.amount:
         problems.append(f"filled {order.filled} is outside 0..{order.amount}")
-    if order.state is State.FILLED and order.filled != order.amount:
+    state = order.state
+    if state is State.FILLED and order.filled != order.amount:
         problems.append(f"is filled with only {order.filled} of {order.amount}")
-    if order.is_open and order.exchange_order_id is None:
-        problems.append(f"is {order.state.value} without an exchange order id")
-    return [f"order {order.client_order_id!r} {p}" for p in problems]
+    if state in OPEN and order.exchange_order_id is None:
+        problems.append(f"is {state.value} without an exchange order id")
+    return [f"order {order.client_order_id!r} {p}" for p in problems] if problems else problems
 
 
 class _Tally:
@@ -117,7 +120,7 @@ class _Tally:
     (constant memory: the orders themselves are dropped as they finish)."""
 
     def __init__(self) -> None:
-        self.states: Counter[State] = Counter()
+        self.states: dict[State, int] = {}
         self.count = 0
         self.digest = 0
         self.problems: list[str] = []
@@ -129,16 +132,19 @@ class _Tally:
 
     def finished(self, order: Order, span: Span,
                  before: tuple[Order, Span] | None = None) -> None:
+        states = self.states
         if before is None:
             self.count += 1
         else:  # brought back by a later row: its earlier share is taken out
             earlier, earlier_span = before
-            self.states[earlier.state] -= 1
+            states[earlier.state] -= 1
             self.digest -= fingerprint(stored(row_of(earlier), *earlier_span))
-        self.states[order.state] += 1
+        states[order.state] = states.get(order.state, 0) + 1
         row = stored(row_of(order), *span)
         self.digest = (self.digest + fingerprint(row)) % DIGEST_MODULUS
-        self.problems.extend(_invariants(order))
+        problems = _invariants(order)
+        if problems:
+            self.problems.extend(problems)
         if not row[3]:
             self.since_create.append((order.client_order_id, row))
 
@@ -157,7 +163,7 @@ class _Tally:
                                ) % DIGEST_MODULUS
 
     def by_state(self) -> dict[str, int]:
-        return {s.value: self.states[s] for s in State if self.states[s]}
+        return {s.value: n for s in State if (n := self.states.get(s, 0))}
 
 
 def audit(path: str | os.PathLike[str], expected_head: str | None = None,
@@ -199,6 +205,7 @@ def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
         readers = [stack.enter_context(JournalReader(f, tolerant=tolerant)) for f in files]
         for reader in readers:
             stack.enter_context(reader.consistent())
+        stack.enter_context(gc_paused())  # as replay pauses it
         readers.sort(key=lambda r: r.anchor[0])
         if len({r.journal_id for r in readers}) > 1:
             violations.append(Violation(None, "the files given are of different journals"))

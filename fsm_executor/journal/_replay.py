@@ -169,7 +169,7 @@ class Rebuilder:
         except StopIteration as exc:
             error = json.JSONDecodeError("Expecting value", payload, exc.value)
             return f"payload of {row[2]!r} for order {row[1]!r} is malformed: {error!r}"
-        except ValueError as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # TypeError: a BLOB
             return f"payload of {row[2]!r} for order {row[1]!r} is malformed: {exc!r}"
         if end != len(payload) or type(data) is not dict:
             return (f"payload of {row[2]!r} for order {row[1]!r} is malformed: not one JSON "
