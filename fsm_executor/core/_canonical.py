@@ -9,10 +9,11 @@ general path's, in its words. The figures and ids still go through the converter
 the general ``from_payload`` and attrs are skipped. tests/test_canonical.py holds each
 reader to ``from_payload`` on generated payloads.
 
-Every value must be one of the flat types ``to_payload`` writes: text, null, or a number
-for a fill's timestamp (a float only below 2**63 in size: orjson reads a JSON integer too
-large for 64 bits as a float, where json keeps the int; the float then goes the general
-path, decoded by json).
+The payload comes from orjson (journal/_replay.py), so every value must be of a flat type
+that orjson and json read alike: text, null, an int, a float only below 2**63 in size
+(orjson reads a JSON integer beyond 64 bits as a float, where json keeps the int). And no
+key more than ``to_payload`` writes: one the general path does not read could still hold a
+structure deeper than json's scanner goes, which fails the row there.
 """
 
 from __future__ import annotations

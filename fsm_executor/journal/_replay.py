@@ -2,6 +2,11 @@
 
 The same ``plan`` and ``apply`` as the live order book run here, so a replayed order equals
 the live one at the moment of the last committed row.
+
+Two ways to read a row's payload: the fast path (the rows the book writes most, exactly as
+it writes them: orjson, and the readers of core/_canonical.py) and the general path (json's
+C scanner and each event's ``from_payload``), which takes whatever the fast path declines
+and says what is wrong with it. Both give the same order or event for a payload.
 """
 
 from __future__ import annotations
