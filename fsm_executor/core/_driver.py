@@ -353,8 +353,17 @@ class Driver(Asking):
         # period) prove nothing: only the others spend the budget.
         spent = view.memory.cancels - view.memory.cancels_unseen
         if spent > self.config.max_retries:
-            raise OrderInDoubt(cid, order.state.value, "the cancel is not confirmed after "
-                               f"{spent} attempts")
+            # No cancel is sent any more, but a look may show the order ended meanwhile
+            # (filled, or the last cancel took effect): only then is the doubt over.
+            view = yield from self._ask(view, cid, Request(Op.FETCH, cid))
+            if view.failure is None:
+                seen = view.answer
+                view, trades = yield from self._trades_if_changed(view, seen)
+                view = yield from self._apply(view, observe(view.current, seen, trades))
+                if view.current.is_terminal:
+                    return view
+            raise OrderInDoubt(cid, view.current.state.value, "the cancel is not confirmed "
+                               f"after {spent} attempts")
         # Each request, retries included, is journaled before it leaves.
         view = yield from self._ask(view, cid, Request(Op.CANCEL, cid), lambda v: (
             Note(CANCEL_SENT, f"cancel request {v.memory.cancels + 1}"),))
