@@ -28,7 +28,7 @@ from fsm_executor.core._decide import observe
 from fsm_executor.core._ledger import fees_of, settle
 from fsm_executor.core._model import Order
 from fsm_executor.exchange._ccxt_shapes import fills_from_ccxt
-from fsm_executor.journal._audit import _invariants
+from fsm_executor.journal._tally import invariants as _invariants
 
 D = Decimal
 

@@ -19,7 +19,9 @@ from ..core._exceptions import CorruptJournal
 from ..core._fill import Fill
 from ..core._model import Order
 from ..journal._journal import JournalReader
-from ..journal._replay import Span, replay, streaming
+from ..journal._pass import whole
+from ..journal._replay import gc_paused, replay
+from ..journal._split import read_in_halves
 from ._show import age, dump, iso, table
 
 #: The columns of ``export --what orders``.
@@ -109,28 +111,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    counts: Counter[str] = Counter()
-
-    def finished(order: Order, _span: Span, before: tuple[Order, Span] | None = None) -> None:
-        if before is not None:
-            counts[before[0].state.value] -= 1
-        counts[order.state.value] += 1
-
-    with JournalReader(args.journal) as reader, reader.consistent():
+    with JournalReader(args.journal) as reader, reader.consistent(), gc_paused():
         head = reader.head()  # of the very rows replayed, should a bot append meanwhile
-        # Orders are let go as they finish: memory holds the open ones only.
-        rebuilder = streaming(reader, finished)
-        feed = rebuilder.feed
-        try:
-            for row in reader.raw_rows():
-                problem = feed(row)
-                if problem is not None:
-                    raise CorruptJournal(str(reader.path), problem, row[0])
-        except CorruptJournal as exc:
-            print(f"fsm-executor: {exc}; `fsm-executor audit` says more", file=sys.stderr)
-            return 1
-        for order in rebuilder.orders.values():
-            finished(order, [])
+        # Orders are let go as they finish: memory holds the open ones only. A long
+        # journal is read in two halves at once (_split.py).
+        reading = read_in_halves(reader, audit=False) or whole([reader], audit=False)
+    if reading.violations:
+        first = reading.violations[0]
+        error = reading.error or CorruptJournal(str(reader.path), first.message, first.seq)
+        print(f"fsm-executor: {error}; `fsm-executor audit` says more", file=sys.stderr)
+        return 1
+    counts: Counter[str] = Counter({s.value: n for s, n in reading.tally.states.items()})
+    counts.update(order.state.value for order in reading.orders.values())
     elapsed = time.perf_counter() - start
     states = {s: n for s, n in sorted(counts.items()) if n}
     rows, orders = int(head.split(":")[0]), sum(states.values())

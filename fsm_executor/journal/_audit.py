@@ -11,31 +11,21 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable
-from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
 from ..core._exceptions import CorruptJournal, InvalidInput
-from ..core._ledger import fees_of
 from ..core._model import Order
-from ..core._states import IN_FLIGHT, OPEN, State
-from ..core._values import LEDGER
-from ._index import DIGEST_MODULUS, OrdersIndex, StoredRow, fingerprint, row_of, stored
-from ._journal import Entry, JournalReader, chain_hash
-from ._replay import Span, gc_paused, streaming
+from ..core._states import IN_FLIGHT
+from ._index import DIGEST_MODULUS
+from ._journal import Entry, JournalReader
+from ._pass import whole
+from ._replay import gc_paused
+from ._split import read_in_halves
+from ._tally import Violation
 
-_ZERO: Final = Decimal(0)
-_add: Final = LEDGER.add
-
-
-@attrs.frozen
-class Violation:
-    seq: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"row {self.seq}: {self.message}" if self.seq is not None else self.message
+__all__ = ["AuditReport", "Violation", "audit", "timeline"]
 
 
 @attrs.frozen
@@ -89,83 +79,6 @@ class AuditReport:
         return "\n".join(lines)
 
 
-def _invariants(order: Order) -> list[str]:
-    """The ledger's and the lifecycle's invariants, recomputed from the order's fills."""
-    problems = []
-    total = cost = _ZERO
-    for fill in order.fills.values():
-        total = _add(total, fill.amount)
-        cost = _add(cost, fill.value)
-    if total != order.filled:
-        problems.append(f"filled {order.filled} is not the sum of its fills {total}")
-    if cost != order.cost:
-        problems.append(f"cost {order.cost} is not the sum of its fills' amount x price "
-                        f"{cost}")
-    fees = fees_of(order.fills.values())
-    if fees != dict(order.fees):
-        problems.append(f"fees {dict(order.fees)} are not the sum of its fills' fees per "
-                        f"currency {fees}")
-    if not _ZERO <= order.filled <= order.amount:
-        problems.append(f"filled {order.filled} is outside 0..{order.amount}")
-    state = order.state
-    if state is State.FILLED and order.filled != order.amount:
-        problems.append(f"is filled with only {order.filled} of {order.amount}")
-    if state in OPEN and order.exchange_order_id is None:
-        problems.append(f"is {state.value} without an exchange order id")
-    return [f"order {order.client_order_id!r} {p}" for p in problems] if problems else problems
-
-
-class _Tally:
-    """What audit keeps of the orders it has seen: counts, invariants, the index's digest
-    (constant memory: the orders themselves are dropped as they finish)."""
-
-    def __init__(self) -> None:
-        self.states: dict[State, int] = {}
-        self.count = 0
-        self.digest = 0
-        self.problems: list[str] = []
-        #: The orders finished since the last create row, and their index row's share. The
-        #: book writes a finished order's index row with its next create (or at close):
-        #: after a crash, only these may still be held open by the index, which is no
-        #: disagreement (the next writer catches them up).
-        self.since_create: list[tuple[str, StoredRow]] = []
-
-    def finished(self, order: Order, span: Span,
-                 before: tuple[Order, Span] | None = None) -> None:
-        states = self.states
-        if before is None:
-            self.count += 1
-        else:  # brought back by a later row: its earlier share is taken out
-            earlier, earlier_span = before
-            states[earlier.state] -= 1
-            self.digest -= fingerprint(stored(row_of(earlier), *earlier_span))
-        states[order.state] = states.get(order.state, 0) + 1
-        row = stored(row_of(order), *span)
-        self.digest = (self.digest + fingerprint(row)) % DIGEST_MODULUS
-        problems = _invariants(order)
-        if problems:
-            self.problems.extend(problems)
-        if not row[3]:
-            self.since_create.append((order.client_order_id, row))
-
-    def lag_allowed(self, index: OrdersIndex) -> None:
-        """Count the orders finished since the last create as the index holds them when it
-        holds them still open, or ended at an earlier row (their row deferred: not written
-        yet, or lost with the process)."""
-        for order_id, row in self.since_create:
-            held = index.row(order_id)
-            if held is None or held == row or held[:3] != row[:3] or held[4] != row[4]:
-                continue
-            still_open = held[3] == 1 and held[5] is None
-            last_moved_on = held[3] == 0 and held[5] is not None and held[5] < (row[5] or 0)
-            if still_open or last_moved_on:
-                self.digest = (self.digest - fingerprint(row) + fingerprint(held)
-                               ) % DIGEST_MODULUS
-
-    def by_state(self) -> dict[str, int]:
-        return {s.value: n for s in State if (n := self.states.get(s, 0))}
-
-
 def audit(path: str | os.PathLike[str], expected_head: str | None = None,
           archives: Iterable[str | os.PathLike[str]] = ()) -> AuditReport:
     """Verify the journal at ``path``; never raises for what it finds, only for a file that
@@ -199,8 +112,6 @@ class _Undecodable(Exception):
 def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
            tolerant: bool) -> AuditReport:
     violations: list[Violation] = []
-    tally = _Tally()
-    rows = 0
     with contextlib.ExitStack() as stack:
         readers = [stack.enter_context(JournalReader(f, tolerant=tolerant)) for f in files]
         for reader in readers:
@@ -209,61 +120,37 @@ def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
         readers.sort(key=lambda r: r.anchor[0])
         if len({r.journal_id for r in readers}) > 1:
             violations.append(Violation(None, "the files given are of different journals"))
-        rebuilder = streaming(readers, tally.finished)
-        feed = rebuilder.feed
-        prev_seq, prev_hash = readers[0].anchor
-        if len(readers) > 1 and prev_seq:
+        first_seq, first_hash = readers[0].anchor
+        if len(readers) > 1 and first_seq:
             violations.append(Violation(None, f"{readers[0].path.name} continues row "
-                                        f"{prev_seq}: the archive before it is missing"))
-        if anchors.get(prev_seq, prev_hash) != prev_hash:
-            violations.append(Violation(None, f"the recorded head is row {prev_seq} of "
+                                        f"{first_seq}: the archive before it is missing"))
+        if anchors.get(first_seq, first_hash) != first_hash:
+            violations.append(Violation(None, f"the recorded head is row {first_seq} of "
                                         "another journal"))
-        try:
-            for reader in readers:
-                if reader.anchor != (prev_seq, prev_hash):
-                    violations.append(Violation(None, f"{reader.path.name} continues row "
-                                                f"{reader.anchor[0]}, and the file before it "
-                                                f"ends at row {prev_seq}, another chain"))
-                    prev_seq, prev_hash = reader.anchor
-                for row in reader.full_rows():
-                    seq, order_id, trigger, source, dest, payload, origin, ts, hash_ = row
-                    rows += 1
-                    if trigger == "create":
-                        tally.since_create.clear()
-                    if seq != prev_seq + 1:
-                        violations.append(Violation(seq, f"follows row {prev_seq}: rows are "
-                                                    "missing, inserted or reordered"))
-                    if hash_ != chain_hash(prev_hash, seq, order_id, trigger, source, dest,
-                                           payload, origin, ts):
-                        violations.append(Violation(seq, "hash does not match its content "
-                                                    "and the row before it: edited, inserted "
-                                                    "or moved"))
-                    if anchors and anchors.get(seq, hash_) != hash_:
-                        violations.append(Violation(seq, "differs from the recorded head"))
-                    prev_hash, prev_seq = hash_, seq
-                    problem = feed((seq, order_id, trigger, source, dest, payload, ts))
-                    if problem is not None:
-                        violations.append(Violation(seq, problem))
-        except CorruptJournal as exc:
-            if not tolerant and "decode" in str(exc):
-                raise _Undecodable from None
-            violations.append(Violation(exc.seq, str(exc)))
+        # Two processes at once for a long journal alone (not its archives, not re-read).
+        halves = (read_in_halves(readers[0], True, anchors)
+                  if len(readers) == 1 and not tolerant else None)
+        reading = halves or whole(readers, True, anchors)
+        if reading.error is not None and not tolerant and "decode" in str(reading.error):
+            raise _Undecodable
+        violations.extend(reading.violations)
+        end_seq = reading.end[0]
         for seq in anchors:
-            if seq > prev_seq:
+            if seq > end_seq:
                 violations.append(Violation(None, f"the recorded head is row {seq}, but the "
-                                            f"journal ends at row {prev_seq}: it was cut off"))
-        unfinished = list(rebuilder.orders.values())
-        spans = rebuilder.spans or {}
+                                            f"journal ends at row {end_seq}: it was cut off"))
+        tally = reading.tally
+        unfinished = list(reading.orders.values())
         for order in unfinished:
-            tally.finished(order, spans.get(order.client_order_id, [0, 0]))
+            tally.finished(order, reading.spans.get(order.client_order_id, [0, 0]))
         if readers[-1].indexed:
             tally.lag_allowed(readers[-1].index)
-        violations.extend(_index_checked(readers, rebuilder.creates, tally.digest))
-    head = f"{prev_seq}:{prev_hash}"
+        violations.extend(_index_checked(readers, reading.creates, tally.digest))
+    head = f"{reading.end[0]}:{reading.end[1]}"
     violations.extend(Violation(None, p) for p in tally.problems)
     in_flight = tuple(o for o in unfinished if o.state in IN_FLIGHT)
-    return AuditReport(str(files[-1]), rows, head, tally.count, tally.by_state(), in_flight,
-                       tuple(violations))
+    return AuditReport(str(files[-1]), reading.rows, head, tally.count, tally.by_state(),
+                       in_flight, tuple(violations))
 
 
 def _index_checked(readers: list[JournalReader], creates: int, digest: int) -> list[Violation]:

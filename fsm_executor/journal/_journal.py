@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -369,6 +369,36 @@ class JournalReader:
         return _select(self._conn, str(self.path),
                        f"SELECT {_COLUMNS} FROM journal ORDER BY seq")
 
+    def rows(self, audit: bool, after: int = 0, upto: int = 2**62
+             ) -> Iterator[tuple[Any, ...]]:
+        """The rows with seq in (``after``, ``upto``], in order: every column (audit), or
+        RAW_COLUMNS (replay)."""
+        columns = _COLUMNS if audit else RAW_COLUMNS
+        return _select(self._conn, str(self.path),
+                       f"SELECT {columns} FROM journal WHERE seq > {int(after)}"
+                       f" AND seq <= {int(upto)} ORDER BY seq")
+
+    def rows_at(self, seqs: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+        """The rows (RAW_COLUMNS) with these seqs, in seq order."""
+        ordered = sorted(seqs)
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i:i + 500]
+            yield from self._conn.execute(
+                f"SELECT {RAW_COLUMNS} FROM journal WHERE seq IN"
+                f" ({','.join('?' * len(chunk))}) ORDER BY seq", chunk)
+
+    def created_among(self, after: int, order_ids: Iterable[str]) -> bool:
+        """Whether a row after seq ``after`` creates one of ``order_ids``."""
+        found = self._conn.execute(
+            "SELECT 1 FROM journal WHERE seq > ? AND trigger = 'create' AND order_id IN"
+            " (SELECT value FROM json_each(?)) LIMIT 1", (after, json.dumps(list(order_ids)))
+        ).fetchone()
+        return found is not None
+
+    def hash_at(self, seq: int) -> str | None:
+        found = self._conn.execute("SELECT hash FROM journal WHERE seq = ?", (seq,)).fetchone()
+        return None if found is None else str(found[0])
+
     def order_rows(self, order_id: str, before: int) -> list[tuple[Any, ...]]:
         """One order's rows before seq ``before`` (RAW_COLUMNS), from its span in the
         orders index; an order the index lacks, by reading every row before."""
@@ -384,6 +414,11 @@ class JournalReader:
             "SELECT seq, order_id FROM journal WHERE trigger = 'create' AND seq NOT IN"
             " (SELECT min(seq) FROM journal WHERE trigger = 'create' GROUP BY order_id)"
             " ORDER BY seq").fetchall()
+
+    def last_seq(self) -> int:
+        """The seq of the last row (the anchor's, for a file without rows)."""
+        return int(self._conn.execute("SELECT coalesce(max(seq), ?) FROM journal",
+                                      (self.anchor[0],)).fetchone()[0])
 
     def head(self) -> str:
         """``SEQ:HASH`` of the last row (``Journal.head``)."""

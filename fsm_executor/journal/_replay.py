@@ -64,10 +64,15 @@ class Rebuilder:
     ``creates`` counts the create rows, for the caller to compare with the orders index.
 
     ``spans``: the seq of each held order's create row and of its last row so far (what
-    the orders index keeps), with ``finished`` or when asked for (an index rebuilt)."""
+    the orders index keeps), with ``finished`` or when asked for (an index rebuilt).
+
+    ``foreign``: called with the seq of a row whose order is neither held nor brought back,
+    instead of calling it an order never created (a reading of the second half of a
+    journal leaves the first half's orders to another, _split.py)."""
 
     def __init__(self, remember: bool = False, finished: Finished | None = None,
-                 reload: Reload | None = None, spans: bool = False) -> None:
+                 reload: Reload | None = None, spans: bool = False,
+                 foreign: Callable[[int], None] | None = None) -> None:
         self.orders: dict[str, Order] = {}
         #: With ``remember``: each order's decision counts (_memory.py), for the orders whose
         #: rows have any. Only a writer needs them: replay and audit skip the work.
@@ -75,6 +80,7 @@ class Rebuilder:
         self._remembered = REMEMBERED if remember else frozenset()
         self._finished = finished
         self._reload = reload
+        self._foreign = foreign
         self.creates = 0
         self.spans: dict[str, Span] | None = {} if spans or finished else None
         #: Orders brought back after they finished: as they were handed over, and their span.
@@ -139,7 +145,7 @@ class Rebuilder:
                 pass
         if order is None or event is None:
             found = self._event(row)
-            if isinstance(found, str):
+            if found is None or isinstance(found, str):
                 return found
             order, event = found
         try:
@@ -209,8 +215,9 @@ class Rebuilder:
         if self.spans is not None:
             self.spans[order_id] = [seq, seq]
 
-    def _event(self, row: tuple[Any, ...]) -> tuple[Order, Event] | str:
-        """The order and the event of any other row, the general way; or what is wrong."""
+    def _event(self, row: tuple[Any, ...]) -> tuple[Order, Event] | str | None:
+        """The order and the event of any other row, the general way; or what is wrong;
+        None for a row handed to ``foreign``."""
         seq, order_id, trigger, _source, _dest, _payload, _ts = row
         data = self._decode(row)
         if isinstance(data, str):
@@ -218,6 +225,9 @@ class Rebuilder:
         try:
             order = self.orders.get(order_id) or self._brought_back(order_id, seq)
             if order is None:
+                if self._foreign is not None:
+                    self._foreign(seq)
+                    return None
                 return f"{trigger!r} for order {order_id!r}, which was never created"
             reader = _READERS.get(trigger)
             if reader is None:
@@ -229,8 +239,8 @@ class Rebuilder:
             return f"payload of {trigger!r} for order {order_id!r} is malformed: {exc!r}"
 
 
-def streaming(readers: JournalReader | Sequence[JournalReader], finished: Finished
-              ) -> Rebuilder:
+def streaming(readers: JournalReader | Sequence[JournalReader], finished: Finished,
+              after: int = 0, foreign: Callable[[int], None] | None = None) -> Rebuilder:
     """A Rebuilder for the rows of ``readers`` (a journal, its archives first) that holds
     only the open orders, where the files have the index to bring a dropped order back
     (schema 2); else one that holds them all, handing none over."""
@@ -242,11 +252,14 @@ def streaming(readers: JournalReader | Sequence[JournalReader], finished: Finish
         # An order's rows are all in one file: archiving moves whole orders.
         for reader in files:
             rows = reader.order_rows(order_id, before)
+            if after:  # only an order created after ``after`` is this reading's
+                rows = rows[next((i for i, r in enumerate(rows)
+                                  if r[0] > after and r[2] == CREATE), len(rows)):]
             if rows:
                 return rows
         return []
 
-    return Rebuilder(finished=finished, reload=reload)
+    return Rebuilder(finished=finished, reload=reload, foreign=foreign)
 
 
 def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:

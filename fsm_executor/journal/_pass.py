@@ -1,0 +1,140 @@
+"""One reading of a journal's rows in seq order: for audit, the hash chain checked row by
+row; for audit and replay alike, every transition re-validated and each order handed to a
+tally (_tally.py) as it finishes.
+
+What a reading found is a ``Reading``: the rows it read, where its chain ends, the orders
+still open at its end, its tally and violations. A reading of the second half of a journal
+in another process (_split.py) is one too, handed over pickled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ..core._exceptions import CorruptJournal
+from ..core._model import Order
+from ..core._states import CREATE
+from ._journal import JournalReader, chain_hash
+from ._replay import Rebuilder, Span, streaming
+from ._tally import Tally, Violation
+
+
+@attrs.define
+class Reading:
+    """What one reading of rows found."""
+
+    #: Whether the hash chain and seqs are checked (audit) or not (replay).
+    audit: bool
+    tally: Tally
+    #: (seq, hash) of the last row read: the row the next one chains from.
+    end: tuple[int, str]
+    rows: int = 0
+    #: The seq of the last create row read (0: none).
+    last_create: int = 0
+    creates: int = 0
+    violations: list[Violation] = attrs.Factory(list)
+    #: The orders not finished at the end, and where their rows lie.
+    orders: dict[str, Order] = attrs.Factory(dict)
+    spans: dict[str, Span] = attrs.Factory(dict)
+    #: The damage that stopped the reading (a page unreadable, text not UTF-8), if any.
+    error: CorruptJournal | None = None
+
+
+class Pass:
+    """Feeds rows to ``rebuilder`` (whose ``finished`` is ``reading.tally.finished``),
+    checking the chain first when auditing."""
+
+    def __init__(self, rebuilder: Rebuilder, reading: Reading,
+                 anchors: Mapping[int, str] | None = None) -> None:
+        self.rebuilder = rebuilder
+        self.reading = reading
+        #: Hashes recorded earlier, by seq: each such row must still have it.
+        self.anchors = anchors or {}
+
+    def read(self, rows: Iterable[tuple[Any, ...]], first_only: bool = False) -> None:
+        """Rows as ``JournalReader.rows(audit)`` gives them. ``first_only``: stop at the
+        first violation (replay). A damaged file raises CorruptJournal, the rows before it
+        counted."""
+        if self.reading.audit:
+            self._checked(rows)
+        else:
+            self._replayed(rows, first_only)
+
+    def _checked(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        reading, anchors, feed = self.reading, self.anchors, self.rebuilder.feed
+        violations, since_create = reading.violations, reading.tally.since_create
+        prev_seq, prev_hash = reading.end
+        n = last_create = 0
+        try:
+            for row in rows:
+                seq, order_id, trigger, source, dest, payload, origin, ts, hash_ = row
+                n += 1
+                if trigger == CREATE:
+                    since_create.clear()
+                    last_create = seq
+                if seq != prev_seq + 1:
+                    violations.append(Violation(seq, f"follows row {prev_seq}: rows are "
+                                                "missing, inserted or reordered"))
+                if hash_ != chain_hash(prev_hash, seq, order_id, trigger, source, dest,
+                                       payload, origin, ts):
+                    violations.append(Violation(seq, "hash does not match its content and "
+                                                "the row before it: edited, inserted or "
+                                                "moved"))
+                if anchors and anchors.get(seq, hash_) != hash_:
+                    violations.append(Violation(seq, "differs from the recorded head"))
+                prev_hash, prev_seq = hash_, seq
+                problem = feed((seq, order_id, trigger, source, dest, payload, ts))
+                if problem is not None:
+                    violations.append(Violation(seq, problem))
+        finally:
+            reading.end = (prev_seq, prev_hash)
+            reading.rows += n
+            reading.last_create = last_create or reading.last_create
+
+    def _replayed(self, rows: Iterable[tuple[Any, ...]], first_only: bool) -> None:
+        reading, feed = self.reading, self.rebuilder.feed
+        row: tuple[Any, ...] | None = None
+        try:
+            for row in rows:
+                problem = feed(row)
+                if problem is not None:
+                    reading.violations.append(Violation(row[0], problem))
+                    if first_only:
+                        break
+        finally:
+            if row is not None:
+                reading.end = (row[0], "")
+
+    def close(self) -> Reading:
+        """The reading, with the orders still open and the create rows counted."""
+        reading, rebuilder = self.reading, self.rebuilder
+        reading.orders = rebuilder.orders
+        reading.spans = rebuilder.spans or {}
+        reading.creates = rebuilder.creates
+        return reading
+
+
+def whole(readers: Sequence[JournalReader], audit: bool,
+          anchors: Mapping[int, str] | None = None) -> Reading:
+    """Every row of ``readers`` (a journal, its archives first), in one reading. Replay
+    stops at the first violation; audit reads on, and a file whose chain does not continue
+    the one before it is a violation. Damage that stops the reading ends it, said."""
+    reading = Reading(audit, Tally(audit), readers[0].anchor)
+    each = Pass(streaming(readers, reading.tally.finished), reading, anchors)
+    try:
+        for reader in readers:
+            if audit and reader.anchor != reading.end:
+                reading.violations.append(Violation(
+                    None, f"{reader.path.name} continues row {reader.anchor[0]}, and the file "
+                    f"before it ends at row {reading.end[0]}, another chain"))
+                reading.end = reader.anchor
+            each.read(reader.rows(audit), first_only=not audit)
+            if reading.violations and not audit:
+                break
+    except CorruptJournal as exc:
+        reading.violations.append(Violation(exc.seq, str(exc)))
+        reading.error = exc
+    return each.close()

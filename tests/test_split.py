@@ -1,0 +1,302 @@
+"""A journal read in two halves at once (journal/_split.py) finds what one reading finds.
+
+Most tests run the second half in this process (``here``: the very function the other
+process runs, its answer pickled as it would be); the last ones start the real process, as
+``audit`` and ``replay`` do for a long journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from journal_tools import execute, spec
+from strategies import EVENTS, order_specs
+from test_properties import REFUSALS
+
+from fsm_executor import (
+    Acknowledge,
+    FakeClock,
+    Fill,
+    Note,
+    OrderBook,
+    Submit,
+    audit,
+)
+from fsm_executor.cli._cli import main
+from fsm_executor.core._machine import allowed_triggers
+from fsm_executor.journal import _split
+from fsm_executor.journal._journal import Journal, JournalReader
+from fsm_executor.journal._pass import Reading, whole
+from fsm_executor.journal._split import read_in_halves
+
+MODES = (True, False)  # audit, replay
+
+
+class Here:
+    """The other process, run in this one: ``second_half`` answered as ``main`` would."""
+
+    def __init__(self, path: Path, at: int, end: int, audit: bool, anchors: Any) -> None:
+        self.args = (str(path), at, end, audit, anchors)
+        self.returncode: int | None = None
+        self.out = b""
+
+    def communicate(self) -> tuple[bytes, bytes]:
+        if self.returncode is None:
+            try:
+                self.out = pickle.dumps(_split.second_half(*self.args))
+                self.returncode = 0
+            except (_split._TooMany, _split.CorruptJournal):
+                self.out, self.returncode = b"", 1
+        return self.out, b""
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def kill(self) -> None:
+        self.returncode = -9
+
+
+@pytest.fixture
+def here(monkeypatch: pytest.MonkeyPatch) -> list[Here]:
+    started: list[Here] = []
+
+    def start(*args: Any) -> Here:
+        started.append(Here(*args))
+        return started[-1]
+
+    monkeypatch.setattr(_split, "_start", start)
+    return started
+
+
+def found(reading: Reading) -> dict[str, Any]:
+    """What a reading found, comparably (the order of since_create is no finding)."""
+    tally = reading.tally
+    return {
+        "rows": reading.rows, "end": reading.end, "last_create": reading.last_create,
+        "creates": reading.creates, "violations": reading.violations,
+        "count": tally.count, "states": {s: n for s, n in tally.states.items() if n},
+        "digest": tally.digest, "problems": tally.problems,
+        "since_create": sorted(tally.since_create, key=repr),
+        "orders": reading.orders, "spans": reading.spans,
+    }
+
+
+def one_reading(path: Path, audit: bool) -> Reading:
+    with JournalReader(path) as reader, reader.consistent():
+        return whole([reader], audit)
+
+
+def in_halves(path: Path, audit: bool, at: int) -> Reading | None:
+    with JournalReader(path) as reader, reader.consistent():
+        return read_in_halves(reader, audit, at=at)
+
+
+def last_seq(path: Path) -> int:
+    with JournalReader(path) as reader:
+        return reader.last_seq()
+
+
+def history(data: st.DataObject, path: Path) -> None:
+    """Orders created all along, each driven by events its state allows (sometimes a note
+    after its end, a fill delivered again, an event refused): orders open across any
+    middle, and notes that bring finished ones back."""
+    clock = FakeClock()
+    ids: list[str] = []
+    with OrderBook.open(path, clock=clock) as book:
+        for _ in range(data.draw(st.integers(1, 40), label="steps")):
+            clock.advance(data.draw(st.sampled_from([0, 0.5])))
+            if not ids or data.draw(st.integers(0, 4)) == 0:
+                new = data.draw(order_specs.filter(lambda s: s.client_order_id not in ids
+                                                   and s.signal_id not in ids))
+                book.create(new)
+                ids.append(new.client_order_id)
+                continue
+            order_id = data.draw(st.sampled_from(ids))
+            allowed = sorted(allowed_triggers(book.state_of(order_id)))
+            trigger = data.draw(st.sampled_from(allowed)) if allowed else "note"
+            with contextlib.suppress(*REFUSALS):
+                book.apply(order_id, data.draw(EVENTS[trigger]))
+
+
+@given(st.data())
+def test_every_split_of_a_random_history_finds_what_one_reading_finds(
+    data: st.DataObject,
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_split, "_start", Here)
+        path = Path(tmp) / "journal.db"
+        history(data, path)
+        end = last_seq(path)
+        if end < 2:
+            return
+        points = data.draw(st.lists(st.integers(1, end - 1), min_size=1, max_size=4,
+                                    unique=True), label="split after")
+        for audit_mode in MODES:
+            one = one_reading(path, audit_mode)
+            assert not one.violations
+            for at in points:
+                halves = in_halves(path, audit_mode, at)
+                assert halves is not None, at  # a clean journal is read in halves
+                assert found(halves) == found(one), at
+
+
+@pytest.fixture
+def journal_path(tmp_path: Path) -> Path:
+    return tmp_path / "journal.db"
+
+
+def crossing(path: Path) -> None:
+    """o1 open across every middle, o2 and o3 created and finished after it, and a note on
+    o2 after o3 is created: rows 1-3 o1's, 4-8 o2's and o3's, then o1 fills, the note."""
+    clock = FakeClock()
+    with OrderBook.open(path, clock=clock) as book:
+        for cid in ("o1", "o2", "o3"):
+            book.create(spec(cid))
+            if cid == "o1":
+                book.apply("o1", Submit())
+                book.apply("o1", Acknowledge("x1"))
+        for cid in ("o2", "o3"):
+            book.apply(cid, Submit())
+            book.apply(cid, Acknowledge(f"x{cid}"))
+            book.apply(cid, Fill(f"t{cid}", "1", "100"))
+        book.apply("o1", Fill("t1", "1", "100"))
+        book.apply("o2", Note("checked again"))
+
+
+@pytest.mark.parametrize("audit_mode", MODES)
+def test_rows_of_the_first_halfs_orders_are_handed_back_and_read_in_order(
+    journal_path: Path, here: list[Here], audit_mode: bool,
+) -> None:
+    crossing(journal_path)
+    one = one_reading(journal_path, audit_mode)
+    for at in range(1, 13):  # at 4: o1's rows and o2's create; o2's rows and note later
+        halves = in_halves(journal_path, audit_mode, at=at)
+        assert halves is not None
+        assert found(halves) == found(one)
+        assert halves.tally.count == 3 and not halves.orders
+    assert len(here) == 12
+
+
+def test_an_order_of_the_first_half_created_again_in_the_second_is_read_the_one_way(
+    journal_path: Path, here: list[Here],
+) -> None:
+    with OrderBook.open(journal_path, clock=FakeClock()) as book:
+        book.create(spec("o1"))
+        book.create(spec("o2"))
+    with Journal.open(journal_path) as journal:  # hash-valid: a writer's bug, not an edit
+        journal.append([("o1", "create", "", "created", spec("o1").to_payload(), "live")],
+                       0.0)
+    assert in_halves(journal_path, True, at=2) is None
+    assert in_halves(journal_path, False, at=2) is None
+    report = audit(journal_path)
+    assert "order 'o1' is created a second time" in [v.message for v in report.violations]
+
+
+def test_a_row_of_an_order_never_created_in_the_second_half_is_read_the_one_way(
+    journal_path: Path, here: list[Here],
+) -> None:
+    with OrderBook.open(journal_path, clock=FakeClock()) as book:
+        book.create(spec("o1"))
+        book.create(spec("o2"))
+    with Journal.open(journal_path) as journal:
+        journal.append([("ghost", "submit", "created", "pending_submit", {}, "live")], 0.0)
+    for audit_mode in MODES:
+        assert in_halves(journal_path, audit_mode, at=1) is None
+    assert [v.seq for v in audit(journal_path).violations] == [3]
+
+
+@pytest.mark.parametrize("edited", [2, 6])  # in the first half, in the second
+def test_an_edited_row_in_either_half_is_read_the_one_way(
+    journal_path: Path, here: list[Here], edited: int,
+) -> None:
+    crossing(journal_path)
+    execute(journal_path, [("UPDATE journal SET ts = ts + 1 WHERE seq = ?", (edited,))])
+    assert in_halves(journal_path, True, at=4) is None
+    report = audit(journal_path)
+    assert [v.seq for v in report.violations] == [edited]
+
+
+def test_too_many_rows_handed_back_is_read_the_one_way(
+    journal_path: Path, here: list[Here], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crossing(journal_path)
+    monkeypatch.setattr(_split, "HANDED_BACK_MAX", 0)  # after row 3: o1's fill, one row
+    assert in_halves(journal_path, True, at=3) is None
+    monkeypatch.setattr(_split, "HANDED_BACK_MAX", 1)
+    assert in_halves(journal_path, True, at=3) is not None
+
+
+def test_a_journal_shorter_than_the_split_is_read_the_one_way(
+    journal_path: Path, here: list[Here],
+) -> None:
+    crossing(journal_path)
+    with JournalReader(journal_path) as reader, reader.consistent():
+        assert read_in_halves(reader, True) is None  # 13 rows, far below SPLIT_MIN
+    assert not here
+
+
+@pytest.fixture
+def split_early(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """``audit`` and ``replay`` split a journal of a few rows, in real processes."""
+    monkeypatch.setattr(_split, "SPLIT_MIN", 4)
+    monkeypatch.setattr(_split, "HEAD_START", 0)
+    monkeypatch.setattr(_split, "_cores", lambda: 2)
+    started: list[Any] = []
+    real = _split._start
+
+    def start(*args: Any) -> Any:
+        started.append(real(*args))
+        return started[-1]
+
+    monkeypatch.setattr(_split, "_start", start)
+    yield started
+
+
+def test_audit_of_a_long_journal_reads_its_second_half_in_another_process(
+    journal_path: Path, split_early: list[subprocess.Popen[bytes]],
+) -> None:
+    crossing(journal_path)
+    report = audit(journal_path)
+    assert len(split_early) == 1 and split_early[0].returncode == 0
+    assert split_early[0].args[:3] == [sys.executable, "-m", "fsm_executor.journal._split"]
+    with JournalReader(journal_path) as reader, reader.consistent():
+        halves = read_in_halves(reader, True)
+    assert halves is not None and found(halves) == found(one_reading(journal_path, True))
+    assert report.ok and report.rows == 13 and report.by_state == {"filled": 3}
+
+
+def test_replay_of_a_long_journal_counts_as_one_reading(
+    journal_path: Path, split_early: list[subprocess.Popen[bytes]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    crossing(journal_path)
+    assert main(["replay", str(journal_path), "--json"]) == 0
+    assert len(split_early) == 1 and split_early[0].returncode == 0
+    assert '"filled": 3' in capsys.readouterr().out
+
+
+def test_a_second_process_that_fails_leaves_the_reading_to_this_one(
+    journal_path: Path, split_early: list[subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crossing(journal_path)
+    python = sys.executable
+    monkeypatch.setattr(sys, "executable", python + "-missing")
+    report = audit(journal_path)
+    assert split_early == [None]  # it could not start
+    assert report.ok and report.rows == 13 and report.by_state == {"filled": 3}
+    monkeypatch.setattr(sys, "executable", python)
+    monkeypatch.setattr(_split, "__name__", "no.such.module")
+    with JournalReader(journal_path) as reader, reader.consistent():
+        assert read_in_halves(reader, True) is None
+    assert split_early[-1].returncode != 0
