@@ -202,7 +202,7 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
                                                           "--before", "2000-01-01"),
     ("diagram", 0): lambda tmp, _: cli("diagram", "--out", tmp / "d"),
     ("diagram", 1): lambda tmp, _: cli("diagram", "--out", tmp / "empty", "--check"),
-    ("diagram", 2): lambda tmp, _: cli("diagram", "--no-such-option"),
+    ("diagram", 2): lambda tmp, _: cli("diagram", "--out", foreign(tmp) / "d"),
     ("diagram", 130): lambda tmp, mp: interrupted(mp, "diagram"),
     ("venue serve", 0): lambda tmp, _: served(tmp, signal.SIGINT),
     ("venue serve", 2): lambda tmp, mp: no_keys(mp),
@@ -226,5 +226,10 @@ def test_each_exit_status_the_table_claims_is_what_the_command_returns(
     assert SCENARIOS[command, status](tmp_path, monkeypatch) == status
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    if status in (_exits.EXIT_BAD_INPUT, _exits.EXIT_LOCKED) and command != "diagram":
+    if status in (_exits.EXIT_BAD_INPUT, _exits.EXIT_LOCKED):
         assert re.search(r"^fsm-executor: \S", err, re.M), err  # a clear line, not silence
+
+
+def test_a_command_line_argparse_cannot_parse_is_status_2_whatever_the_command() -> None:
+    for command in commands(parser()):
+        assert cli(*command.split(), "--no-such-option") == _exits.EXIT_BAD_INPUT, command

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..core._exceptions import FsmExecutorError, JournalLocked
+from ..core._exceptions import FsmExecutorError, InvalidInput, JournalLocked
 from ._exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_LOOK, EXIT_OK
 
 if TYPE_CHECKING:
@@ -99,7 +99,12 @@ def cmd_diagram(args: argparse.Namespace) -> int:
         for name in stale:
             print(f"{out / name} differs from the transition table", file=sys.stderr)
         return EXIT_LOOK if stale else EXIT_OK
-    for path in write(out):
+    try:
+        written = write(out)
+    except OSError as exc:  # a path that is a file, a directory not ours to write
+        raise InvalidInput(f"cannot write the diagrams into {out}: {exc.strerror or exc}"
+                           ) from None
+    for path in written:
         print(path)
     return EXIT_OK
 
