@@ -14,9 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from fsm_executor import FakeClock, TradeExecutor, replay
+from fsm_executor import (
+    Acknowledge,
+    FakeClock,
+    Fill,
+    OrderBook,
+    OrderSpec,
+    Submit,
+    TradeExecutor,
+    replay,
+)
 from fsm_executor.cli._cli import main
 from fsm_executor.cli._show import age, table
+from fsm_executor.core._answers import ExchangeOrder
+from fsm_executor.core._decide import observe
 from fsm_executor.venue._paper import PaperExchange
 
 CONFIG = {"order_timeout_seconds": 30, "poll_interval_seconds": 1, "jitter": 0}
@@ -157,3 +168,39 @@ def test_a_table_is_drawn_on_a_terminal_and_plain_elsewhere(
 ])
 def test_ages_read_as_people_say_them(seconds: float, text: str) -> None:
     assert age(seconds) == text
+
+
+def test_export_gives_every_fill_the_time_the_journal_recorded_it_beside_the_exchanges(
+        journal_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    start = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+    clock = FakeClock(start)
+    with OrderBook.open(journal_path, clock=clock) as book:
+        book.create(OrderSpec("c1", "BTC/USDT", "buy", "limit", "1", "100"))
+        book.apply("c1", Submit())
+        book.apply("c1", Acknowledge("E1"))
+        clock.advance(10)
+        # Half filled, no trade listed yet: an inferred fill, which has no exchange time.
+        seen = ExchangeOrder("E1", "c1", "open", Decimal(1), Decimal("0.5"), None,
+                             Decimal(50), None, None)
+        book.apply_all("c1", observe(book.get("c1"), seen, []))
+
+        def fills() -> dict[str, dict[str, str]]:
+            code, out, _ = cli(capsys, "export", str(journal_path), "--what", "fills")
+            assert code == 0
+            return {r["trade_id"]: r for r in csv.DictReader(io.StringIO(out))}
+
+        (inferred,) = fills().values()
+        assert inferred["inferred"] == "yes" and inferred["timestamp"] == ""
+        assert inferred["recorded_at"] == "2026-01-01T00:00:10.000+00:00"
+        # The trades are listed later: they replace it, each with the exchange's own time.
+        clock.advance(20)
+        trades = [Fill("t1", "0.5", "100", timestamp=start + 5),
+                  Fill("t2", "0.5", "110", timestamp=start + 25)]
+        seen = ExchangeOrder("E1", "c1", "closed", Decimal(1), Decimal(1), None,
+                             Decimal(105), None, None)
+        book.apply_all("c1", observe(book.get("c1"), seen, trades))
+        listed = fills()
+        assert set(listed) == {"t1", "t2"}
+        assert [listed[t]["timestamp"] for t in ("t1", "t2")] == [
+            "2026-01-01T00:00:05.000+00:00", "2026-01-01T00:00:25.000+00:00"]
+        assert {r["recorded_at"] for r in listed.values()} == {"2026-01-01T00:00:30.000+00:00"}

@@ -27,7 +27,7 @@ from fsm_executor import (
     replay,
 )
 from fsm_executor.cli._cli import main
-from fsm_executor.cli._run import EXIT_LOCKED
+from fsm_executor.cli._exits import EXIT_LOCKED
 from fsm_executor.journal._lock import WriterLock, lock_path
 from fsm_executor.venue._paper import PaperExchange
 

@@ -4,8 +4,10 @@ at once, with the sync run's summary, exit statuses and journal."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from argparse import Namespace
+from collections import Counter
 from pathlib import Path
 
 import ccxt.async_support
@@ -24,7 +26,7 @@ from fsm_executor import (
     replay,
 )
 from fsm_executor.cli._cli import main
-from fsm_executor.cli._run import EXIT_LOCKED
+from fsm_executor.cli._exits import EXIT_LOCKED
 from fsm_executor.cli._run_async import make_async_exchange, run_signals
 from fsm_executor.venue._paper import PaperExchange
 from fsm_executor.venue._paper_async import AsyncPaperExchange
@@ -164,3 +166,22 @@ def test_async_on_a_real_exchange_takes_ccxt_async_support_with_keys_from_the_en
     with pytest.raises(InvalidInput, match="unknown exchange id"):
         make_async_exchange(Namespace(exchange="nosuchexchange", sandbox=False, http=False,
                                       exchange_url=None), clock=None)  # type: ignore[arg-type]
+
+
+def test_run_async_json_is_the_sync_runs_document_and_counts_what_the_journal_holds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    journal = tmp_path / "a.db"
+    code, out, err = run(capsys, str(EXAMPLE), "--journal", str(journal), "--seed", "3",
+                         "--async", "--json")
+    summary = json.loads(out)
+    assert code == summary["exit_status"] == 0 and "43/43 signals" in err
+    orders = replay(journal)
+    assert summary["states"] == dict(Counter(o.state.value for o in orders.values()))
+    assert sorted(o["client_order_id"] for o in summary["orders"]) == sorted(orders)
+    assert summary["journal_head"] == audit(journal).head
+    assert summary["faults_injected"] == 0 and summary["in_doubt"] == []
+    _, sync_out, _ = run(capsys, str(EXAMPLE), "--journal", str(tmp_path / "s.db"),
+                         "--seed", "3", "--json")
+    sync = json.loads(sync_out)
+    assert sync.keys() == summary.keys()
+    assert sync["states"] == summary["states"]

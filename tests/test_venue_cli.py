@@ -5,6 +5,7 @@ as a process of its own, for a bot's end-to-end tests)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,16 @@ def test_a_served_venue_takes_a_bots_orders_through_ccxt_binance(
         _, server_err = server.communicate(timeout=10)
     assert server.returncode == 0
     assert secret not in server_err
+
+
+def test_venue_serve_on_a_port_already_taken_is_a_clear_error(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FSM_EXECUTOR_API_KEY", "key")
+    monkeypatch.setenv("FSM_EXECUTOR_API_SECRET", "secret")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["venue", "serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1 port {port}" in err and "Traceback" not in err

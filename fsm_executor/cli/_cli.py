@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..core._exceptions import FsmExecutorError, JournalLocked
+from ..core._exceptions import FsmExecutorError, InvalidInput, JournalLocked
+from ._exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_LOOK, EXIT_OK
 
 if TYPE_CHECKING:
     from ..journal._journal import Entry
@@ -62,7 +63,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         entries = timeline(args.journal, args.order)
         if not entries:
             print(f"fsm-executor: no order {args.order!r} in {args.journal}", file=sys.stderr)
-            return 2
+            return EXIT_BAD_INPUT
         if args.json:
             print(json.dumps({
                 "order": _rebuilt(entries),
@@ -83,7 +84,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print(report.render())
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_LOOK
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
@@ -97,10 +98,15 @@ def cmd_diagram(args: argparse.Namespace) -> int:
                  if not (out / name).is_file() or (out / name).read_text() != text]
         for name in stale:
             print(f"{out / name} differs from the transition table", file=sys.stderr)
-        return 1 if stale else 0
-    for path in write(out):
+        return EXIT_LOOK if stale else EXIT_OK
+    try:
+        written = write(out)
+    except OSError as exc:  # a path that is a file, a directory not ours to write
+        raise InvalidInput(f"cannot write the diagrams into {out}: {exc.strerror or exc}"
+                           ) from None
+    for path in written:
         print(path)
-    return 0
+    return EXIT_OK
 
 
 def _reading_parsers(sub: Any) -> None:
@@ -167,6 +173,9 @@ def _venue_options(p: Any) -> None:
                    help="with --exchange binance: a local Binance-compatible server "
                         "(fsm-executor venue serve)")
     p.add_argument("--durability", choices=["normal", "full"], default="normal")
+    p.add_argument("--json", action="store_true",
+                   help="the summary as one JSON document on stdout (progress stays on "
+                        "stderr)")
 
 
 def _trading_parsers(sub: Any) -> None:
@@ -234,15 +243,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except JournalLocked as exc:
         # Raised while the executor is built, before any exchange request.
-        from ._run import EXIT_LOCKED
-
         print(f"fsm-executor: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     except FsmExecutorError as exc:
         print(f"fsm-executor: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     return code
 
 

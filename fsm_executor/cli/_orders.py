@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from ..core._exceptions import CorruptJournal
@@ -20,7 +21,7 @@ from ..core._fill import Fill
 from ..core._model import Order
 from ..journal._journal import JournalReader
 from ..journal._pass import whole
-from ..journal._replay import gc_paused, replay
+from ..journal._replay import gc_paused, rebuild, replay
 from ..journal._split import read_in_halves
 from ._show import age, dump, iso, table
 
@@ -31,17 +32,51 @@ ORDER_FIELDS: Final = (
     "reason", "failure",
 )
 #: The columns of ``export --what fills``: one row per fill (an inferred one says so).
+#: ``timestamp`` is the exchange's own time of the trade, empty where it gave none (an
+#: inferred fill never has one); ``recorded_at`` is when the journal recorded the fill, on
+#: the bot's clock, so that every row has a time.
 FILL_FIELDS: Final = (
-    "client_order_id", "signal_id", "symbol", "side", "trade_id", "timestamp", "amount",
-    "price", "cost", "fee", "fee_currency", "more_fees", "inferred",
+    "client_order_id", "signal_id", "symbol", "side", "trade_id", "timestamp",
+    "recorded_at", "amount", "price", "cost", "fee", "fee_currency", "more_fees", "inferred",
 )
+
+#: A fill's key: (client order id, trade id).
+FillKey = tuple[str, str]
 
 
 def _orders(args: argparse.Namespace) -> list[Order]:
     """The journal's orders, oldest first, as ``--open`` and ``--symbol`` select them (read
     before anything is printed: a file that is no journal prints nothing)."""
+    return _selected(replay(args.journal).values(), args)
+
+
+def _orders_and_fill_times(args: argparse.Namespace
+                           ) -> tuple[list[Order], dict[FillKey, float]]:
+    """``_orders``, and when the journal recorded each fill, read from the same rows (one
+    snapshot, whatever a bot appends meanwhile)."""
+    times: dict[FillKey, float] = {}
+
+    def noting(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        for row in rows:
+            # Read once replay has taken the row: a malformed one stops it first, named.
+            yield row
+            _seq, order_id, trigger, _source, _dest, payload, ts = row
+            # The later row wins: a restate that puts back an inferred fill under its id
+            # recorded it again.
+            if trigger == "fill":
+                times[order_id, str(json.loads(payload)["trade_id"])] = ts
+            elif trigger == "restate":
+                for fill in json.loads(payload)["fills"]:
+                    times[order_id, str(fill["trade_id"])] = ts
+
+    with JournalReader(args.journal) as reader:
+        orders = rebuild(noting(reader.raw_rows()), str(reader.path))
+    return _selected(orders.values(), args), times
+
+
+def _selected(orders: Iterable[Order], args: argparse.Namespace) -> list[Order]:
     wanted_open, symbol = getattr(args, "open", False), getattr(args, "symbol", None)
-    return [o for o in replay(args.journal).values()
+    return [o for o in orders
             if not (wanted_open and o.is_terminal) and not (symbol and o.symbol != symbol)]
 
 
@@ -75,11 +110,13 @@ def order_record(order: Order) -> dict[str, Any]:
     }
 
 
-def fill_record(order: Order, fill: Fill) -> dict[str, Any]:
+def fill_record(order: Order, fill: Fill, recorded_at: float | None) -> dict[str, Any]:
+    """One row of ``export --what fills``; ``recorded_at``: when the journal recorded it."""
     return {
         "client_order_id": order.client_order_id, "signal_id": order.signal_id or "",
         "symbol": order.symbol, "side": order.side.value, "trade_id": fill.trade_id,
-        "timestamp": iso(fill.timestamp), "amount": str(fill.amount),
+        "timestamp": iso(fill.timestamp), "recorded_at": iso(recorded_at),
+        "amount": str(fill.amount),
         "price": str(fill.price), "cost": str(fill.value), "fee": str(fill.fee_cost),
         "fee_currency": fill.fee_currency or "",
         "more_fees": ", ".join(f"{cost} {currency}" for currency, cost in fill.more_fees),
@@ -92,10 +129,15 @@ def _text(value: object) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    fields = ORDER_FIELDS if args.what == "orders" else FILL_FIELDS
-    orders = _orders(args)
-    records = (order_record(o) for o in orders) if args.what == "orders" else (
-        fill_record(o, f) for o in orders for f in o.fills.values())
+    fields: tuple[str, ...]
+    records: Iterable[dict[str, Any]]
+    if args.what == "orders":
+        fields, records = ORDER_FIELDS, (order_record(o) for o in _orders(args))
+    else:
+        orders, times = _orders_and_fill_times(args)
+        fields = FILL_FIELDS
+        records = (fill_record(o, f, times.get((o.client_order_id, f.trade_id)))
+                   for o in orders for f in o.fills.values())
     out = sys.stdout
     if args.format == "jsonl":
         for record in records:

@@ -9,15 +9,15 @@ import os
 import secrets
 import sys
 import time
-from collections import Counter
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core._clock import Clock, FakeClock, SystemClock
 from ..core._config import ExecutionConfig
 from ..core._exceptions import InvalidInput, OrderInDoubt
 from ..core._model import Order
-from ..core._states import State
+from ._show import dump
 from ._signals_file import read_signals
+from ._summary import recover_summary, render_run, run_summary
 
 if TYPE_CHECKING:  # the executors reach ccxt: imported only by the commands that trade
     from ..executors._base import ExecutorBase
@@ -146,49 +146,6 @@ class Progress:
         self.out.flush()
 
 
-#: Exit statuses of ``run`` and ``recover``. EXIT_LOCKED: another process is writing the
-#: journal (JournalLocked); nothing was opened or sent, so a supervisor may simply retry.
-EXIT_OK, EXIT_LOOK, EXIT_BAD_INPUT, EXIT_PRESUMED_ABSENT, EXIT_LOCKED = 0, 1, 2, 3, 4
-
-
-def summarize(orders: list[Order], executor: ExecutorBase, in_doubt: list[OrderInDoubt],
-              extra: dict[str, int]) -> tuple[str, int]:
-    """The summary table, and the exit status: EXIT_LOOK when something failed for a reason
-    other than a normal reject or refusal, or is in doubt; EXIT_PRESUMED_ABSENT when some
-    signals' orders are presumed absent (most likely not executed; still watched)."""
-    states = Counter(o.state.value for o in orders)
-    failures = Counter(o.failure for o in orders if o.failure)
-    lines = ["", f"{'final state':<22}{'orders':>8}"]
-    lines += [f"  {state:<20}{count:>8}" for state, count in sorted(states.items())]
-    if in_doubt:
-        lines.append(f"  {'in doubt':<20}{len(in_doubt):>8}")
-    if failures:
-        lines.append(f"{'failed as':<22}{'orders':>8}")
-        lines += [f"  {kind:<20}{count:>8}" for kind, count in sorted(failures.items())]
-    stats = executor.stats
-    lines.append(f"{'retries':<22}{stats['retries']:>8}")
-    lines.append(f"{'unknown outcomes':<22}{stats['unknown_outcomes']:>8}")
-    lines.append(f"{'  resolved':<22}{stats['unknown_resolved']:>8}")
-    lines.append(f"{'  presumed absent':<22}{stats['presumed_absent']:>8}")
-    lines.append(f"{'  re-sent (same id)':<22}{stats['resubmits']:>8}")
-    lines.append(f"{'already journaled':<22}{stats['already_journaled']:>8}")
-    for key, value in extra.items():
-        lines.append(f"{key:<22}{value:>8}")
-    lines.append(f"journal head {executor.book.journal.head}")
-    absent = states.get(State.PRESUMED_ABSENT.value, 0)
-    if absent:
-        profile = executor.adapter.profile
-        lines.append(
-            f"{absent} order(s) presumed absent: the placement's answer was lost and "
-            f"{profile.id} shows no such order past its visibility grace. {profile.id} "
-            f"refuses a reused client order id {profile.uniqueness.value_text()}, so a re-send "
-            "could place twice: they were not re-sent. They stay watched until the "
-            "exchange's lookup window has passed: `fsm-executor recover` settles them.")
-    if in_doubt or any(o.failure in ("fatal", "absent") for o in orders):
-        return "\n".join(lines), EXIT_LOOK
-    return "\n".join(lines), EXIT_PRESUMED_ABSENT if absent else EXIT_OK
-
-
 def read_config(path: str | None) -> ExecutionConfig:
     if not path:
         return ExecutionConfig()
@@ -234,10 +191,13 @@ def cmd_recover(args: argparse.Namespace) -> int:
         executor, _ = open_session(args, cleanup)
         with executor:
             report = executor.recover(adopt=args.adopt)
-    print(report.render())
-    if report.in_doubt or len(report.orphans) > len(report.adopted):
-        return EXIT_LOOK
-    return EXIT_PRESUMED_ABSENT if report.presumed_absent else EXIT_OK
+            summary = recover_summary(report, executor.book.journal.head)
+    if args.json:
+        dump(summary, sys.stdout)
+    else:
+        print(report.render())
+    code: int = summary["exit_status"]
+    return code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -265,10 +225,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                 in_doubt.append(exc)
                 print(f"fsm-executor: {exc}", file=sys.stderr)
             progress.step(signal.id)
-        extra = {}
-        if venue is not None:
-            extra["faults injected"] = len(venue.fault_log)
-        text, code = summarize(orders, executor, in_doubt, extra)
-    print(text)
-    return code
+        faults = None if venue is None else len(venue.fault_log)
+        summary = run_summary(orders, executor, in_doubt, report, faults)
+    return show_run(summary, args)
 
+
+def show_run(summary: dict[str, Any], args: argparse.Namespace) -> int:
+    """Print a run's summary on stdout (JSON with --json: stdout then holds that one
+    document, progress stays on stderr) and return its exit status."""
+    if getattr(args, "json", False):
+        dump(summary, sys.stdout)
+    else:
+        print(render_run(summary))
+    code: int = summary["exit_status"]
+    return code

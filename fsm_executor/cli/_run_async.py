@@ -35,10 +35,11 @@ from ._run import (
     paper_venue,
     read_config,
     serve,
-    summarize,
+    show_run,
     wants_http,
 )
 from ._signals_file import read_signals
+from ._summary import run_summary
 
 
 def make_async_exchange(args: argparse.Namespace, clock: Clock,
@@ -94,8 +95,8 @@ def open_async_session(args: argparse.Namespace, cleanup: contextlib.ExitStack |
 
 
 async def run_signals(executor: AsyncTradeExecutor, venue: Any,
-                      signals: list[Signal]) -> tuple[str, int]:
-    """Recover, then every signal at once; the summary and the exit status. Closes the
+                      signals: list[Signal]) -> dict[str, Any]:
+    """Recover, then every signal at once; the summary (``run_summary``). Closes the
     executor and its exchange."""
     try:
         # Recovery first: whatever a stopped run left in flight is settled before anything
@@ -124,8 +125,8 @@ async def run_signals(executor: AsyncTradeExecutor, venue: Any,
             if isinstance(result, BaseException):
                 raise result
         orders = [order for order in results if isinstance(order, Order)]
-        extra = {"faults injected": len(venue.fault_log)} if venue is not None else {}
-        return summarize(orders, executor, in_doubt, extra)
+        faults = None if venue is None else len(venue.fault_log)
+        return run_summary(orders, executor, in_doubt, report, faults)
     finally:
         await executor.close()
         await executor.adapter.exchange.close()
@@ -137,8 +138,7 @@ def cmd_run_async(args: argparse.Namespace) -> int:
         executor, venue = open_async_session(args, cleanup)
         work = run_signals(executor, venue, signals)
         if isinstance(executor.clock, VirtualClock):
-            text, code = run_virtual(work, clock=executor.clock, seed=args.seed)
+            summary = run_virtual(work, clock=executor.clock, seed=args.seed)
         else:
-            text, code = asyncio.run(work)
-    print(text)
-    return code
+            summary = asyncio.run(work)
+    return show_run(summary, args)

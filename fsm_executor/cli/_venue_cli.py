@@ -36,6 +36,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                port=args.port, seed=args.seed)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
+    try:
+        server.start()
+    except OSError as exc:  # the port is taken, or not ours to listen on
+        venue.close()
+        raise InvalidInput(f"cannot serve on {args.host} port {args.port}: "
+                           f"{exc.strerror or exc}") from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

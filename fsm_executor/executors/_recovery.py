@@ -4,6 +4,8 @@ exchange's orders the journal lacks. The recovery itself is the driver's
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from ..core._answers import ExchangeOrder
@@ -49,11 +51,34 @@ class RecoveryReport:
                          f"{o.symbol} {o.side} {o.amount} status {o.status}{adopted}")
         return "\n".join(lines)
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``render`` says, for a script (``fsm-executor recover --json``)."""
+        return {
+            "checked": self.checked,
+            "changes": [{"client_order_id": c.client_order_id, "before": c.before,
+                         "after": c.after, "rows": c.rows} for c in self.changes],
+            "in_doubt": [doubt_json(d) for d in self.in_doubt],
+            "orphans": [
+                {"client_order_id": o.client_order_id, "exchange_order_id": o.id,
+                 "symbol": o.symbol, "side": o.side,
+                 "amount": None if o.amount is None else str(o.amount), "status": o.status,
+                 "adopted_as": journal_id or None}
+                for o, journal_id in zip(self.orphans, self._adopted_ids(), strict=True)
+            ],
+            "presumed_absent": list(self.presumed_absent),
+            "exchange_calls": self.exchange_calls,
+        }
+
     def _adopted_ids(self) -> list[str]:
         """The journal id each orphan was adopted under, or "" (same order as orphans)."""
         if not self.adopted:
             return [""] * len(self.orphans)
         return list(self.adopted)
+
+
+def doubt_json(doubt: OrderInDoubt) -> dict[str, str]:
+    """An order in doubt, for a script: its id, the state it was left in, and why."""
+    return {"order_id": doubt.order_id, "state": doubt.state, "error": doubt.last_error}
 
 
 @attrs.frozen
