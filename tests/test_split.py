@@ -300,3 +300,17 @@ def test_a_second_process_that_fails_leaves_the_reading_to_this_one(
     with JournalReader(journal_path) as reader, reader.consistent():
         assert read_in_halves(reader, True) is None
     assert split_early[-1].returncode != 0
+
+
+def test_audit_tells_its_progress_up_to_every_row_in_one_reading_or_two(
+    journal_path: Path, split_early: list[subprocess.Popen[bytes]],
+) -> None:
+    crossing(journal_path)
+    told: list[tuple[int, int]] = []
+    assert audit(journal_path, progress=lambda done, total: told.append((done, total))).ok
+    assert len(split_early) == 1  # in two halves: the first half's rows count double
+    assert told[-1] == (13, 13) and told == sorted(told)
+    told.clear()
+    with JournalReader(journal_path) as reader, reader.consistent():
+        whole([reader], True, progress=lambda done, total: told.append((done, total)))
+    assert told[-1] == (13, 13) and told == sorted(told)

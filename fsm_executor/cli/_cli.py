@@ -57,8 +57,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     import json
 
     from ..journal._audit import audit, timeline
+    from ._progress import Bar
 
-    report = audit(args.journal, expected_head=args.expect_head, archives=args.archives)
+    with Bar("rows", 0, sys.stderr, lines=False) as bar:
+        report = audit(args.journal, expected_head=args.expect_head, archives=args.archives,
+                       progress=bar.update)
     if args.order is not None:
         entries = timeline(args.journal, args.order)
         if not entries:

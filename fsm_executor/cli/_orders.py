@@ -23,6 +23,7 @@ from ..journal._journal import JournalReader
 from ..journal._pass import whole
 from ..journal._replay import gc_paused, rebuild, replay
 from ..journal._split import read_in_halves
+from ._progress import Bar
 from ._show import age, dump, iso, table
 
 #: The columns of ``export --what orders``.
@@ -153,11 +154,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    with JournalReader(args.journal) as reader, reader.consistent(), gc_paused():
+    with (JournalReader(args.journal) as reader, reader.consistent(), gc_paused(),
+          Bar("rows", 0, sys.stderr, lines=False) as bar):
         head = reader.head()  # of the very rows replayed, should a bot append meanwhile
         # Orders are let go as they finish: memory holds the open ones only. A long
         # journal is read in two halves at once (_split.py).
-        reading = read_in_halves(reader, audit=False) or whole([reader], audit=False)
+        reading = (read_in_halves(reader, audit=False, progress=bar.update)
+                   or whole([reader], audit=False, progress=bar.update))
     if reading.violations:
         first = reading.violations[0]
         error = reading.error or CorruptJournal(str(reader.path), first.message, first.seq)

@@ -9,12 +9,13 @@ import os
 import secrets
 import sys
 import time
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from ..core._clock import Clock, FakeClock, SystemClock
 from ..core._config import ExecutionConfig
 from ..core._exceptions import InvalidInput, OrderInDoubt
 from ..core._model import Order
+from ._progress import Bar
 from ._show import dump
 from ._signals_file import read_signals
 from ._summary import recover_summary, render_run, run_summary
@@ -122,30 +123,6 @@ def local_url(args: argparse.Namespace) -> str | None:
     return url
 
 
-class Progress:
-    """A one-line bar on a terminal; a line every 10% elsewhere (logs, CI)."""
-
-    def __init__(self, total: int, out: TextIO) -> None:
-        self.total, self.out, self.done = total, out, 0
-        self.tty = out.isatty()
-        self._last_decile = -1
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        if self.tty:
-            filled = int(30 * self.done / self.total)
-            self.out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
-                           f" {label[:30]:<30}")
-            if self.done == self.total:
-                self.out.write("\n")
-        else:
-            decile = 10 * self.done // self.total
-            if decile != self._last_decile:
-                self._last_decile = decile
-                self.out.write(f"{self.done}/{self.total} signals\n")
-        self.out.flush()
-
-
 def read_config(path: str | None) -> ExecutionConfig:
     if not path:
         return ExecutionConfig()
@@ -217,13 +194,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if report.checked or report.orphans:
             print(report.render(), file=sys.stderr)
         in_doubt.extend(report.in_doubt)
-        progress = Progress(len(signals), sys.stderr)
+        progress = cleanup.enter_context(Bar("signals", len(signals), sys.stderr))
         for signal in signals:
             try:
                 orders.append(executor.execute_signal(signal))
             except OrderInDoubt as exc:
                 in_doubt.append(exc)
-                print(f"fsm-executor: {exc}", file=sys.stderr)
+                progress.say(f"fsm-executor: {exc}")
             progress.step(signal.id)
         faults = None if venue is None else len(venue.fault_log)
         summary = run_summary(orders, executor, in_doubt, report, faults)

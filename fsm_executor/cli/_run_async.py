@@ -26,8 +26,8 @@ from ..core._model import Order
 from ..core._signal import Signal
 from ..executors._async_executor import AsyncTradeExecutor
 from ..venue._virtual_loop import VirtualClock, run_virtual
+from ._progress import Bar
 from ._run import (
-    Progress,
     behind,
     exchange_settings,
     local_url,
@@ -105,14 +105,14 @@ async def run_signals(executor: AsyncTradeExecutor, venue: Any,
         if report.checked or report.orphans:
             print(report.render(), file=sys.stderr)
         in_doubt = list(report.in_doubt)
-        progress = Progress(len(signals), sys.stderr)
+        progress = Bar("signals", len(signals), sys.stderr)
 
         async def execute(signal: Signal) -> Order | None:
             try:
                 order: Order | None = await executor.execute_signal(signal)
             except OrderInDoubt as exc:
                 in_doubt.append(exc)
-                print(f"fsm-executor: {exc}", file=sys.stderr)
+                progress.say(f"fsm-executor: {exc}")
                 order = None
             progress.step(signal.id)
             return order
@@ -120,7 +120,9 @@ async def run_signals(executor: AsyncTradeExecutor, venue: Any,
         # A signal that raises (a quote that kept timing out: nothing journaled) stops the
         # run with exit status 2, as in the sync run, but only once the others have ended:
         # stopping at once would leave their orders in flight for the next recovery.
-        results = await asyncio.gather(*(execute(s) for s in signals), return_exceptions=True)
+        with progress:
+            results = await asyncio.gather(*(execute(s) for s in signals),
+                                           return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result

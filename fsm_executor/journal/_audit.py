@@ -20,7 +20,7 @@ from ..core._model import Order
 from ..core._states import IN_FLIGHT
 from ._index import DIGEST_MODULUS
 from ._journal import Entry, JournalReader
-from ._pass import whole
+from ._pass import Progress, whole
 from ._replay import gc_paused
 from ._split import read_in_halves
 from ._tally import Violation
@@ -80,7 +80,8 @@ class AuditReport:
 
 
 def audit(path: str | os.PathLike[str], expected_head: str | None = None,
-          archives: Iterable[str | os.PathLike[str]] = ()) -> AuditReport:
+          archives: Iterable[str | os.PathLike[str]] = (),
+          progress: Progress | None = None) -> AuditReport:
     """Verify the journal at ``path``; never raises for what it finds, only for a file that
     is not a journal at all (NotAJournal, UnsupportedSchema).
 
@@ -88,7 +89,9 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None,
     journal must still contain that row, unchanged. ``archives``: the files its first rows
     were moved to (_archive.py), verified with it as one chain, oldest first. Orders are
     dropped as they finish, so memory holds only the orders open at a time (journals of
-    schema 2); the orders index is checked against the rows (_index.py).
+    schema 2); the orders index is checked against the rows (_index.py). A long journal
+    is read in two halves at once, on two cores (_split.py). ``progress`` is told (rows
+    read so far, rows in all) as it goes.
     """
     anchors: dict[int, str] = {}
     if expected_head is not None:
@@ -98,11 +101,11 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None,
         anchors[int(seq_text)] = hash_text
     files = [*archives, path]
     try:
-        return _audit(files, anchors, tolerant=False)
+        return _audit(files, anchors, tolerant=False, progress=progress)
     except _Undecodable:
         # Text that is not UTF-8 somewhere: read again, slower, with replacement characters,
         # so that the damaged row is named and the others still checked.
-        return _audit(files, anchors, tolerant=True)
+        return _audit(files, anchors, tolerant=True, progress=progress)
 
 
 class _Undecodable(Exception):
@@ -110,7 +113,7 @@ class _Undecodable(Exception):
 
 
 def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
-           tolerant: bool) -> AuditReport:
+           tolerant: bool, progress: Progress | None) -> AuditReport:
     violations: list[Violation] = []
     with contextlib.ExitStack() as stack:
         readers = [stack.enter_context(JournalReader(f, tolerant=tolerant)) for f in files]
@@ -128,9 +131,9 @@ def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
             violations.append(Violation(None, f"the recorded head is row {first_seq} of "
                                         "another journal"))
         # Two processes at once for a long journal alone (not its archives, not re-read).
-        halves = (read_in_halves(readers[0], True, anchors)
+        halves = (read_in_halves(readers[0], True, anchors, progress=progress)
                   if len(readers) == 1 and not tolerant else None)
-        reading = halves or whole(readers, True, anchors)
+        reading = halves or whole(readers, True, anchors, progress)
         if reading.error is not None and not tolerant and "decode" in str(reading.error):
             raise _Undecodable
         violations.extend(reading.violations)

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -296,9 +296,11 @@ class Journal:
         self.close()
 
 
-def _select(conn: sqlite3.Connection, name: str, sql: str) -> Iterator[tuple[Any, ...]]:
+def _select(conn: sqlite3.Connection, name: str, sql: str,
+            progress: Callable[[int], None] | None = None) -> Iterator[tuple[Any, ...]]:
     """Rows of ``sql``, fetched in batches; a damaged file is CorruptJournal, never a bare
-    sqlite3 error.
+    sqlite3 error. ``progress``: called with the count of rows fetched so far, batch by
+    batch.
 
     Chained in C, with no generator frame resumed per row (replay reads millions). Batches
     of 256: a list of 4,096 rows costs ~0.15 µs a row more, by its memory alone.
@@ -307,12 +309,17 @@ def _select(conn: sqlite3.Connection, name: str, sql: str) -> Iterator[tuple[Any
         cursor = conn.execute(sql)
     except sqlite3.DatabaseError as exc:
         raise CorruptJournal(name, f"unreadable: {exc}") from None
+    fetched = [0]
 
     def batch() -> list[tuple[Any, ...]]:
         try:
-            return cursor.fetchmany(256)
+            rows = cursor.fetchmany(256)
         except sqlite3.DatabaseError as exc:
             raise CorruptJournal(name, f"unreadable: {exc}") from None
+        if progress is not None:
+            fetched[0] += len(rows)
+            progress(fetched[0])
+        return rows
 
     return chain.from_iterable(iter(batch, []))
 
@@ -369,14 +376,14 @@ class JournalReader:
         return _select(self._conn, str(self.path),
                        f"SELECT {_COLUMNS} FROM journal ORDER BY seq")
 
-    def rows(self, audit: bool, after: int = 0, upto: int = 2**62
-             ) -> Iterator[tuple[Any, ...]]:
+    def rows(self, audit: bool, after: int = 0, upto: int = 2**62,
+             progress: Callable[[int], None] | None = None) -> Iterator[tuple[Any, ...]]:
         """The rows with seq in (``after``, ``upto``], in order: every column (audit), or
-        RAW_COLUMNS (replay)."""
+        RAW_COLUMNS (replay). ``progress``: told how many are read so far (_select)."""
         columns = _COLUMNS if audit else RAW_COLUMNS
         return _select(self._conn, str(self.path),
                        f"SELECT {columns} FROM journal WHERE seq > {int(after)}"
-                       f" AND seq <= {int(upto)} ORDER BY seq")
+                       f" AND seq <= {int(upto)} ORDER BY seq", progress)
 
     def rows_at(self, seqs: Sequence[int]) -> Iterator[tuple[Any, ...]]:
         """The rows (RAW_COLUMNS) with these seqs, in seq order."""

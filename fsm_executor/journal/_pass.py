@@ -9,7 +9,8 @@ in another process (_split.py) is one too, handed over pickled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import attrs
@@ -117,24 +118,37 @@ class Pass:
         return reading
 
 
+#: Told (rows read so far, rows in all) as a reading goes (a progress bar).
+Progress = Callable[[int, int], None]
+
+
 def whole(readers: Sequence[JournalReader], audit: bool,
-          anchors: Mapping[int, str] | None = None) -> Reading:
+          anchors: Mapping[int, str] | None = None, progress: Progress | None = None
+          ) -> Reading:
     """Every row of ``readers`` (a journal, its archives first), in one reading. Replay
     stops at the first violation; audit reads on, and a file whose chain does not continue
     the one before it is a violation. Damage that stops the reading ends it, said."""
     reading = Reading(audit, Tally(audit), readers[0].anchor)
     each = Pass(streaming(readers, reading.tally.finished), reading, anchors)
+    total = sum(r.last_seq() - r.anchor[0] for r in readers) if progress else 0
+    done = 0
     try:
         for reader in readers:
+            told = None if progress is None else partial(_told, progress, done, total)
+            done += reader.last_seq() - reader.anchor[0] if progress else 0
             if audit and reader.anchor != reading.end:
                 reading.violations.append(Violation(
                     None, f"{reader.path.name} continues row {reader.anchor[0]}, and the file "
                     f"before it ends at row {reading.end[0]}, another chain"))
                 reading.end = reader.anchor
-            each.read(reader.rows(audit), first_only=not audit)
+            each.read(reader.rows(audit, progress=told), first_only=not audit)
             if reading.violations and not audit:
                 break
     except CorruptJournal as exc:
         reading.violations.append(Violation(exc.seq, str(exc)))
         reading.error = exc
     return each.close()
+
+
+def _told(progress: Progress, before: int, total: int, rows: int) -> None:
+    progress(before + rows, total)

@@ -23,13 +23,14 @@ import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Final
 
 from ..core._exceptions import CorruptJournal
 from ._journal import JournalReader
-from ._pass import Pass, Reading
+from ._pass import Pass, Progress, Reading
 from ._replay import gc_paused, streaming
 from ._tally import Tally
 
@@ -44,12 +45,13 @@ HANDED_BACK_MAX: Final = 100_000
 
 
 def read_in_halves(reader: JournalReader, audit: bool, anchors: Mapping[int, str] | None = None,
-         at: int | None = None) -> Reading | None:
+                   at: int | None = None, progress: Progress | None = None) -> Reading | None:
     """The reading of every row of ``reader``'s file in two halves at once, or None: too
     short, one core, no orders index, or not clean (then read it the one way). ``at``: the
     last seq of the first half (tests choose it; by default the middle). Call it inside
     ``reader.consistent()``: the other process reads the same rows, up to the last one
-    this reader sees."""
+    this reader sees. ``progress``: as the first half goes, told the rows read in both
+    (the other reads as fast)."""
     first, end = reader.anchor[0], reader.last_seq()
     if at is None:
         if end - first < SPLIT_MIN or _cores() < 2:
@@ -61,7 +63,9 @@ def read_in_halves(reader: JournalReader, audit: bool, anchors: Mapping[int, str
     if other is None:
         return None
     try:
-        return _joined(reader, audit, anchors, at, other)
+        told = None if progress is None else partial(_both, progress, (end - first) / (at - first),
+                                                     end - first)
+        return _joined(reader, audit, anchors, at, other, told)
     except CorruptJournal:
         return None
     finally:
@@ -92,12 +96,17 @@ def _start(path: Path, at: int, end: int, audit: bool, anchors: Mapping[int, str
         return None
 
 
+def _both(progress: Progress, scale: float, total: int, rows: int) -> None:
+    progress(min(int(rows * scale), total), total)
+
+
 def _joined(reader: JournalReader, audit: bool, anchors: Mapping[int, str] | None, at: int,
-            other: subprocess.Popen[bytes]) -> Reading | None:
+            other: subprocess.Popen[bytes], progress: Callable[[int], None] | None
+            ) -> Reading | None:
     reading = Reading(audit, Tally(audit), reader.anchor)
     rebuilder = streaming(reader, reading.tally.finished)
     first_half = Pass(rebuilder, reading, anchors)
-    first_half.read(reader.rows(audit, upto=at))
+    first_half.read(reader.rows(audit, upto=at, progress=progress))
     if reading.violations or reading.tally.problems:
         return None
     held = set(rebuilder.orders)
