@@ -138,8 +138,10 @@ def test_placements_sent_before_a_restart_spend_the_resend_budget(
     assert "resubmit" in triggers(journal_path, CID)
 
 
-def test_cancels_sent_before_a_restart_spend_the_cancel_budget(
+def test_a_recovery_renews_the_cancel_budget_spent_before_a_restart(
         journal_path: Path, clock: ScheduledClock) -> None:
+    # Four attempts journaled, each cut short by a crash (the async SIGKILL harness, seed
+    # 34): a recovery that never sent again would leave the order resting for ever.
     venue = venue_for(clock)
     placed = venue.create_order(BTC, "limit", "buy", 0.01, 20000, {"clientOrderId": CID})
     with OrderBook.open(journal_path, clock=clock) as book:
@@ -152,9 +154,39 @@ def test_cancels_sent_before_a_restart_spend_the_cancel_budget(
     clock.advance(60)  # visible for long: a not-found would be evidence
     with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
         report = executor.recover()
-    assert [d.order_id for d in report.in_doubt] == [CID]
-    assert "after 4 attempts" in str(report.in_doubt[0])
-    assert venue.cancels == 0
+        assert executor.book.state_of(CID) is State.CANCELLED
+    assert not report.in_doubt
+    assert venue.cancels == 1
+    assert notes(journal_path, CID).count("cancel_sent") == 5
+
+
+class IneffectiveCancels(CountingVenue):
+    """Every cancel accepted, none taking effect: the order keeps resting."""
+
+    def cancel_order(self, id: str, symbol: str | None = None, params: Any = None) -> Any:
+        self.cancels += 1
+        return self.fetch_order(id, symbol)
+
+
+def test_each_recovery_spends_a_budget_of_its_own_and_the_live_path_does_not_renew(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    venue = IneffectiveCancels(ExchangeTime(clock), seed=3, fill_probability=0.0)  # type: ignore[arg-type]
+    placed = venue.create_order(BTC, "limit", "buy", 0.01, 20000, {"clientOrderId": CID})
+    with OrderBook.open(journal_path, clock=clock) as book:
+        book.create(OrderSpec(CID, BTC, "buy", "limit", "0.01", "20000", "sig-m"))
+        book.apply(CID, Submit())
+        book.apply(CID, Acknowledge(placed["id"]))
+        book.apply(CID, RequestCancel("timed out"))
+    clock.advance(60)
+    attempts = 1 + CONFIG["max_retries"]
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        for recovery in (1, 2):
+            report = executor.recover()
+            assert "after 4 attempts" in str(report.in_doubt[0])
+            assert venue.cancels == recovery * attempts
+        with pytest.raises(OrderInDoubt, match="after 8 attempts"):
+            executor.cancel(CID)  # a look, no cancel: the order's own budget is spent
+    assert venue.cancels == 2 * attempts
 
 
 def test_an_orders_timeout_runs_from_its_first_placement_across_a_restart(

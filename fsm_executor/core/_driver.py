@@ -175,6 +175,10 @@ class Driver(Asking):
         re-sent); a requested cancel carried out. ``listed``: the order as an open-orders
         listing just showed it, which spares a request."""
         view = yield Look(cid)
+        # Each recovery renews the cancel budget: a cancel is safe to send again, one cut
+        # short by a crash proved nothing, and "run recovery" is what an order in doubt
+        # asks for. Only the attempts of this recovery count.
+        earlier = view.memory.cancels - view.memory.cancels_unseen
         if view.current.state is State.PENDING_SUBMIT:
             view = yield Record(cid, (LoseAnswer("the run stopped before the answer was "
                                                  "recorded"),))
@@ -194,7 +198,7 @@ class Driver(Asking):
             # Cancelled while in doubt (or the run stopped before it could cancel).
             view = yield Record(cid, (RequestCancel("cancel requested"),))
         while view.current.state is State.PENDING_CANCEL:
-            view = yield from self._cancel(view)
+            view = yield from self._cancel(view, earlier)
         return view.current
 
     def settle_ledger(self, view: View, attempts: int | None = None) -> Steps[View]:
@@ -344,14 +348,15 @@ class Driver(Asking):
         view, trades = yield from self._trades_if_changed(view, seen)
         return (yield from self._observe(view, seen, trades))
 
-    def _cancel(self, view: View) -> Steps[View]:
+    def _cancel(self, view: View, earlier: int = 0) -> Steps[View]:
         """Cancel requested: send the cancel, then fetch the order to learn how it ended.
-        An OrderNotFound on cancel is never taken as cancelled: the fetch decides."""
+        An OrderNotFound on cancel is never taken as cancelled: the fetch decides.
+        ``earlier``: attempts that do not count (a recovery's, made before it began)."""
         order = view.current
         cid = order.client_order_id
         # Attempts whose order the exchange could not see yet (its placement's grace
         # period) prove nothing: only the others spend the budget.
-        spent = view.memory.cancels - view.memory.cancels_unseen
+        spent = view.memory.cancels - view.memory.cancels_unseen - earlier
         if spent > self.config.max_retries:
             # No cancel is sent any more, but a look may show the order ended meanwhile
             # (filled, or the last cancel took effect): only then is the doubt over.

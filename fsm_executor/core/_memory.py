@@ -4,7 +4,8 @@ A restart must continue the same budgets, not start them over: how many placemen
 sent, how many not-found answers a lookup met since the last one, how many cancels were
 sent, and when the first placement left (the order's timeout runs from it). Each of these
 is a journal row already (``submit``, ``resubmit``, and the notes below), written before
-the request it counts, so this is a reading of the rows, never a second record.
+the request it counts, so this is a reading of the rows, never a second record. (A
+recovery counts only its own cancels: core/_driver.py's ``bring_up_to_date``.)
 """
 
 from __future__ import annotations
