@@ -20,19 +20,23 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ..core._exceptions import CorruptJournal
 from ._journal import JournalReader
 from ._pass import Pass, Progress, Reading
 from ._replay import gc_paused, streaming
 from ._tally import Tally
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess and pickle are imported where a journal is split: a short journal's audit, and
+# every other reading command, start without them.
 
 #: Rows below which one process reads alone: the second one's start (~0.1 s) would cost
 #: more than it saves.
@@ -83,6 +87,8 @@ def _cores() -> int:
 def _start(path: Path, at: int, end: int, audit: bool, anchors: Mapping[int, str]
            ) -> subprocess.Popen[bytes] | None:
     """The process that reads the rows after ``at``, up to ``end``: this module's main."""
+    import subprocess
+
     env = dict(os.environ)
     # The package as this process imports it, wherever that is.
     root = str(Path(__file__).resolve().parents[2])
@@ -113,6 +119,8 @@ def _joined(reader: JournalReader, audit: bool, anchors: Mapping[int, str] | Non
     out, _errors = other.communicate()
     if other.returncode != 0:
         return None
+    import pickle
+
     start, second, handed_back = pickle.loads(out)  # our own process's pickle
     if second.violations or second.tally.problems or (audit and start != reading.end[1]):
         return None
@@ -168,6 +176,8 @@ def main(argv: list[str]) -> int:
                             {int(k): v for k, v in json.loads(anchors).items()})
     except (_TooMany, CorruptJournal):
         return 1
+    import pickle
+
     sys.stdout.buffer.write(pickle.dumps(found, pickle.HIGHEST_PROTOCOL))
     return 0
 
