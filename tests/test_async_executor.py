@@ -222,15 +222,18 @@ def test_the_exchange_down_raises_order_in_doubt_from_wait_and_it_is_still_follo
             await ex.wait(order.client_order_id)
         doubts = ex.doubts
         # Still followed (its cancel budget spent, nothing more is sent): waiting on it
-        # again says so again, and recover() reports it.
+        # again says so again. recover() renews the budget, and cancels it.
         await asyncio.sleep(CONFIG["order_timeout_seconds"] * 3)
         with pytest.raises(OrderInDoubt):
             await ex.wait(order.client_order_id)
-        return order, doubts, (await ex.recover()).in_doubt
+        assert [o["status"] for o in world.venue.all_orders()] == ["open"]
+        report = await ex.recover()
+        return order, doubts, report.in_doubt, ex.book.state_of(order.client_order_id)
 
-    order, doubts, in_doubt = world.run(scenario)
+    order, doubts, in_doubt, state = world.run(scenario)
     assert list(doubts) == [order.client_order_id]
-    assert [d.order_id for d in in_doubt] == [order.client_order_id]
+    assert not in_doubt and state is State.CANCELLED
+    assert [o["status"] for o in world.venue.all_orders()] == ["canceled"]
 
 
 def test_a_follower_stopped_by_the_journal_failing_tells_its_waiters_instead_of_hanging(
