@@ -4,6 +4,7 @@ as a process of its own, for a bot's end-to-end tests)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -96,21 +97,28 @@ def test_venue_serve_refuses_to_start_without_keys(
 
 
 @pytest.mark.parametrize("executor", [[], ["--async"]], ids=["sync", "async"])
+@pytest.mark.parametrize("as_json", [False, True])
 def test_a_served_venue_takes_a_bots_orders_through_ccxt_binance(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch, executor: list[str]) -> None:
+        monkeypatch: pytest.MonkeyPatch, executor: list[str], as_json: bool) -> None:
     secret = "served-secret-0123456789abcdef"
     env = {**os.environ, "FSM_EXECUTOR_API_KEY": "served-key",
            "FSM_EXECUTOR_API_SECRET": secret}
     server = subprocess.Popen(
         [sys.executable, "-m", "fsm_executor.cli._cli", "venue", "serve",
-         "--venue-state", str(tmp_path / "venue.db")],
+         "--venue-state", str(tmp_path / "venue.db"), *(["--json"] if as_json else [])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
-        assert line.startswith("serving the paper venue (binance-like) at http://127.0.0.1:")
-        url = line.split()[-1]
+        if as_json:
+            where = json.loads(line)
+            url = where["url"]
+            assert url == f"http://127.0.0.1:{where['port']}" and where["port"] > 0
+        else:
+            assert line.startswith("serving the paper venue (binance-like) at "
+                                   "http://127.0.0.1:")
+            url = line.split()[-1]
         signals = tmp_path / "s.csv"
         signals.write_text("id,symbol,side,amount,price,order_type\n"
                            "a,BTC/USDT,buy,0.01,30000,market\n"

@@ -211,6 +211,8 @@ def _trading_parsers(sub: Any) -> None:
     s.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     s.add_argument("--visibility-lag", type=float, default=None,
                    help="seconds a new order is invisible to lookups (Binance-like: 5)")
+    s.add_argument("--json", action="store_true",
+                   help="print where it serves as one JSON line: url, host, port")
     s.set_defaults(func=_command("._venue_cli", "cmd_serve"))
 
 

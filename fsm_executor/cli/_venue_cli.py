@@ -8,6 +8,7 @@ real clock; the keys come from the environment, as ``run``'s do, and are never p
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -46,7 +47,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with server:
-        print(f"serving the paper venue (binance-like) at {server.url}", flush=True)
+        if args.json:  # one line a script reads to learn where to connect
+            print(json.dumps({"url": server.url, "host": args.host,
+                              "port": int(server.url.rsplit(":", 1)[1])}), flush=True)
+        else:
+            print(f"serving the paper venue (binance-like) at {server.url}", flush=True)
         print(f"trade with: fsm-executor run SIGNALS --journal FILE --exchange binance "
               f"--exchange-url {server.url} (same keys in the environment)",
               file=sys.stderr, flush=True)
