@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 SPLIT_MIN: Final = 200_000
 #: Rows this process reads while the other starts: the first half is longer by this much.
 HEAD_START: Final = 30_000
+#: The share of the rows audit leaves to the other process beyond half: this one also
+#: digests the orders index, and checks the rows handed back, after its half.
+AUDIT_LEAD: Final = 0.0
 #: Rows of the first half's orders the second reader hands back at most; beyond, it stops
 #: and the journal is read the one way (their seqs are held in memory).
 HANDED_BACK_MAX: Final = 100_000
@@ -60,7 +63,8 @@ def read_in_halves(reader: JournalReader, audit: bool, anchors: Mapping[int, str
     if at is None:
         if end - first < SPLIT_MIN or _cores() < 2:
             return None
-        at = first + (end - first + HEAD_START) // 2
+        lead = int((end - first) * AUDIT_LEAD) if audit else 0
+        at = first + (end - first + HEAD_START) // 2 - lead
     if not reader.indexed or not first < at < end:
         return None
     other = _start(reader.path, at, end, audit, anchors or {})
