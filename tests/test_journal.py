@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sqlite3
@@ -237,6 +238,66 @@ def test_the_chain_hash_of_known_rows_never_changes() -> None:
         for row, expected in KNOWN_HASHES:
             assert chain_hash(prev, *row) == expected
             prev = "f" * 64
+
+
+GENESIS = "88e04204a1cf2f31c41c9e30aa48534c371d39e555739ffea10f6d1730c6bb43"
+#: (prev, seq, order_id, trigger, source, dest, payload, origin, ts): chain_hash's arguments.
+FIXED_ROW = (GENESIS, 7, "o1", "fill", "submitted", "partially_filled",
+             '{"trade_id":"t1","amount":"0.4","price":"100"}', "live", 1700000123.25)
+
+
+def reference_hash(*fields: object) -> str:
+    """The row hash as the file format defines it, computed apart from the library: sha256
+    of the fields' text (ts as repr gives it) joined by the unit separator."""
+    text = [repr(f) if isinstance(f, float) else str(f) for f in fields]
+    return hashlib.sha256("\x1f".join(text).encode()).hexdigest()
+
+
+def test_the_row_hash_is_sha256_of_the_fields_joined_by_the_unit_separator() -> None:
+    # Hard-coded (computed once with hashlib alone): a change of format orphans every
+    # journal on disk, and writer and verifier share chain_hash, so only this would tell.
+    assert genesis_hash("0123456789abcdef0123456789abcdef") == GENESIS == hashlib.sha256(
+        b"fsm-executor-journal:0123456789abcdef0123456789abcdef").hexdigest()
+    expected = "94c72bf5084fe7cd32233acca2f564f64f19afc0c63587374a74970fa25e6f6c"
+    assert reference_hash(*FIXED_ROW) == expected
+    assert chain_hash(*FIXED_ROW) == expected
+
+
+def other_value(value: object) -> object:
+    if isinstance(value, float):
+        return value + 0.25
+    if isinstance(value, int):
+        return value + 1
+    return f"{value}x"
+
+
+@pytest.mark.parametrize("field", range(len(FIXED_ROW)), ids=[
+    "prev", "seq", "order_id", "trigger", "source", "dest", "payload", "origin", "ts"])
+def test_the_row_hash_covers_every_field_the_seq_included(field: int) -> None:
+    changed = list(FIXED_ROW)
+    changed[field] = other_value(changed[field])
+    assert chain_hash(*changed) != chain_hash(*FIXED_ROW)  # type: ignore[arg-type]
+    assert chain_hash(*changed) == reference_hash(*changed)  # type: ignore[arg-type]
+
+
+def test_the_row_hash_keeps_its_fields_apart() -> None:
+    # The separator: a character moved across a field boundary is another row.
+    a = chain_hash(GENESIS, 1, "o1", "note", "filled", "filled", "{}", "live", 1.0)
+    b = chain_hash(GENESIS, 1, "o1", "note", "filledf", "illed", "{}", "live", 1.0)
+    assert a != b
+
+
+def test_the_row_hash_covers_the_text_of_the_ts_it_is_given() -> None:
+    # The text of the ts seen last is kept (the rows of a commit share it); a ts equal to it
+    # but of another type (an int) or sign (-0.0) is hashed as its own repr all the same.
+    row = (GENESIS, 7, "o1", "note", "filled", "filled", "{}", "live")
+    assert chain_hash(*row, 5.0) == reference_hash(*row, 5.0) == (
+        "7e5424c455474836e87faa3e996ef8857e45f855f1798c7888759251805e1c15")
+    assert chain_hash(*row, 5) == hashlib.sha256(  # type: ignore[arg-type]
+        "\x1f".join((*map(str, row), "5")).encode()).hexdigest() == (
+        "6e9f880ab788709a6681f07a76b706feddbb6050276bd8fd274c213eda5eaaca")
+    assert chain_hash(*row, 0.0) == reference_hash(*row, 0.0)
+    assert chain_hash(*row, -0.0) == reference_hash(*row, -0.0) != reference_hash(*row, 0.0)
 
 
 def test_a_multi_row_append_is_all_or_nothing(journal_path: Path) -> None:
