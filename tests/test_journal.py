@@ -11,7 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from journal_tools import execute, open_order, rows, sha256, spec
+from journal_tools import (
+    execute,
+    open_order,
+    page_size,
+    root_page,
+    rows,
+    sha256,
+    smash_page,
+    spec,
+)
 
 from fsm_executor import (
     ConcurrentWriter,
@@ -30,6 +39,7 @@ from fsm_executor import (
 )
 from fsm_executor.journal._file import APPLICATION_ID, FORMAT, SCHEMA_VERSION, check_identity
 from fsm_executor.journal._journal import chain_hash, genesis_hash
+from fsm_executor.journal._lock import lock_path
 
 ROW = ("o1", "create", "", "created", spec().to_payload(), "live")
 
@@ -152,6 +162,123 @@ def test_a_garbled_schema_version_is_a_corrupt_journal(journal_path: Path) -> No
     execute(journal_path, ["UPDATE meta SET value = 'one' WHERE key = 'schema_version'"])
     with pytest.raises(CorruptJournal):
         Journal.open(journal_path)
+
+
+@pytest.mark.parametrize("opener", OPENERS, ids=["Journal", "OrderBook", "Reader", "replay",
+                                                 "audit"])
+def test_a_journal_without_a_schema_version_is_corrupt(
+    journal_path: Path, opener: Callable[[Path], object]
+) -> None:
+    Journal.open(journal_path).close()
+    execute(journal_path, ["DELETE FROM meta WHERE key = 'schema_version'"])
+    with pytest.raises(CorruptJournal, match="schema version is missing") as info:
+        opener(journal_path)
+    assert type(info.value) is CorruptJournal
+
+
+def a_journal_of_three_rows(path: Path) -> None:
+    with OrderBook.open(path) as book:
+        open_order(book)
+
+
+@pytest.mark.parametrize("opener", OPENERS, ids=["Journal", "OrderBook", "Reader", "replay",
+                                                 "audit"])
+def test_a_journal_whose_meta_table_is_unreadable_is_corrupt_and_left_untouched(
+    journal_path: Path, opener: Callable[[Path], object]
+) -> None:
+    a_journal_of_three_rows(journal_path)
+    smash_page(journal_path, root_page(journal_path, "meta"))
+    digest = sha256(journal_path)
+    with pytest.raises(CorruptJournal, match="unreadable: database disk image is malformed"
+                       ) as info:
+        opener(journal_path)
+    assert type(info.value) is CorruptJournal and info.value.path == str(journal_path)
+    assert sha256(journal_path) == digest
+
+
+def test_a_meta_page_a_killed_checkpoint_left_half_written_is_read_through_the_wal(
+    tmp_path: Path,
+) -> None:
+    # A copy of a journal with the meta page in its write-ahead log, not yet checkpointed;
+    # the main file's copy of that page then damaged, as a checkpoint cut short leaves it.
+    path, copy = tmp_path / "j.db", tmp_path / "copy" / "j.db"
+    a_journal_of_three_rows(path)
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        with conn:  # a real change: SQLite writes no page an update leaves as it was
+            conn.execute("UPDATE meta SET value = '1.5' WHERE key = 'created_at'")
+        copy.parent.mkdir()
+        for suffix in ("", "-wal"):
+            copy.with_name(copy.name + suffix).write_bytes(
+                path.with_name(path.name + suffix).read_bytes())
+    finally:
+        conn.close()
+    size = page_size(copy)
+    with copy.open("r+b") as f:
+        f.seek((root_page(path, "meta") - 1) * size)
+        f.write(b"\xff" * size)
+    assert check_identity(copy)["created_at"] == "1.5"
+    assert replay(copy)["o1"].exchange_order_id == "ex-o1"
+    # Without its log the page is damage, said as such.
+    copy.with_name(copy.name + "-wal").unlink()
+    copy.with_name(copy.name + "-shm").unlink(missing_ok=True)
+    with pytest.raises(CorruptJournal, match="unreadable"):
+        check_identity(copy)
+
+
+@pytest.mark.parametrize("opener", [lambda p: Journal.open(p), lambda p: OrderBook.open(p),
+                                    replay], ids=["Journal", "OrderBook", "replay"])
+def test_a_journal_whose_journal_table_is_unreadable_is_corrupt_and_left_untouched(
+    journal_path: Path, opener: Callable[[Path], object]
+) -> None:
+    a_journal_of_three_rows(journal_path)
+    smash_page(journal_path, root_page(journal_path, "journal"))
+    digest = sha256(journal_path)
+    with pytest.raises(CorruptJournal, match="unreadable: database disk image is malformed"
+                       ) as info:
+        opener(journal_path)
+    assert type(info.value) is CorruptJournal and info.value.path == str(journal_path)
+    assert sha256(journal_path) == digest
+    assert not lock_path(journal_path).exists()  # a writer refused let go of its lock
+
+
+def test_the_strict_reader_calls_text_that_is_not_utf8_a_corrupt_journal(
+    journal_path: Path,
+) -> None:
+    a_journal_of_three_rows(journal_path)
+    execute(journal_path, [("UPDATE journal SET payload = CAST(? AS TEXT) WHERE seq = 2",
+                            (b'{"x":"\xff"}',))])
+    for strict in (JournalReader(journal_path), JournalReader(journal_path, tolerant=False)):
+        with strict, pytest.raises(CorruptJournal, match="unreadable: Could not decode"):
+            list(strict.raw_rows())
+    # The tolerant reader (audit's second reading) names the damage instead.
+    with JournalReader(journal_path, tolerant=True) as tolerant:
+        assert [e.payload for e in tolerant.entries()][1] == '{"x":"\ufffd"}'
+
+
+def test_the_created_schema_keys_rows_by_seq_and_orders_by_their_id(journal_path: Path) -> None:
+    Journal.open(journal_path).close()
+
+    def columns(table: str) -> list[tuple[object, ...]]:
+        # (name, type, not null, position in the primary key)
+        return [(r[1], r[2], r[3], r[5]) for r in query(journal_path,
+                                                        f"PRAGMA table_info({table})")]
+
+    # seq INTEGER PRIMARY KEY: the rowid itself, so two rows can never share a seq.
+    assert columns("journal") == [
+        ("seq", "INTEGER", 0, 1), ("order_id", "TEXT", 1, 0), ("trigger", "TEXT", 1, 0),
+        ("source", "TEXT", 1, 0), ("dest", "TEXT", 1, 0), ("payload", "TEXT", 1, 0),
+        ("origin", "TEXT", 1, 0), ("ts", "REAL", 1, 0), ("hash", "TEXT", 1, 0)]
+    assert columns("orders") == [
+        ("order_id", "TEXT", 1, 1), ("signal_id", "TEXT", 0, 0), ("symbol", "TEXT", 1, 0),
+        ("open", "INTEGER", 1, 0), ("first_seq", "INTEGER", 1, 0), ("last_seq", "INTEGER", 0, 0)]
+    assert columns("meta") == [("key", "TEXT", 0, 1), ("value", "TEXT", 0, 0)]
+    assert columns("migrations") == [("version", "INTEGER", 0, 1), ("applied_at", "REAL", 0, 0)]
+    assert sorted(r[1] for r in query(journal_path, "PRAGMA index_list(orders)")) == [
+        "orders_by_signal", "orders_open", "sqlite_autoindex_orders_1"]
+    assert query(journal_path, "SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master"
+                               " WHERE name = 'orders'") == [(1,)]
 
 
 def test_a_directory_is_not_a_journal(tmp_path: Path) -> None:
