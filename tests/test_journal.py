@@ -228,7 +228,8 @@ def test_a_meta_page_a_killed_checkpoint_left_half_written_is_read_through_the_w
 
 
 @pytest.mark.parametrize("opener", [lambda p: Journal.open(p), lambda p: OrderBook.open(p),
-                                    replay], ids=["Journal", "OrderBook", "replay"])
+                                    replay, audit], ids=["Journal", "OrderBook", "replay",
+                                                         "audit"])
 def test_a_journal_whose_journal_table_is_unreadable_is_corrupt_and_left_untouched(
     journal_path: Path, opener: Callable[[Path], object]
 ) -> None:
