@@ -381,6 +381,24 @@ def test_orders_hands_out_snapshots(book: OrderBook) -> None:
     assert book.state_of("o1") is State.SUBMITTED
 
 
+def test_rows_say_live_unless_the_caller_says_otherwise(
+    book: OrderBook, journal_path: Path
+) -> None:
+    book.create(spec("o1"))
+    book.apply("o1", Submit())
+    book.apply_all("o1", [Acknowledge("ex-1"), Fill("t1", "0.5", "100")])
+    book.apply_many([("o1", [Note("seen", "live")])])
+    book.create(spec("o2"), origin="reconcile")
+    book.apply("o2", Withdraw("found cancelled"), origin="reconcile")
+    book.apply_all("o1", [Note("seen", "by recovery")], origin="reconcile")
+    book.apply_many([("o1", [Note("seen", "by recovery, grouped")])], origin="reconcile")
+    assert [(r[1], r[2], r[6]) for r in rows(journal_path)] == [
+        ("o1", "create", "live"), ("o1", "submit", "live"), ("o1", "acknowledge", "live"),
+        ("o1", "fill", "live"), ("o1", "note", "live"), ("o2", "create", "reconcile"),
+        ("o2", "withdraw", "reconcile"), ("o1", "note", "reconcile"),
+        ("o1", "note", "reconcile")]
+
+
 class IntClock:
     """A clock whose ``now`` returns whole seconds: an int is a valid float for type checkers."""
 
