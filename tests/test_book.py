@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journal_tools import execute, fingerprint, open_order, rows, spec
+from journal_tools import as_schema_1, execute, fingerprint, open_order, rows, spec
 
 from fsm_executor import (
     Acknowledge,
@@ -397,6 +397,26 @@ def test_rows_say_live_unless_the_caller_says_otherwise(
         ("o1", "fill", "live"), ("o1", "note", "live"), ("o2", "create", "reconcile"),
         ("o2", "withdraw", "reconcile"), ("o1", "note", "reconcile"),
         ("o1", "note", "reconcile")]
+
+
+def test_opening_records_the_injected_clocks_time_not_the_systems(journal_path: Path) -> None:
+    # The time a journal is created, and the time a writer migrates it, are the clock's.
+    with OrderBook.open(journal_path, clock=FakeClock(1234.5)):
+        pass
+    assert dict(query(journal_path, "SELECT key, value FROM meta"))["created_at"] == "1234.5"
+    assert query(journal_path, "SELECT version, applied_at FROM migrations") == [(2, 1234.5)]
+    as_schema_1(journal_path)
+    OrderBook.open(journal_path, clock=FakeClock(2000.25)).close()
+    assert query(journal_path, "SELECT version, applied_at FROM migrations ORDER BY version"
+                 ) == [(1, 0.0), (2, 2000.25)]
+
+
+def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
 
 
 class IntClock:
