@@ -156,6 +156,19 @@ def test_jitter_stays_within_its_fraction() -> None:
     assert all(0.9 <= d <= 1.1 for d in delays) and len(set(delays)) > 100
 
 
+def test_jitter_scales_the_delay_by_a_factor_within_its_fraction_whatever_the_base() -> None:
+    # With a 1 s base, delay * (1 + j) and 1 + j are one number: other bases tell them apart.
+    config = ExecutionConfig(jitter=0.25, retry_delay_seconds=3, backoff_cap_seconds=100,
+                             rate_limit_cooldown_seconds=40)
+    rng, same = random.Random(7), random.Random(7)
+    for attempt, kind, base in [(0, "transient", 3), (2, "transient", 12), (6, "transient", 100),
+                                (0, "rate_limited", 40)]:
+        assert backoff(attempt, kind, config, rng) == base * (1 + same.uniform(-0.25, 0.25))
+    delays = [backoff(1, "transient", config, rng) for _ in range(400)]
+    assert all(4.5 <= d <= 7.5 for d in delays)
+    assert min(delays) < 4.7 and max(delays) > 7.3  # both ways, the whole fraction
+
+
 def test_client_order_ids_are_unique_alphanumeric_prefixed_and_short_enough() -> None:
     config = ExecutionConfig(client_order_id_prefix="bot7", client_order_id_max_length=32)
     rng = random.Random()
