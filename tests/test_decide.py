@@ -70,6 +70,23 @@ def test_a_cumulative_fill_is_inferred_with_an_id_that_repeats_for_the_same_figu
     assert observe(order(), seen(filled="0.4", cost="4.2"))[0] == events[0]
 
 
+def test_an_inferred_fill_without_a_cost_is_priced_at_the_average_else_the_order_price_else_1(
+) -> None:
+    def inferred_price(o: Order, average: str | None) -> Decimal:
+        answer = ExchangeOrder("E1", "c1", "open", D(1), D("0.4"),
+                               None if average is None else D(average), None, None, None)
+        [fill] = observe(o, answer)
+        assert isinstance(fill, Fill) and fill.inferred and fill.cost is None
+        return fill.price
+
+    assert inferred_price(order(), "9.5") == D("9.5")
+    assert inferred_price(order(), None) == D(10)  # the order's price
+    market = Order.from_spec(OrderSpec("c1", "X/Y", "buy", "market", "1"), 0.0)
+    market.state, market.exchange_order_id = State.SUBMITTED, "E1"
+    assert inferred_price(market, "9.5") == D("9.5")
+    assert inferred_price(market, None) == D(1)  # nothing known: one quote unit
+
+
 def test_trades_that_add_up_are_used_with_their_real_ids() -> None:
     trades = (Fill("T1", "0.3", "10"), Fill("T2", "0.2", "11"))
     events = observe(order(), seen(filled="0.5", trades=trades))
