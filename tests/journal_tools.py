@@ -115,3 +115,40 @@ def build_scenario(book: OrderBook, clock: FakeClock) -> None:
     clock.advance(7)
     book.apply_all("o3", [Fill("t4", "1", "99"), Expire("end of session")])  # 18-19
     book.apply("o1", Note("late_fill_seen", "t2 again"))                    # 20
+
+
+
+def page_size(path: Path) -> int:
+    """From the file's header (a connection would leave a -wal and -shm beside it)."""
+    size = int.from_bytes(path.read_bytes()[16:18], "big")
+    return 65536 if size == 1 else size
+
+
+def root_page(path: Path, table: str) -> int:
+    """The page number of ``table``'s b-tree root (the whole table, while it fits a page)."""
+    conn = sqlite3.connect(path)  # the last connection to close: nothing left beside the file
+    try:
+        return int(conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                                (table,)).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def page_holding(path: Path, text: str) -> int:
+    """The number of the one page of the (closed, checkpointed) file whose bytes hold
+    ``text``: a leaf of the table that stores it."""
+    data, size = path.read_bytes(), page_size(path)
+    at = data.index(text.encode())
+    assert data.find(text.encode(), at + 1) == -1, "the text is on more than one page"
+    return at // size + 1
+
+
+def smash_page(path: Path, page: int) -> None:
+    """Overwrite one page of a closed journal with bytes no b-tree page starts with, as a
+    bad disk would: SQLite then finds "database disk image is malformed" on reaching it."""
+    assert not Path(f"{path}-wal").exists(), "the page may live on in the write-ahead log"
+    assert page > 1, "page 1 holds the file header and the schema"
+    size = page_size(path)
+    with path.open("r+b") as f:
+        f.seek((page - 1) * size)
+        f.write(b"\xff" * size)

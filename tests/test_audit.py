@@ -7,15 +7,43 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from journal_tools import COLUMNS, build_scenario, execute, rows, sha256, spec
+from journal_tools import (
+    COLUMNS,
+    build_scenario,
+    execute,
+    open_order,
+    page_holding,
+    rows,
+    sha256,
+    smash_page,
+    spec,
+)
 
-from fsm_executor import FakeClock, InvalidInput, Journal, OrderBook, Submit, audit, replay
+from fsm_executor import (
+    Cancel,
+    FakeClock,
+    Fill,
+    InvalidInput,
+    Journal,
+    Note,
+    Order,
+    OrderBook,
+    Submit,
+    audit,
+    replay,
+)
 from fsm_executor.cli._cli import main
+from fsm_executor.core._lifecycle import Step
+from fsm_executor.journal import _replay
 from fsm_executor.journal._journal import chain_hash, dumps
+
+D = Decimal
 
 ROWS = 20  # build_scenario's
 
@@ -223,6 +251,104 @@ def test_audit_reports_a_hash_valid_illegal_transition(journal_path: Path) -> No
     # journal alone leave its orders index behind.
     assert seqs_of(report) == {2, 3, None}
     assert "not allowed" in report.render()
+
+
+def partly_filled_then_cancelled(book: OrderBook) -> None:
+    open_order(book)
+    book.apply("o1", Fill("t1", "0.4", "100"))
+    book.apply("o1", Cancel("enough"))
+
+
+def partly_filled(book: OrderBook) -> None:
+    open_order(book)
+    book.apply("o1", Fill("t1", "0.4", "100"))
+
+
+def fully_filled(book: OrderBook) -> None:
+    open_order(book)
+    book.apply("o1", Fill("t1", "1", "100"))
+
+
+def filled_more_than_its_fills(order: Order) -> None:
+    order.filled += D("0.1")
+
+
+def a_fill_beyond_the_amount(order: Order) -> None:
+    fills = {**order.fills, "t9": Fill("t9", "0.7", "100")}
+    order.fills, order.filled, order.cost = fills, D("1.1"), D("110")
+
+
+def a_fill_below_zero(order: Order) -> None:
+    negative = Fill("t1", "0.4", "100")
+    object.__setattr__(negative, "amount", D("-0.4"))  # past the converter, which refuses it
+    order.fills, order.filled, order.cost = {"t1": negative}, D("-0.4"), D("-40")
+
+
+def an_amount_of_two(order: Order) -> None:
+    order.amount = D("2")
+
+
+def no_exchange_id(order: Order) -> None:
+    order.exchange_order_id = None
+
+
+# Each journal is legal and hash-valid, written by the order book; the table makes an order
+# that breaks an invariant unreachable through legal rows, so replay's ``apply`` is patched
+# to break the rebuilt order after the row named. Audit's reporting path runs end to end:
+# the order finished and handed to the tally as the rows stream (cancelled, filled), or
+# still open at the end of the rows (partially filled, submitted).
+BROKEN: dict[str, tuple[Callable[[OrderBook], None], str, Callable[[Order], None], str]] = {
+    "filled-is-not-its-fills": (partly_filled_then_cancelled, "cancel",
+                                filled_more_than_its_fills,
+                                "filled 0.5 is not the sum of its fills 0.4"),
+    "filled-beyond-the-amount": (partly_filled_then_cancelled, "cancel",
+                                 a_fill_beyond_the_amount, "filled 1.1 is outside 0..1"),
+    "filled-below-zero": (partly_filled_then_cancelled, "cancel", a_fill_below_zero,
+                          "filled -0.4 is outside 0..1"),
+    "open-filled-beyond-the-amount": (partly_filled, "fill", a_fill_beyond_the_amount,
+                                      "filled 1.1 is outside 0..1"),
+    "filled-short": (fully_filled, "fill", an_amount_of_two, "is filled with only 1 of 2"),
+    "open-without-exchange-id": (partly_filled, "acknowledge", no_exchange_id,
+                                 "is partially_filled without an exchange order id"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_audit_reports_an_order_its_rows_rebuild_broken(
+    journal_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    write, trigger, breaking, problem = BROKEN[name]
+    with OrderBook.open(journal_path) as book:
+        write(book)
+    assert audit(journal_path).ok
+    real_apply = _replay.apply
+
+    def apply(order: Order, step: Step, now: float) -> None:
+        real_apply(order, step, now)
+        if step.trigger == trigger:
+            breaking(order)
+
+    monkeypatch.setattr(_replay, "apply", apply)
+    report = audit(journal_path)
+    assert [(v.seq, v.message) for v in report.violations] == [(None, f"order 'o1' {problem}")]
+    assert not report.ok and f"order 'o1' {problem}" in report.render()
+
+
+def test_audit_reports_a_page_it_cannot_read_and_the_rows_before_it(journal_path: Path) -> None:
+    # Long rows of one order over many pages; a page in the middle overwritten, as a bad
+    # disk leaves it: SQLite's own error, not text that fails to decode.
+    with OrderBook.open(journal_path) as book:
+        open_order(book)
+        for i in range(4, 801):
+            book.apply("o1", Note("seen", f"row {i:04d} " + "x" * 400))
+    smash_page(journal_path, page_holding(journal_path, "row 0600 "))
+    report = audit(journal_path)
+    assert [(v.seq, v.message) for v in report.violations] == [
+        (None, f"{journal_path}: unreadable: database disk image is malformed")]
+    # Every row before the damaged page was read and checked (in batches of 256).
+    assert 512 <= report.rows < 600
+    assert report.order_count == 1 and report.by_state == {"submitted": 1}
+    assert main(["audit", str(journal_path)]) == 1  # violations, not a traceback
 
 
 @pytest.mark.parametrize("head", ["", "3", "x:" + "0" * 64, "3:abc", "-1:" + "0" * 64])

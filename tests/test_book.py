@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journal_tools import execute, fingerprint, open_order, rows, spec
+from journal_tools import as_schema_1, execute, fingerprint, open_order, rows, spec
 
 from fsm_executor import (
     Acknowledge,
@@ -379,6 +379,44 @@ def test_orders_hands_out_snapshots(book: OrderBook) -> None:
     [snapshot] = book.orders()
     snapshot.state = State.FAILED
     assert book.state_of("o1") is State.SUBMITTED
+
+
+def test_rows_say_live_unless_the_caller_says_otherwise(
+    book: OrderBook, journal_path: Path
+) -> None:
+    book.create(spec("o1"))
+    book.apply("o1", Submit())
+    book.apply_all("o1", [Acknowledge("ex-1"), Fill("t1", "0.5", "100")])
+    book.apply_many([("o1", [Note("seen", "live")])])
+    book.create(spec("o2"), origin="reconcile")
+    book.apply("o2", Withdraw("found cancelled"), origin="reconcile")
+    book.apply_all("o1", [Note("seen", "by recovery")], origin="reconcile")
+    book.apply_many([("o1", [Note("seen", "by recovery, grouped")])], origin="reconcile")
+    assert [(r[1], r[2], r[6]) for r in rows(journal_path)] == [
+        ("o1", "create", "live"), ("o1", "submit", "live"), ("o1", "acknowledge", "live"),
+        ("o1", "fill", "live"), ("o1", "note", "live"), ("o2", "create", "reconcile"),
+        ("o2", "withdraw", "reconcile"), ("o1", "note", "reconcile"),
+        ("o1", "note", "reconcile")]
+
+
+def test_opening_records_the_injected_clocks_time_not_the_systems(journal_path: Path) -> None:
+    # The time a journal is created, and the time a writer migrates it, are the clock's.
+    with OrderBook.open(journal_path, clock=FakeClock(1234.5)):
+        pass
+    assert dict(query(journal_path, "SELECT key, value FROM meta"))["created_at"] == "1234.5"
+    assert query(journal_path, "SELECT version, applied_at FROM migrations") == [(2, 1234.5)]
+    as_schema_1(journal_path)
+    OrderBook.open(journal_path, clock=FakeClock(2000.25)).close()
+    assert query(journal_path, "SELECT version, applied_at FROM migrations ORDER BY version"
+                 ) == [(1, 0.0), (2, 2000.25)]
+
+
+def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
 
 
 class IntClock:

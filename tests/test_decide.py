@@ -70,6 +70,23 @@ def test_a_cumulative_fill_is_inferred_with_an_id_that_repeats_for_the_same_figu
     assert observe(order(), seen(filled="0.4", cost="4.2"))[0] == events[0]
 
 
+def test_an_inferred_fill_without_a_cost_is_priced_at_the_average_else_the_order_price_else_1(
+) -> None:
+    def inferred_price(o: Order, average: str | None) -> Decimal:
+        answer = ExchangeOrder("E1", "c1", "open", D(1), D("0.4"),
+                               None if average is None else D(average), None, None, None)
+        [fill] = observe(o, answer)
+        assert isinstance(fill, Fill) and fill.inferred and fill.cost is None
+        return fill.price
+
+    assert inferred_price(order(), "9.5") == D("9.5")
+    assert inferred_price(order(), None) == D(10)  # the order's price
+    market = Order.from_spec(OrderSpec("c1", "X/Y", "buy", "market", "1"), 0.0)
+    market.state, market.exchange_order_id = State.SUBMITTED, "E1"
+    assert inferred_price(market, "9.5") == D("9.5")
+    assert inferred_price(market, None) == D(1)  # nothing known: one quote unit
+
+
 def test_trades_that_add_up_are_used_with_their_real_ids() -> None:
     trades = (Fill("T1", "0.3", "10"), Fill("T2", "0.2", "11"))
     events = observe(order(), seen(filled="0.5", trades=trades))
@@ -154,6 +171,19 @@ def test_jitter_stays_within_its_fraction() -> None:
     rng = random.Random(0)
     delays = [backoff(0, "transient", config, rng) for _ in range(200)]
     assert all(0.9 <= d <= 1.1 for d in delays) and len(set(delays)) > 100
+
+
+def test_jitter_scales_the_delay_by_a_factor_within_its_fraction_whatever_the_base() -> None:
+    # With a 1 s base, delay * (1 + j) and 1 + j are one number: other bases tell them apart.
+    config = ExecutionConfig(jitter=0.25, retry_delay_seconds=3, backoff_cap_seconds=100,
+                             rate_limit_cooldown_seconds=40)
+    rng, same = random.Random(7), random.Random(7)
+    for attempt, kind, base in [(0, "transient", 3), (2, "transient", 12), (6, "transient", 100),
+                                (0, "rate_limited", 40)]:
+        assert backoff(attempt, kind, config, rng) == base * (1 + same.uniform(-0.25, 0.25))
+    delays = [backoff(1, "transient", config, rng) for _ in range(400)]
+    assert all(4.5 <= d <= 7.5 for d in delays)
+    assert min(delays) < 4.7 and max(delays) > 7.3  # both ways, the whole fraction
 
 
 def test_client_order_ids_are_unique_alphanumeric_prefixed_and_short_enough() -> None:

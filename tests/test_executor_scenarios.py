@@ -15,6 +15,7 @@ from executor_tools import ScheduledClock, assert_money_matches, notes, triggers
 
 from fsm_executor import (
     CancelIncomplete,
+    JournalReader,
     Order,
     OrderInDoubt,
     RequestCancel,
@@ -128,6 +129,19 @@ def test_timeout_after_acceptance_is_found_by_client_id_once_visible_and_never_r
     assert_consistent(executor, venue, order, journal_path)
 
 
+def test_every_row_the_live_path_writes_says_live(
+        executor: TradeExecutor, venue: PaperExchange, journal_path: Path) -> None:
+    # A lost answer, lookups and a cancel on top of the plain path: rows of many kinds.
+    venue.inject("create_order", "timeout_after")
+    executor.execute_signal(buy())
+    executor.execute_signal(_resting_buy(venue, "s2"))
+    with JournalReader(journal_path) as reader:
+        entries = list(reader.entries())
+    assert {e.trigger for e in entries} >= {"create", "submit", "lose_answer", "note",
+                                           "acknowledge", "fill", "request_cancel", "cancel"}
+    assert {e.origin for e in entries} == {"live"}
+
+
 def test_exchange_not_available_on_create_is_an_unknown_outcome_not_a_failure(
         executor: TradeExecutor, venue: PaperExchange, journal_path: Path) -> None:
     venue.inject("create_order", "unavailable")
@@ -183,9 +197,9 @@ def test_real_insufficient_funds_is_a_reject_too(
         assert "InsufficientFunds" in (order.reason or "")
 
 
-def _resting_buy(venue: PaperExchange) -> dict[str, Any]:
+def _resting_buy(venue: PaperExchange, signal_id: str = "s1") -> dict[str, Any]:
     """A buy limited well under the market: it rests on the book."""
-    return buy(price=str(venue.mid("BTC/USDT") * Decimal("0.9")))
+    return buy(signal_id, price=str(venue.mid("BTC/USDT") * Decimal("0.9")))
 
 
 def test_an_order_not_filled_in_time_has_its_remainder_cancelled(

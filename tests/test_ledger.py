@@ -25,7 +25,7 @@ from fsm_executor import (
 )
 from fsm_executor.core._answers import ExchangeOrder
 from fsm_executor.core._decide import observe
-from fsm_executor.core._ledger import fees_of, settle
+from fsm_executor.core._ledger import Figures, fees_of, reconcile, settle
 from fsm_executor.core._model import Order
 from fsm_executor.exchange._ccxt_shapes import fills_from_ccxt
 from fsm_executor.journal._tally import invariants as _invariants
@@ -105,6 +105,33 @@ def test_an_inferred_cost_that_does_not_divide_evenly_keeps_the_exact_cost(
     assert order.cost == D(10)  # not 0.3 x 33.33...
     (fill,) = order.fills.values()
     assert fill.value == D(10) and fill.price == D(10) / D("0.3")
+
+
+def submitted(price: str, amount: str = "1000") -> Order:
+    order = Order.from_spec(OrderSpec("c1", "DOGE/USDT", "buy", "limit", amount, price), 0.0)
+    order.state, order.exchange_order_id = State.SUBMITTED, "E1"
+    return order
+
+
+def test_an_inferred_cost_below_one_quote_unit_still_prices_the_fill() -> None:
+    figures = Figures(D(10), cost=D("0.85"), fallback_price=D("0.09"), key="E1")
+    [fill] = reconcile(submitted("0.09"), figures, [])
+    assert isinstance(fill, Fill)
+    assert (fill.trade_id, fill.amount, fill.cost, fill.price, fill.inferred) == (
+        "E1:cum:10", D(10), D("0.85"), D("0.085"), True)
+
+
+def test_a_cost_its_trades_already_account_for_leaves_the_inferred_rest_at_the_fallback(
+) -> None:
+    # Nothing of the order's cost is left for the rest (an exchange's figures that lag):
+    # no cost of zero nor price of zero, the fallback price instead.
+    order = submitted("0.09")
+    order.fills = {"t1": Fill("t1", "5", "0.1")}
+    order.filled, order.cost = D(5), D("0.5")
+    figures = Figures(D(10), cost=D("0.5"), fallback_price=D("0.09"), key="E1")
+    [fill] = reconcile(order, figures, [])
+    assert isinstance(fill, Fill)
+    assert (fill.amount, fill.cost, fill.price) == (D(5), None, D("0.09"))
 
 
 def test_order_level_fees_are_used_for_what_no_trade_accounts_for(book: OrderBook) -> None:

@@ -109,6 +109,18 @@ def test_only_ending_triggers_record_a_reason() -> None:
     assert order.state is State.SUBMITTED
 
 
+@pytest.mark.parametrize("state", sorted(set(State) - IN_DOUBT - {State.CREATED}))
+def test_a_second_acknowledge_is_refused_by_the_table_and_keeps_the_first_id(
+    state: State,
+) -> None:
+    order = order_in(state)  # acknowledged as ex-1 (every state an acknowledge leads to)
+    for exchange_id in ("ex-2", "ex-1"):
+        with pytest.raises(InvalidTransition) as info:
+            plan(order, Acknowledge(exchange_id))
+        assert (info.value.state, info.value.trigger) == (state.value, "acknowledge")
+    assert order.exchange_order_id == "ex-1" and order.state is state
+
+
 def test_acknowledge_records_the_exchange_order_id() -> None:
     order = order_in(State.CREATED)
     for event in (Submit(), Acknowledge("ex-9")):

@@ -24,6 +24,7 @@ from fsm_executor import (
     State,
     replay,
 )
+from fsm_executor.core._canonical import created
 
 CREATE = ("o1", "create", "", "created", spec().to_payload(), "live")
 
@@ -96,6 +97,35 @@ def test_replay_refuses_an_illegal_row_naming_it(journal_path: Path, name: str) 
     assert f"(row {bad_seq})" in str(info.value)
     with pytest.raises(CorruptJournal):
         OrderBook.open(journal_path)
+
+
+#: The create payload as the book writes it (replay's fast path reads it), and one the fast
+#: path declines (the amount a JSON number), read by the general path (Rebuilder._create).
+CANONICAL_CREATE = spec().to_payload()
+GENERAL_CREATE = {**spec().to_payload(), "amount": 1}
+
+
+def test_the_general_create_payload_is_declined_by_the_fast_path_and_read_by_the_general(
+    journal_path: Path,
+) -> None:
+    assert created(GENERAL_CREATE, 1.0) is None
+    assert created(CANONICAL_CREATE, 1.0) is not None
+    forge(journal_path, ("o1", "create", "", "created", GENERAL_CREATE, "live"))
+    assert replay(journal_path)["o1"].amount == 1
+
+
+@pytest.mark.parametrize("payload", [CANONICAL_CREATE, GENERAL_CREATE],
+                         ids=["fast-path", "general-path"])
+@pytest.mark.parametrize(("source", "dest"), [("x", "created"), ("", "submitted")],
+                         ids=["source-wrong", "dest-wrong"])
+def test_replay_refuses_a_create_row_with_only_its_source_or_its_dest_wrong(
+    journal_path: Path, payload: dict[str, Any], source: str, dest: str
+) -> None:
+    forge(journal_path, ("o1", "create", source, dest, payload, "live"))
+    with pytest.raises(CorruptJournal, match="create row of 'o1' does not match its payload"
+                       ) as info:
+        replay(journal_path)
+    assert info.value.seq == 1
 
 
 def test_replay_refuses_a_fill_journaled_twice(journal_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fsm_executor import IN_FLIGHT, TERMINAL, TRANSITIONS, State
-from fsm_executor.core._states import INITIAL, OPEN, TRIGGERS
+from fsm_executor.core._states import IN_DOUBT, INITIAL, OPEN, TRIGGERS
 
 
 def test_terminal_states_are_left_by_nothing_only_note_and_restate_touch_them() -> None:
@@ -39,3 +39,25 @@ def test_triggers_are_listed_once_in_table_order() -> None:
     assert len(TRIGGERS) == len(set(TRIGGERS))
     assert TRIGGERS[0] == "submit"
     assert {t.trigger for t in TRANSITIONS} == set(TRIGGERS)
+
+
+def after(state: State) -> set[State]:
+    """Every state an order in ``state`` can reach through the table (legacy moves too)."""
+    reached, todo = {state}, [state]
+    while todo:
+        here = todo.pop()
+        for t in TRANSITIONS:
+            if here in t.sources and t.dest is not None and t.dest not in reached:
+                reached.add(t.dest)
+                todo.append(t.dest)
+    return reached
+
+
+def test_an_acknowledged_order_never_returns_to_a_state_acknowledge_leaves_from() -> None:
+    # So no order is ever given a second exchange id: _lifecycle.plan relies on it (the
+    # guard it kept for that case was unreachable). A table change that breaks this must
+    # bring such a guard back.
+    acknowledged_from = {s for t in TRANSITIONS if t.trigger == "acknowledge" for s in t.sources}
+    assert acknowledged_from == IN_DOUBT
+    [to] = {t.dest for t in TRANSITIONS if t.trigger == "acknowledge"}
+    assert to is not None and not after(to) & acknowledged_from

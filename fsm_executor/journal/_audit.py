@@ -83,7 +83,9 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None,
           archives: Iterable[str | os.PathLike[str]] = (),
           progress: Progress | None = None) -> AuditReport:
     """Verify the journal at ``path``; never raises for what it finds, only for a file that
-    is not a journal at all (NotAJournal, UnsupportedSchema).
+    is not a journal at all (NotAJournal, UnsupportedSchema) or whose meta or rows cannot be
+    read at all (CorruptJournal: a damaged page met later is a violation, the rows before
+    it checked).
 
     ``expected_head`` ("SEQ:HASH", from ``Journal.head``) is a head recorded earlier: the
     journal must still contain that row, unchanged. ``archives``: the files its first rows

@@ -424,8 +424,11 @@ class JournalReader:
 
     def last_seq(self) -> int:
         """The seq of the last row (the anchor's, for a file without rows)."""
-        return int(self._conn.execute("SELECT coalesce(max(seq), ?) FROM journal",
-                                      (self.anchor[0],)).fetchone()[0])
+        try:
+            return int(self._conn.execute("SELECT coalesce(max(seq), ?) FROM journal",
+                                          (self.anchor[0],)).fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            raise CorruptJournal(str(self.path), f"unreadable: {exc}") from None
 
     def head(self) -> str:
         """``SEQ:HASH`` of the last row (``Journal.head``)."""
@@ -441,7 +444,10 @@ class JournalReader:
         try:
             yield
         finally:
-            self._conn.execute("COMMIT")
+            # Not COMMIT: after SQLite has met a damaged page, COMMIT fails with that error
+            # again, and a reading that reported the damage would raise it. A read
+            # transaction has nothing to commit.
+            self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
         self._conn.close()
