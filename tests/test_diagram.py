@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from fsm_executor import State, Transition
+from fsm_executor.cli import _diagram
 from fsm_executor.cli._cli import main
 from fsm_executor.cli._diagram import MARKDOWN_FILE, MERMAID_FILE, expected_files
+from fsm_executor.core import _machine
 from fsm_executor.core._states import TERMINAL, TRANSITIONS
 
 DIAGRAMS = Path(__file__).resolve().parent.parent / "diagrams"
@@ -73,3 +75,30 @@ def test_markdown_lists_one_table_row_per_transition() -> None:
     table = [line for line in markdown.splitlines() if line.startswith("| `")]
     assert len(table) == len(TRANSITIONS)
     assert all(f"`{s}`" in markdown.split("Terminal:")[1].split(".")[0] for s in TERMINAL)
+
+
+def drawn_by_graph_machine() -> str:
+    """Mermaid as transitions' GraphMachine draws the table, with the two fixes GitHub needs
+    (a ``title:`` in the front matter, ``class`` in lowercase)."""
+    source: str = _diagram.graph_machine("mermaid").get_graph().draw(None)
+    title = _diagram.TITLE
+    source = source.replace(f"---\n{title}\n---", f"---\ntitle: {title}\n---", 1)
+    return "\n".join("  class " + line[len("  Class "):] if line.startswith("  Class ")
+                     else line.rstrip() for line in source.splitlines()).rstrip() + "\n"
+
+
+def test_the_mermaid_written_here_is_what_graph_machine_draws() -> None:
+    assert _diagram.mermaid() == drawn_by_graph_machine()
+
+
+def test_the_two_agree_on_conditions_unless_and_a_new_edge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    extra = Transition("expire", (State.CREATED, State.SUBMIT_UNKNOWN), State.EXPIRED,
+                       conditions=("has_fills",), unless=("is_complete",))
+    table = (*TRANSITIONS, extra)
+    monkeypatch.setattr(_diagram, "TRANSITIONS", table)
+    monkeypatch.setattr(_machine, "TRANSITIONS", table)
+    drawn = _diagram.mermaid()
+    assert "created --> expired: expire [has_fills & !is_complete]" in drawn
+    assert drawn == drawn_by_graph_machine()

@@ -1,42 +1,80 @@
-"""diagrams/ is generated from the transition table by ``transitions``' diagram support."""
+"""diagrams/ is generated from the transition table: Mermaid as ``transitions``' GraphMachine
+draws it (tests/test_diagram.py holds the two equal), an SVG by GraphMachine itself where
+Graphviz is installed.
+
+The Mermaid text is written here rather than asked of GraphMachine: importing its diagram
+support imports ``transitions.extensions``, whose package loads asyncio and ssl, which
+``diagram --check`` would pay at every start.
+"""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-
-from transitions.extensions import GraphMachine
+from typing import Any, Literal
 
 from ..core._machine import PREDICATES, machine_arguments
-from ..core._states import IN_FLIGHT, TERMINAL, TRANSITIONS
+from ..core._states import IN_FLIGHT, INITIAL, TERMINAL, TRANSITIONS, State, Transition
 
 TITLE = "fsm-executor order lifecycle"
 MERMAID_FILE = "order-lifecycle.mmd"
 MARKDOWN_FILE = "order-lifecycle.md"
 SVG_FILE = "order-lifecycle.svg"
 _LEGACY = "legacy: replayed from journals of fsm-executor 0.1, never written"
+#: GraphMachine's node styles, as its Mermaid declares them (the initial state is drawn
+#: "active", the others "default").
+_STYLES = ("classDef s_default fill:white,color:black",
+           "classDef s_inactive fill:white,color:black",
+           "classDef s_parallel color:black,fill:white",
+           "classDef s_active color:red,fill:darksalmon",
+           "classDef s_previous color:blue,fill:azure")
 
 
-class _Model:
-    """GraphMachine needs a model to draw; the predicates only name the conditions."""
-
-
-for _name in PREDICATES:
-    setattr(_Model, _name, lambda self: True)
+def _label(t: Transition) -> str:
+    label = t.trigger if t.dest is not None else f"{t.trigger} [internal]"
+    when = [*t.conditions, *(f"!{u}" for u in t.unless)]
+    return f"{label} [{' & '.join(when)}]" if when else label
 
 
 def mermaid() -> str:
-    machine = GraphMachine(model=_Model(), graph_engine="mermaid", title=TITLE,
-                           show_conditions=True, **machine_arguments())
-    source: str = machine.get_graph().draw(None)
-    # transitions 0.9 writes a bare title in the front matter and ``Class`` for ``class``;
-    # Mermaid wants ``title:`` and lowercase, or GitHub will not render the diagram.
-    source = source.replace(f"---\n{TITLE}\n---", f"---\ntitle: {TITLE}\n---", 1)
-    source = "\n".join(
-        "  class " + line[len("  Class "):] if line.startswith("  Class ") else line.rstrip()
-        for line in source.splitlines()
-    )
-    return source.rstrip() + "\n"
+    """The lifecycle as a Mermaid state diagram: one edge per source and destination,
+    labelled with its triggers, in the order GraphMachine lists them (trigger by trigger, as
+    first declared; each trigger's sources as first named)."""
+    lines = ["---", f"title: {TITLE}", "---", "stateDiagram-v2", "  direction LR",
+             *(f"  {style}" for style in _STYLES), ""]
+    for state in State:
+        style = "active" if state is INITIAL else "default"
+        lines += [f'  state "{state.value}" as {state.value}',
+                  f"  class {state.value} s_{style}"]
+    lines.append("")
+    edges: dict[str, dict[str, list[str]]] = {}
+    for trigger in dict.fromkeys(t.trigger for t in TRANSITIONS):
+        by_source: dict[State, list[Transition]] = {}
+        for t in TRANSITIONS:
+            if t.trigger == trigger:
+                for source in t.sources:
+                    by_source.setdefault(source, []).append(t)
+        for source, rows in by_source.items():
+            for t in rows:
+                dest = source if t.dest is None else t.dest
+                edges.setdefault(source.value, {}).setdefault(dest.value, []).append(_label(t))
+    lines += [f"  {src} --> {dst}: {' | '.join(labels)}"
+              for src, dests in edges.items() for dst, labels in dests.items()]
+    lines.append(f"  [*] --> {INITIAL.value}")
+    return "\n".join(lines) + "\n"
+
+
+def graph_machine(engine: Literal["graphviz", "mermaid"]) -> Any:
+    """``transitions``' GraphMachine of the lifecycle, drawing with ``engine``."""
+    from transitions.extensions import GraphMachine
+
+    class Model:
+        """GraphMachine needs a model to draw; the predicates only name the conditions."""
+
+    for name in PREDICATES:
+        setattr(Model, name, lambda self: True)
+    return GraphMachine(model=Model(), graph_engine=engine, title=TITLE, show_conditions=True,
+                        **machine_arguments())
 
 
 def markdown() -> str:
@@ -72,8 +110,7 @@ def write(out: Path) -> list[Path]:
         written.append(out / name)
     if shutil.which("dot"):
         try:
-            machine = GraphMachine(model=_Model(), graph_engine="graphviz", title=TITLE,
-                                   show_conditions=True, **machine_arguments())
+            machine = graph_machine("graphviz")
             machine.get_graph().draw(str(out / SVG_FILE), prog="dot", format="svg")
             written.append(out / SVG_FILE)
         except ImportError:
