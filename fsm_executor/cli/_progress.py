@@ -32,7 +32,7 @@ class Bar:
             self._rich = Progress(TextColumn("{task.description}"), BarColumn(),
                                   MofNCompleteColumn(), TimeRemainingColumn(),
                                   console=Console(file=out), transient=True)
-            self._task = self._rich.add_task(what, total=total)
+            self._task = self._rich.add_task(what, total=total or None)  # None: not known yet
             self._rich.start()
 
     def step(self, label: str = "") -> None:
