@@ -150,7 +150,8 @@ def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
             tally.finished(order, reading.spans.get(order.client_order_id, [0, 0]))
         if readers[-1].indexed:
             tally.lag_allowed(readers[-1].index)
-        violations.extend(_index_checked(readers, reading.creates, tally.digest))
+        violations.extend(_index_checked(readers, reading.creates, tally.digest,
+                                         reading.indexed))
     head = f"{reading.end[0]}:{reading.end[1]}"
     violations.extend(Violation(None, p) for p in tally.problems)
     in_flight = tuple(o for o in unfinished if o.state in IN_FLIGHT)
@@ -158,19 +159,22 @@ def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
                        in_flight, tuple(violations))
 
 
-def _index_checked(readers: list[JournalReader], creates: int, digest: int) -> list[Violation]:
+def _index_checked(readers: list[JournalReader], creates: int, digest: int,
+                   indexed: tuple[int, int] | None) -> list[Violation]:
     """The files' orders indexes against what their rows rebuilt (each file's own orders:
-    those created after its anchor)."""
+    those created after its anchor). ``indexed``: their (count, digest), taken already."""
     if not all(r.indexed for r in readers):
         return []
+    if indexed is None:
+        indexed = (sum(r.index.count(r.anchor[0]) for r in readers),
+                   sum(r.index.digest(r.anchor[0]) for r in readers) % DIGEST_MODULUS)
     found: list[Violation] = []
-    if creates != sum(r.index.count(r.anchor[0]) for r in readers):
+    if creates != indexed[0]:
         # More create rows than orders: a dropped order's created again, which the stream
         # could not see (or an index row missing, which the digest says).
         found.extend(Violation(seq, f"order {order_id!r} is created a second time")
                      for r in readers for seq, order_id in r.created_twice())
-    indexed = sum(r.index.digest(r.anchor[0]) for r in readers) % DIGEST_MODULUS
-    if digest != indexed:
+    if digest != indexed[1]:
         found.append(Violation(None, "the orders index disagrees with the rows (a writer "
                                "rebuilds it when it opens the journal)"))
     return found

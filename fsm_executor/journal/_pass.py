@@ -42,6 +42,9 @@ class Reading:
     spans: dict[str, Span] = attrs.Factory(dict)
     #: The damage that stopped the reading (a page unreadable, text not UTF-8), if any.
     error: CorruptJournal | None = None
+    #: (count, digest) of the file's orders index, where the reading took them (_split.py
+    #: does, while the other half is read).
+    indexed: tuple[int, int] | None = None
 
 
 class Pass:

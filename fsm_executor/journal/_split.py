@@ -45,7 +45,7 @@ SPLIT_MIN: Final = 200_000
 HEAD_START: Final = 30_000
 #: The share of the rows audit leaves to the other process beyond half: this one also
 #: digests the orders index, and checks the rows handed back, after its half.
-AUDIT_LEAD: Final = 0.0
+AUDIT_LEAD: Final = 0.04
 #: Rows of the first half's orders the second reader hands back at most; beyond, it stops
 #: and the journal is read the one way (their seqs are held in memory).
 HANDED_BACK_MAX: Final = 100_000
@@ -119,7 +119,13 @@ def _joined(reader: JournalReader, audit: bool, anchors: Mapping[int, str] | Non
     first_half.read(reader.rows(audit, upto=at, progress=progress))
     if reading.violations or reading.tally.problems:
         return None
+    # While the other half is read: the checks that need only this one's end.
     held = set(rebuilder.orders)
+    if held and reader.created_among(at, held):
+        return None  # an order of the first half created again: one reading says so
+    if audit:
+        first = reader.anchor[0]
+        reading.indexed = (reader.index.count(first), reader.index.digest(first))
     out, _errors = other.communicate()
     if other.returncode != 0:
         return None
@@ -129,12 +135,14 @@ def _joined(reader: JournalReader, audit: bool, anchors: Mapping[int, str] | Non
     if second.violations or second.tally.problems or (audit and start != reading.end[1]):
         return None
     feed = rebuilder.feed
+    brought_back = set()
     for row in reader.rows_at(handed_back):
-        held.add(row[1])
+        if row[1] not in held:
+            brought_back.add(row[1])
         if feed(row) is not None:
             return None
-    if held and reader.created_among(at, held):
-        return None  # an order of the first half created again: one reading says so
+    if brought_back and reader.created_among(at, brought_back):
+        return None
     first_half.close()
     last_create = max(reading.last_create, second.last_create)
     reading.tally.merge(second.tally, last_create)
