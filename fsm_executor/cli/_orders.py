@@ -20,10 +20,7 @@ from ..core._exceptions import CorruptJournal
 from ..core._fill import Fill
 from ..core._model import Order
 from ..journal._journal import JournalReader
-from ..journal._pass import whole
 from ..journal._replay import gc_paused, rebuild, replay
-from ..journal._split import read_in_halves
-from ._progress import Bar
 from ._show import age, dump, iso, table
 
 #: The columns of ``export --what orders``.
@@ -153,6 +150,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    # Here, not above: orders and export read no journal in two halves, draw no bar.
+    from ..journal._pass import whole
+    from ..journal._split import read_in_halves
+    from ._progress import Bar
+
     start = time.perf_counter()
     with (JournalReader(args.journal) as reader, reader.consistent(), gc_paused(),
           Bar("rows", 0, sys.stderr, lines=False) as bar):

@@ -34,12 +34,13 @@ from ..core._exceptions import (
 )
 from ._file import FORMAT, SCHEMA_VERSION, check_identity, create, migrate, read_only
 from ._index import UPSERT, IndexRow, OrdersIndex, StoredRow, stored
-from ._lock import WriterLock
 
 if TYPE_CHECKING:
     # Imported where a journal is created: its import (click, dateutil, pluggy) is 60 ms
     # that a process only reading a journal never needs.
     import sqlite_utils
+
+    from ._lock import WriterLock
 
 Durability = Literal["normal", "full"]
 _SYNCHRONOUS: Final = {"normal": "NORMAL", "full": "FULL"}
@@ -169,6 +170,8 @@ class Journal:
             raise InvalidInput(f"durability must be 'normal' or 'full', not {durability!r}")
         p = Path(path)
         # Locked before anything is created or read: a second writer touches nothing.
+        from ._lock import WriterLock  # here: a reader never takes it
+
         lock = WriterLock.acquire(p)
         try:
             if not p.exists():
