@@ -20,9 +20,11 @@ from fsm_executor import (
     State,
     Submit,
     UnknownOrder,
+    Withdraw,
     audit,
     replay,
 )
+from fsm_executor.journal._index import DIGEST_MODULUS, fingerprint
 from fsm_executor.journal._journal import JournalReader, dumps
 from fsm_executor.journal._replay import streaming
 
@@ -225,3 +227,20 @@ def test_a_finished_orders_row_lost_with_the_process_is_no_disagreement_and_is_c
         assert [o.client_order_id for o in reopened.unfinished()] == ["o2"]
     assert index_rows(journal_path)[2] == ("o3", "sig-3", "BTC/USDT", 0, 7, 10)
     assert audit(journal_path).ok
+
+
+def test_the_index_digest_sqlite_reads_equals_the_fingerprints_of_its_rows(
+    journal_path: Path,
+) -> None:
+    # SQLite writes each row's text for the digest (_index._TEXT); the tally makes it from
+    # the order rebuilt: the two must agree on a missing signal id and a missing last seq.
+    with OrderBook.open(journal_path, clock=FakeClock()) as book:
+        book.create(spec("o1", signal_id=None))
+        book.create(spec("o2", signal_id="sig-2"))
+        book.apply("o2", Withdraw("gone"))
+    with JournalReader(journal_path) as reader:
+        stored = list(reader.index.rows())
+        assert {row[1] for row in stored} >= {None} and {row[5] for row in stored} >= {None}
+        assert reader.index.digest() == sum(map(fingerprint, stored)) % DIGEST_MODULUS
+        changed = [(*stored[0][:3], 1 - stored[0][3], *stored[0][4:]), *stored[1:]]
+        assert reader.index.digest() != sum(map(fingerprint, changed)) % DIGEST_MODULUS

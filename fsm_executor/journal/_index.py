@@ -67,12 +67,26 @@ def stored(row: IndexRow, first_seq: int, last_seq: int) -> StoredRow:
 
 
 def fingerprint(row: StoredRow) -> int:
-    """One row's share of ``digest``: 64 bits, a CRC-32 and an Adler-32 of its text. Not a
-    cryptographic hash (the hash chain is what proves the rows); a check that derived
-    rows equal what the rows rebuild, at half a blake2b's cost (audit takes one per
-    order, on each side)."""
-    text = repr(row).encode()
+    """One row's share of ``digest``: 64 bits, a CRC-32 and an Adler-32 of its text (its
+    fields between unit separators, a record separator for no signal id: neither is in a
+    printable id). Not a cryptographic hash (the hash chain is what proves the rows); a
+    check that derived rows equal what the rows rebuild, cheap (audit takes one per order,
+    on each side). ``_TEXT`` is the same text, as SQLite writes it."""
+    order_id, signal_id, symbol, is_open_, first_seq, last_seq = row
+    text = (f"{order_id}\x1f{_NONE if signal_id is None else signal_id}\x1f{symbol}\x1f"
+            f"{is_open_}\x1f{first_seq}\x1f{'' if last_seq is None else last_seq}").encode()
+    return _shared(text)
+
+
+def _shared(text: bytes) -> int:
     return _crc32(text) << 32 | _adler32(text)
+
+
+_NONE: Final = "\x1e"
+#: A stored row's text for its fingerprint, read as one column: no tuple built per row.
+_TEXT: Final = ("order_id || char(31) || coalesce(signal_id, char(30)) || char(31) || symbol"
+                " || char(31) || open || char(31) || first_seq || char(31)"
+                " || coalesce(last_seq, '')")
 
 
 #: Shares are summed modulo this: the digest of a set of rows, in any order.
@@ -182,4 +196,5 @@ class OrdersIndex:
         """The sum of the fingerprints of the rows of orders created after seq ``after``:
         equal to the one of the orders the rows rebuild when the index agrees with them
         (audit), in constant memory."""
-        return sum(fingerprint(r) for r in self.rows(after)) % DIGEST_MODULUS
+        return sum(_shared(text.encode()) for (text,) in self._conn.execute(
+            f"SELECT {_TEXT} FROM orders WHERE first_seq > ?", (after,))) % DIGEST_MODULUS
