@@ -19,6 +19,7 @@ from journal_tools import (
     execute,
     open_order,
     page_holding,
+    root_page,
     rows,
     sha256,
     smash_page,
@@ -349,6 +350,18 @@ def test_audit_reports_a_page_it_cannot_read_and_the_rows_before_it(journal_path
     assert 512 <= report.rows < 600
     assert report.order_count == 1 and report.by_state == {"submitted": 1}
     assert main(["audit", str(journal_path)]) == 1  # violations, not a traceback
+
+
+def test_audit_reports_an_orders_index_it_cannot_read(journal_path: Path) -> None:
+    # The rows are sound; the derived table's only page is overwritten.
+    with OrderBook.open(journal_path) as book:
+        open_order(book)
+    smash_page(journal_path, root_page(journal_path, "orders"))
+    report = audit(journal_path)
+    assert [v.message for v in report.violations] == [
+        "the orders index cannot be read: database disk image is malformed"]
+    assert report.rows == 3 and report.by_state == {"submitted": 1}
+    assert main(["audit", str(journal_path)]) == 1  # a violation, not a traceback
 
 
 @pytest.mark.parametrize("head", ["", "3", "x:" + "0" * 64, "3:abc", "-1:" + "0" * 64])

@@ -165,15 +165,18 @@ def _index_checked(readers: list[JournalReader], creates: int, digest: int,
     those created after its anchor). ``indexed``: their (count, digest), taken already."""
     if not all(r.indexed for r in readers):
         return []
-    if indexed is None:
-        indexed = (sum(r.index.count(r.anchor[0]) for r in readers),
-                   sum(r.index.digest(r.anchor[0]) for r in readers) % DIGEST_MODULUS)
-    found: list[Violation] = []
-    if creates != indexed[0]:
-        # More create rows than orders: a dropped order's created again, which the stream
-        # could not see (or an index row missing, which the digest says).
-        found.extend(Violation(seq, f"order {order_id!r} is created a second time")
-                     for r in readers for seq, order_id in r.created_twice())
+    try:
+        if indexed is None:
+            indexed = (sum(r.index.count(r.anchor[0]) for r in readers),
+                       sum(r.index.digest(r.anchor[0]) for r in readers) % DIGEST_MODULUS)
+        found: list[Violation] = []
+        if creates != indexed[0]:
+            # More create rows than orders: a dropped order's created again, which the
+            # stream could not see (or an index row missing, which the digest says).
+            found.extend(Violation(seq, f"order {order_id!r} is created a second time")
+                         for r in readers for seq, order_id in r.created_twice())
+    except sqlite3.DatabaseError as exc:  # a damaged page: said, as a damaged row is
+        return [Violation(None, f"the orders index cannot be read: {exc}")]
     if digest != indexed[1]:
         found.append(Violation(None, "the orders index disagrees with the rows (a writer "
                                "rebuilds it when it opens the journal)"))

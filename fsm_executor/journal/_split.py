@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -74,7 +75,7 @@ def read_in_halves(reader: JournalReader, audit: bool, anchors: Mapping[int, str
         told = None if progress is None else partial(_both, progress, (end - first) / (at - first),
                                                      end - first)
         return _joined(reader, audit, anchors, at, other, told)
-    except CorruptJournal:
+    except (CorruptJournal, sqlite3.DatabaseError):  # read again the one way, which says it
         return None
     finally:
         if other.poll() is None:
