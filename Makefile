@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench soak crash-test crash-test-async diagrams clean
+.PHONY: install test lint demo bench soak crash-test crash-test-async mutate diagrams clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check fsm_executor tests benchmarks examples
-	$(BIN)/mypy --strict fsm_executor
+	$(BIN)/ruff check fsm_executor tests benchmarks examples mutation
+	$(BIN)/mypy --strict fsm_executor mutation
 
 test: lint
 	$(BIN)/pytest
@@ -56,8 +56,14 @@ crash-test: install
 crash-test-async: install
 	$(BIN)/python tests/crash_harness.py 300 --async
 
+# Mutation testing of the core (mutation/run.py): mutmut over the modules, then the table
+# mutation check; tens of minutes on 2 cores, so not part of `make test`.
+# MODULES="fsm_executor/core/_machine.py ..." restricts it to those modules.
+mutate: install
+	$(BIN)/python -m mutation.run $(MODULES)
+
 diagrams: install
 	$(BIN)/fsm-executor diagram --out diagrams
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants

@@ -1,5 +1,7 @@
-"""Shared fixtures. Hypothesis profiles: "ci" (the default, keeps CI well under 15 minutes)
-and "soak" (``make soak``) for long runs."""
+"""Shared fixtures. Hypothesis profiles: "ci" (the default, keeps CI well under 15 minutes),
+"soak" (``make soak``) for long runs, and "mutation" (``make mutate``): CI's examples, but a
+failure is not shrunk, since a mutant only has to fail (shrinking a stateful test's failure
+takes minutes, for every mutant it kills)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from fsm_executor import FakeClock, OrderBook
 
@@ -19,6 +21,10 @@ settings.register_profile(
 settings.register_profile(
     "soak", max_examples=2_000, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "mutation", settings.get_profile("ci"),
+    phases=[p for p in Phase if p not in (Phase.shrink, Phase.explain)],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

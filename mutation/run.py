@@ -1,0 +1,245 @@
+"""``make mutate``: mutmut over the core, the table mutation check, and one report.
+
+    python -m mutation.run [--jobs N] [PATH ...]
+
+PATHs (``fsm_executor/core/_machine.py`` ...) restrict the run to those modules, among
+``[tool.mutmut] only_mutate`` in pyproject.toml (the core); the tables of the modules run
+are checked too (mutation/tables.py). Every run starts from an empty ``mutants/``: mutmut's
+cache keeps a verdict when only the tests changed. The report ends in mutants/report.txt,
+each surviving mutant with its diff in mutants/survivors.txt; ``mutmut show NAME`` and
+``mutmut browse`` read the same verdicts.
+
+Functions that run while the tests are imported and collected (the table compilers of
+core/_machine.py, ``_t`` in core/_states.py, converters called by test constants) and a
+module's ``__getattr__`` (PEP 562: what it builds is kept as a module global) run in
+mutmut's parent process, before it forks one worker per mutant: the workers never run them
+again, so mutmut reports their mutants survived whatever the tests say. They are not
+excluded with mutmut's pragma, which would leave the compilers untested. Instead the
+functions hit while the tests are collected are recorded by mutmut's own trampoline, and
+each of their mutants that mutmut reports survived (or without tests) is run again in a
+fresh interpreter, where the package is imported with the mutant active, against every
+selected test (those that call the function first). That verdict replaces mutmut's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from mutation import tables
+from mutation._common import ROOT, Config, Verdict, child_env, load_config, module_name, run_pytest
+
+MUTANTS = ROOT / "mutants"
+#: mutmut's exit codes for our verdicts (mutmut.stats.status_by_exit_code reads them back).
+EXIT_CODES = {"survived": 0, "killed": 1, "timeout": 36}
+
+#: Run with mutmut's trampoline recording, in mutants/: prints the functions called while the
+#: tests are collected (imports, parametrize lists, test constants).
+COLLECTING = """
+import json, sys
+import pytest
+from mutmut.mutation.trampoline import set_mutant_under_test
+from mutmut.state import state
+set_mutant_under_test("stats")
+code = pytest.main(["--collect-only", "-qq", "-p", "no:cacheprovider", *sys.argv[2:]])
+if code != 0:
+    sys.exit(code)
+with open(sys.argv[1], "w") as f:
+    json.dump(sorted(state()._stats), f)
+"""
+
+
+def run_mutmut(modules: list[str], every: bool, jobs: int) -> None:
+    shutil.rmtree(MUTANTS, ignore_errors=True)
+    MUTANTS.mkdir()
+    names = [] if every else [f"{module_name(p)}.*" for p in modules]
+    mutmut = Path(sys.executable).with_name("mutmut")
+    log = MUTANTS / "mutmut.log"
+    print(f"mutmut: {len(modules)} modules, {jobs} workers (its output: {log.relative_to(ROOT)})",
+          flush=True)
+    start = time.monotonic()
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs), *names],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env=child_env())
+        shown = start
+        while proc.poll() is None:
+            time.sleep(5)
+            if time.monotonic() - shown >= 60:  # a line a minute, while it tests
+                shown = time.monotonic()
+                done, total = progress(modules)
+                if done:
+                    print(f"mutmut: {done} of {total} mutants tested "
+                          f"({(shown - start) / 60:.0f} min)", flush=True)
+    if proc.returncode != 0:
+        sys.exit(f"mutmut failed (exit {proc.returncode}); the end of {log}:\n"
+                 + log.read_text()[-3000:])
+
+
+def meta(path: str) -> dict[str, int | None]:
+    """mutmut's verdicts for the module at ``path``: exit code by mutant name."""
+    file = MUTANTS / f"{path}.meta"
+    if not file.exists():
+        return {}
+    codes: dict[str, int | None] = json.loads(file.read_text())["exit_code_by_key"]
+    return codes
+
+
+def progress(modules: list[str]) -> tuple[int, int]:
+    codes = [c for p in modules for c in meta(p).values()]
+    return sum(c is not None for c in codes), len(codes)
+
+
+def status(code: int | None) -> str:
+    from mutmut.stats import status_by_exit_code
+
+    return status_by_exit_code[code]
+
+
+def function_of(mutant: str) -> str:
+    """``pkg.mod.x_f__mutmut_3`` -> ``pkg.mod.x_f``, as mutmut's trampoline records it."""
+    return mutant.partition("__mutmut_")[0]
+
+
+def collected_functions(config: Config) -> set[str]:
+    out = MUTANTS / "collection-hits.json"
+    done = subprocess.run([sys.executable, "-c", COLLECTING, str(out), *config.selection],
+                          cwd=MUTANTS, env=child_env(), capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        sys.exit(f"collecting the tests with mutmut's trampoline failed:\n{done.stdout[-3000:]}")
+    return set(json.loads(out.read_text()))
+
+
+def recheck_fresh(config: Config, modules: list[str], jobs: int) -> Counter[str]:
+    """Run again, each in a fresh interpreter, the mutants mutmut cannot see (the module
+    docstring says why); write their verdicts into mutmut's files. Returns the count of
+    each verdict."""
+    from mutmut.mutation.data import SourceFileMutationData
+
+    hits = collected_functions(config)
+    stats = json.loads((MUTANTS / "mutmut-stats.json").read_text())
+    tests_of: dict[str, list[str]] = stats["tests_by_mangled_function_name"]
+    suite_seconds = sum(stats["duration_by_test"].values())
+    todo: list[tuple[str, str]] = []
+    for path in modules:
+        for mutant, code in meta(path).items():
+            function = function_of(mutant)
+            unseen = function in hits or function.endswith(".x___getattr__")
+            if unseen and status(code) in ("survived", "no tests"):
+                todo.append((path, mutant))
+    if not todo:
+        return Counter()
+    print(f"fresh interpreters: {len(todo)} mutants of functions run at import or cached "
+          f"({len(hits)} functions run while collecting)", flush=True)
+
+    def check(item: tuple[str, str]) -> tuple[str, str, Verdict]:
+        path, mutant = item
+        # The tests that call the function first: a kill comes early. A survivor runs all.
+        first = sorted({t.split("::")[0] for t in tests_of.get(function_of(mutant), [])})
+        files = first + [f for f in config.test_files() if f not in first]
+        verdict = run_pytest([*files, *config.options], MUTANTS,
+                             child_env(MUTANT_UNDER_TEST=mutant),
+                             timeout=3 * suite_seconds + 60)
+        return path, mutant, verdict
+
+    counts: Counter[str] = Counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        for path, mutant, verdict in pool.map(check, todo):
+            data = SourceFileMutationData(path=path)
+            data.load()
+            data.exit_code_by_key[mutant] = EXIT_CODES[verdict.status]
+            data.save()
+            counts[verdict.status] += 1
+    return counts
+
+
+COLUMNS = ("mutants", "killed", "survived", "no tests", "timeout", "other", "score")
+
+
+def row(name: str, figures: Counter[str]) -> str:
+    total = sum(figures.values())
+    detected = figures["killed"] + figures["timeout"]
+    other = total - detected - figures["survived"] - figures["no tests"]
+    score = f"{100 * detected / total:.1f} %" if total else "-"
+    cells = (total, figures["killed"], figures["survived"], figures["no tests"],
+             figures["timeout"], other, score)
+    return f"{name:<36}" + "".join(f"{c:>10}" for c in cells)
+
+
+def report(modules: list[str], checks: list[tables.Outcome],
+           fresh: Counter[str], seconds: float) -> str:
+    lines = [f"{'module':<36}" + "".join(f"{c:>10}" for c in COLUMNS)]
+    total: Counter[str] = Counter()
+    for path in modules:
+        figures = Counter(status(c) for c in meta(path).values())
+        total += figures
+        lines.append(row(path.removeprefix("fsm_executor/"), figures))
+    for table, outcomes in tables.by_table(checks).items():
+        figures = Counter(o.verdict.status for o in outcomes)
+        lines.append(row(f"table: {table}", figures))
+    if fresh:
+        lines.append(f"(run again in fresh interpreters: {sum(fresh.values())} mutants, "
+                     f"{fresh['killed']} killed)")
+    if checks:
+        survived = [o for o in checks if o.verdict.status != "killed"]
+        lines.append(f"table mutation check: {len(checks) - len(survived)} of {len(checks)} "
+                     "killed")
+    lines.append(f"run time: {seconds / 60:.1f} min")
+    detected = total["killed"] + total["timeout"]
+    count = sum(total.values())
+    lines.append(f"mutation score: {100 * detected / max(count, 1):.1f} % "
+                 f"({detected} of {count} killed)")
+    return "\n".join(lines)
+
+
+def write_survivors(modules: list[str], checks: list[tables.Outcome]) -> Path:
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    out = MUTANTS / "survivors.txt"
+    parts: list[str] = []
+    for path in modules:
+        left = sorted((m, status(c)) for m, c in meta(path).items()
+                      if status(c) not in ("killed", "timeout"))
+        if left:
+            parts.append(f"# {path}: {len(left)} not killed\n")
+        for mutant, state in left:
+            parts.append(f"## {mutant}: {state}\n{get_diff_for_mutant(mutant, path=path)}\n")
+    for outcome in checks:
+        if outcome.verdict.status != "killed":
+            parts.append(f"## table {outcome.mutation.table}: {outcome.mutation.row}: "
+                         f"{outcome.mutation.change}: {outcome.verdict.status}\n")
+    out.write_text("\n".join(parts))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="PATH")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    args = parser.parse_args(argv)
+    config = load_config()
+    unknown = sorted(set(args.modules) - set(config.modules))
+    if unknown:
+        parser.error(f"not among [tool.mutmut] only_mutate: {' '.join(unknown)}")
+    modules = [p for p in config.modules if p in args.modules] or list(config.modules)
+    start = time.monotonic()
+    run_mutmut(modules, every=modules == list(config.modules), jobs=args.jobs)
+    fresh = recheck_fresh(config, modules, args.jobs)
+    checks = tables.check(config, [t for t in tables.TABLES if t.path in modules], args.jobs)
+    text = report(modules, checks, fresh, time.monotonic() - start)
+    (MUTANTS / "report.txt").write_text(text + "\n")
+    print(text)
+    print(f"not killed, with their diffs: {write_survivors(modules, checks).relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
