@@ -19,8 +19,8 @@ import pytest
 from test_run import IN_DOUBT, NEVER_PLACED, scripted_venue
 
 from fsm_executor import OrderBook
-from fsm_executor.cli import _exits
-from fsm_executor.cli._cli import main, parser
+from fsm_executor.cli import _cli, _exits
+from fsm_executor.cli._cli import COMMANDS, main, parser
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 DASH = "—"
@@ -233,3 +233,52 @@ def test_each_exit_status_the_table_claims_is_what_the_command_returns(
 def test_a_command_line_argparse_cannot_parse_is_status_2_whatever_the_command() -> None:
     for command in commands(parser()):
         assert cli(*command.split(), "--no-such-option") == _exits.EXIT_BAD_INPUT, command
+
+
+def helps(p: argparse.ArgumentParser, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Each (sub-)command's name and its ``--help`` text."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{prefix}{name}", sub.format_help()
+                yield from helps(sub, f"{prefix}{name} ")
+
+
+def test_a_command_declared_alone_is_the_command_declared_among_all() -> None:
+    # main declares only the command it runs (start-up): the same arguments, the same help.
+    everything = dict(helps(parser()))
+    alone = {}
+    for command in COMMANDS:
+        declared = dict(helps(parser(command)))
+        assert {name.split()[0] for name in declared} == {command}
+        alone.update(declared)
+    assert alone == everything
+    assert list(commands(parser())) == list(commands(parser(None)))
+
+
+def test_main_declares_only_the_command_it_runs_and_everything_for_a_mistake(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    asked: list[str | None] = []
+    monkeypatch.setattr(_cli, "parser", lambda command=None: asked.append(command)
+                        or parser(command))
+    assert cli("diagram", "--check", "--out", "diagrams") in (0, 1)
+    assert cli("audti", "journal.db") == _exits.EXIT_BAD_INPUT
+    assert cli("--help") == 0
+    assert asked == ["diagram", None, None]
+    err = capsys.readouterr().err
+    assert "invalid choice: 'audti'" in err and "'orders'" in err and "'venue'" in err
+
+
+@pytest.mark.parametrize("columns", [None, "123", "0", "-5", "wide"])
+def test_help_is_as_wide_as_shutil_would_make_it(
+        columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The parser learns the width without importing shutil (start-up): the same answer.
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _cli._columns() == shutil.get_terminal_size().columns
+    formatter = parser("audit")._get_formatter()
+    assert formatter._width == shutil.get_terminal_size().columns - 2

@@ -58,3 +58,18 @@ def test_events_are_immutable_values() -> None:
     assert hash(ack) == hash(Acknowledge("ex-1"))
     with pytest.raises(AttributeError):
         ack.exchange_order_id = "ex-2"  # type: ignore[misc]
+
+
+def test_events_of_two_triggers_differ_even_with_the_same_fields() -> None:
+    # Most event classes only name a trigger: they share their base's methods, which must
+    # still tell the classes apart, name the right one, and keep every instance frozen.
+    same = [EVENT_TYPES[t].from_payload({"reason": "r"}) for t in sorted(EVENT_TYPES)
+            if t not in ("acknowledge", "restate", "note", "fill")]
+    assert len(same) >= 13
+    for i, event in enumerate(same):
+        assert [other == event for other in same] == [j == i for j in range(len(same))]
+        assert repr(event).startswith(f"{type(event).__name__}(")
+        assert event == EVENT_TYPES[event.trigger].from_payload({"reason": "r"})
+        assert not hasattr(event, "__dict__")  # slotted: replay builds one per row
+        with pytest.raises(AttributeError):
+            event.reason = "changed"  # type: ignore[union-attr]

@@ -391,6 +391,25 @@ def test_the_row_hash_is_sha256_of_the_fields_joined_by_the_unit_separator() -> 
     assert chain_hash(*FIXED_ROW) == expected
 
 
+def test_the_row_hash_is_the_same_before_and_after_hashlib_takes_over(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first hashes are CPython's own sha256, then OpenSSL's (start-up): one chain.
+    from fsm_executor.journal import _journal
+
+    monkeypatch.setattr(_journal, "BUILTIN_HASHES", 3)
+    monkeypatch.setattr(_journal, "_sha256", _journal._first_sha256)
+    used = []
+    prev = GENESIS
+    for seq in range(1, 7):
+        row = (prev, seq, *FIXED_ROW[2:])
+        used.append(_journal._sha256)
+        prev = chain_hash(*row)  # type: ignore[arg-type]
+        assert prev == reference_hash(*row)
+    assert used[0] is _journal._first_sha256
+    assert used[1] is used[2] is not hashlib.sha256  # counting down CPython's own
+    assert used[3] is used[5] is hashlib.sha256
+
+
 def other_value(value: object) -> object:
     if isinstance(value, float):
         return value + 0.25

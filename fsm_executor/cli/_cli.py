@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..core._exceptions import FsmExecutorError, InvalidInput, JournalLocked
@@ -39,6 +39,8 @@ def _command(module: str, name: str) -> Command:
 
 
 def _iso(ts: float) -> str:
+    from datetime import UTC, datetime
+
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
 
 
@@ -112,8 +114,28 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _reading_parsers(sub: Any) -> None:
-    """``orders``, ``export`` and ``replay`` (_orders.py)."""
+def _audit_parser(sub: Any) -> None:
+    a = sub.add_parser("audit", help="verify a journal: hash chain, transitions, invariants")
+    a.add_argument("journal")
+    a.add_argument("--order", metavar="ID", help="print one order's timeline")
+    a.add_argument("--json", action="store_true", help="machine-readable output")
+    a.add_argument("--expect-head", metavar="SEQ:HASH",
+                   help="a head recorded earlier: detects rows cut off the end")
+    a.add_argument("--with", dest="archives", action="append", default=[], metavar="ARCHIVE",
+                   help="an archive of the journal's first rows (journal archive): verified "
+                        "with it as one chain; repeat for each")
+    a.set_defaults(func=cmd_audit)
+
+
+def _diagram_parser(sub: Any) -> None:
+    d = sub.add_parser("diagram", help="regenerate diagrams/ from the transition table")
+    d.add_argument("--out", default="diagrams")
+    d.add_argument("--check", action="store_true", help="fail if the files are stale")
+    d.set_defaults(func=cmd_diagram)
+
+
+def _orders_parser(sub: Any) -> None:
+    """``orders``, ``export`` and ``replay`` run in _orders.py."""
     o = sub.add_parser("orders", help="a table of the journal's orders (reads a journal "
                                       "a bot is writing)")
     o.add_argument("journal")
@@ -122,6 +144,8 @@ def _reading_parsers(sub: Any) -> None:
     o.add_argument("--json", action="store_true", help="machine-readable output")
     o.set_defaults(func=_command("._orders", "cmd_orders"))
 
+
+def _export_parser(sub: Any) -> None:
     e = sub.add_parser("export", help="the journal's orders or fills as CSV or JSON lines, "
                                       "for accounting and tax tools")
     e.add_argument("journal")
@@ -131,6 +155,8 @@ def _reading_parsers(sub: Any) -> None:
     e.add_argument("--symbol", metavar="S", help="only this market's orders")
     e.set_defaults(func=_command("._orders", "cmd_export"))
 
+
+def _replay_parser(sub: Any) -> None:
     r = sub.add_parser("replay", help="rebuild every order from the journal, every "
                                       "transition re-validated, and count them by state")
     r.add_argument("journal")
@@ -181,8 +207,8 @@ def _venue_options(p: Any) -> None:
                         "stderr)")
 
 
-def _trading_parsers(sub: Any) -> None:
-    """``run`` and ``recover`` (_run.py), ``venue serve`` (_venue_cli.py)."""
+def _run_parser(sub: Any) -> None:
+    """``run`` and ``recover`` run in _run.py."""
     r = sub.add_parser("run", help="execute a file of signals (CSV or JSON lines), after "
                                    "recovering what an earlier run left in flight")
     r.add_argument("signals")
@@ -192,6 +218,9 @@ def _trading_parsers(sub: Any) -> None:
                         "(AsyncTradeExecutor); simulated time runs a virtual event loop; "
                         "--http and --exchange-url run on the real clock")
     r.set_defaults(func=_command("._run", "cmd_run"))
+
+
+def _recover_parser(sub: Any) -> None:
     c = sub.add_parser("recover", help="settle a journal's unfinished orders with the "
                                        "exchange, and print what changed")
     _venue_options(c)
@@ -199,6 +228,8 @@ def _trading_parsers(sub: Any) -> None:
                    help="journal exchange orders with our prefix that the journal lacks")
     c.set_defaults(func=_command("._run", "cmd_recover"))
 
+
+def _venue_parser(sub: Any) -> None:
     v = sub.add_parser("venue", help="the paper venue as a server")
     venue_sub = v.add_subparsers(dest="venue_command", required=True)
     s = venue_sub.add_parser("serve", help="serve the paper venue as Binance's spot REST API "
@@ -216,34 +247,61 @@ def _trading_parsers(sub: Any) -> None:
     s.set_defaults(func=_command("._venue_cli", "cmd_serve"))
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fsm-executor", description=__doc__)
+#: Each command, in the order ``--help`` lists them, and what declares it.
+COMMANDS: dict[str, Callable[[Any], None]] = {
+    "audit": _audit_parser,
+    "diagram": _diagram_parser,
+    "orders": _orders_parser,
+    "export": _export_parser,
+    "replay": _replay_parser,
+    "journal": _archive_parser,
+    "run": _run_parser,
+    "recover": _recover_parser,
+    "venue": _venue_parser,
+}
+
+
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` tells it (COLUMNS, then the
+    terminal of standard output, else 80), without importing shutil (below)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with the help formatter argparse would build, but told the width:
+    argparse builds one for every argument declared, and the first asks shutil, whose
+    import (bz2 and lzma with it) is 2 ms of a reading command's start-up."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return self.formatter_class(prog=self.prog, width=_columns() - 2)  # type: ignore[call-arg]
+
+
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line. Given a ``command``'s name, only that command is declared: argparse
+    builds a help formatter and asks gettext for every argument it declares, a few
+    milliseconds in all, which a reading command's start-up need not pay for the others.
+    Anything else (``--help``, a mistyped command) gets every command."""
+    p = _Parser(prog="fsm-executor", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-
-    a = sub.add_parser("audit", help="verify a journal: hash chain, transitions, invariants")
-    a.add_argument("journal")
-    a.add_argument("--order", metavar="ID", help="print one order's timeline")
-    a.add_argument("--json", action="store_true", help="machine-readable output")
-    a.add_argument("--expect-head", metavar="SEQ:HASH",
-                   help="a head recorded earlier: detects rows cut off the end")
-    a.add_argument("--with", dest="archives", action="append", default=[], metavar="ARCHIVE",
-                   help="an archive of the journal's first rows (journal archive): verified "
-                        "with it as one chain; repeat for each")
-    a.set_defaults(func=cmd_audit)
-
-    d = sub.add_parser("diagram", help="regenerate diagrams/ from the transition table")
-    d.add_argument("--out", default="diagrams")
-    d.add_argument("--check", action="store_true", help="fail if the files are stale")
-    d.set_defaults(func=cmd_diagram)
-
-    _reading_parsers(sub)
-    _archive_parser(sub)
-    _trading_parsers(sub)
+    for name, declare in COMMANDS.items():
+        if command in (None, name):
+            declare(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    first = given[0] if given else None
+    args = parser(first if first in COMMANDS else None).parse_args(given)
     try:
         code: int = args.func(args)
     except JournalLocked as exc:

@@ -2,6 +2,11 @@
 
 Each event knows its trigger and converts to and from the JSON payload of its journal row.
 ``Fill`` (_fill.py) is the event of the ``fill`` trigger.
+
+An event that adds no field to its base (``Submit``, ``Cancel``, ...) is a plain subclass
+with no slot of its own, not an attrs class again: it shares its base's methods, whose
+equality asks for the same class and whose repr names the instance's own, and the reading
+commands' start-up does not pay an attrs class build (a third of a millisecond) for each.
 """
 
 from __future__ import annotations
@@ -45,18 +50,18 @@ class Reasoned:
         return cls(str(payload.get("reason", "")))
 
 
-@attrs.frozen
 class Submit(_Bare):
     """The placement request is about to leave (journaled first)."""
 
+    __slots__ = ()
     trigger = "submit"
 
 
-@attrs.frozen
 class Resubmit(_Bare):
     """A re-send, with the same client order id, of an order presumed absent: only on an
     exchange that refuses a reused client order id forever."""
 
+    __slots__ = ()
     trigger = "resubmit"
 
 
@@ -77,71 +82,71 @@ class Failing:
         return cls(str(payload.get("reason", "")), bool(payload.get("fatal", False)))
 
 
-@attrs.frozen
 class Refuse(Failing):
     """Local checks (precision, limits, slippage) said no: nothing was sent."""
 
+    __slots__ = ()
     trigger = "refuse"
 
 
-@attrs.frozen
 class Withdraw(Reasoned):
+    __slots__ = ()
     trigger = "withdraw"
 
 
-@attrs.frozen
 class Reject(Failing):
     """The exchange's definitive no (InsufficientFunds, InvalidOrder, ...)."""
 
+    __slots__ = ()
     trigger = "reject"
 
 
-@attrs.frozen
 class LoseAnswer(Reasoned):
+    __slots__ = ()
     trigger = "lose_answer"
 
 
-@attrs.frozen
 class PresumeAbsent(Reasoned):
     """Lookups answered "no such order" past the exchange's visibility grace period: the
     order is presumed never placed, and still watched."""
 
+    __slots__ = ()
     trigger = "presume_absent"
 
 
-@attrs.frozen
 class DeclareAbsent(Failing):
     """Still not found once the exchange's lookup window has passed: never placed. The
     reason carries the evidence (how many not-found answers, over how long)."""
 
+    __slots__ = ()
     trigger = "declare_absent"
 
 
-@attrs.frozen
 class Abandon(Failing):
     """fsm-executor 0.1's end of an order not found after a lost answer: replayed from old
     journals, never written now (``declare_absent`` replaced it)."""
 
+    __slots__ = ()
     trigger = "abandon"
 
 
-@attrs.frozen
 class RequestCancel(Reasoned):
+    __slots__ = ()
     trigger = "request_cancel"
 
 
-@attrs.frozen
 class CancelRejected(Reasoned):
+    __slots__ = ()
     trigger = "cancel_rejected"
 
 
-@attrs.frozen
 class Cancel(Reasoned):
+    __slots__ = ()
     trigger = "cancel"
 
 
-@attrs.frozen
 class Expire(Reasoned):
+    __slots__ = ()
     trigger = "expire"
 
 

@@ -122,7 +122,7 @@ def _audit(files: list[str | os.PathLike[str]], anchors: dict[int, str],
         for reader in readers:
             stack.enter_context(reader.consistent())
         stack.enter_context(gc_paused())  # as replay pauses it
-        readers.sort(key=lambda r: r.anchor[0])
+        readers.sort(key=lambda r: r.anchor_seq)
         if len({r.journal_id for r in readers}) > 1:
             violations.append(Violation(None, "the files given are of different journals"))
         first_seq, first_hash = readers[0].anchor
@@ -167,8 +167,8 @@ def _index_checked(readers: list[JournalReader], creates: int, digest: int,
         return []
     try:
         if indexed is None:
-            indexed = (sum(r.index.count(r.anchor[0]) for r in readers),
-                       sum(r.index.digest(r.anchor[0]) for r in readers) % DIGEST_MODULUS)
+            indexed = (sum(r.index.count(r.anchor_seq) for r in readers),
+                       sum(r.index.digest(r.anchor_seq) for r in readers) % DIGEST_MODULUS)
         found: list[Violation] = []
         if creates != indexed[0]:
             # More create rows than orders: a dropped order's created again, which the

@@ -16,7 +16,8 @@ every call (about 400 µs against 30 µs; benchmarks/bench_journal.py).
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import functools
+import importlib
 import json
 import os
 import sqlite3
@@ -36,6 +37,8 @@ from ._file import FORMAT, SCHEMA_VERSION, check_identity, create, migrate, read
 from ._index import UPSERT, IndexRow, OrdersIndex, StoredRow, stored
 
 if TYPE_CHECKING:
+    from hashlib import _Hash
+
     # Imported where a journal is created: its import (click, dateutil, pluggy) is 60 ms
     # that a process only reading a journal never needs.
     import sqlite_utils
@@ -58,7 +61,52 @@ _APPEND: Final = (f"INSERT INTO journal ({_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5,
 #: The hash covers the stored text itself, so the encoding need not be canonical, only compact.
 #: ASCII: any text an exchange sends (even a lone surrogate) can be journaled.
 dumps: Final = json.JSONEncoder(separators=(",", ":")).encode
-_sha256: Final = hashlib.sha256
+
+
+#: Hashes taken with CPython's own sha256 before OpenSSL's is loaded (``_first_sha256``).
+BUILTIN_HASHES = 3_000
+
+
+def _builtin_sha256() -> Callable[[bytes], _Hash] | None:
+    for name in ("_sha2", "_sha256"):  # Python 3.12 and later, 3.11
+        with contextlib.suppress(ImportError):
+            builtin: Callable[[bytes], _Hash] = importlib.import_module(name).sha256
+            return builtin
+    return None
+
+
+def _openssl_sha256() -> Callable[[bytes], _Hash]:
+    import hashlib
+
+    return hashlib.sha256
+
+
+def _first_sha256(data: bytes) -> _Hash:
+    """sha256, loaded where hashes are taken. OpenSSL's (hashlib) hashes a row in half the
+    time of CPython's own, but loading it is 2-3 ms of a command's start-up: ``orders``,
+    ``export`` and ``replay`` take no hash, and a short journal's audit takes too few to
+    repay it. So the first ``BUILTIN_HASHES`` are CPython's sha256 (the same digest of the
+    same bytes), and then hashlib's replaces it."""
+    global _sha256
+    builtin = _builtin_sha256()
+    if builtin is None:
+        _sha256 = _openssl_sha256()
+        return _sha256(data)
+    left = BUILTIN_HASHES
+
+    def counted(data: bytes) -> _Hash:
+        global _sha256
+        nonlocal left
+        left -= 1
+        if left <= 0:
+            _sha256 = _openssl_sha256()
+        return builtin(data)
+
+    _sha256 = counted
+    return counted(data)
+
+
+_sha256: Callable[[bytes], _Hash] = _first_sha256
 
 
 #: The last ts hashed, and its repr: the rows of a commit share their ts, and ``repr`` of a
@@ -82,7 +130,13 @@ def chain_hash(prev: str, seq: int, order_id: str, trigger: str, source: str, de
 
 def genesis_hash(journal_id: str) -> str:
     """The chain starts from the journal's own id, so rows cannot move between journals."""
-    return hashlib.sha256(f"{FORMAT}:{journal_id}".encode()).hexdigest()
+    return _sha256(f"{FORMAT}:{journal_id}".encode()).hexdigest()
+
+
+def anchor_seq_of(meta: dict[str, str]) -> int:
+    """The seq of ``anchor_of``, without hashing anything."""
+    anchor = meta.get("anchor")
+    return 0 if anchor is None else int(anchor.partition(":")[0])
 
 
 def anchor_of(meta: dict[str, str]) -> tuple[int, str]:
@@ -351,8 +405,8 @@ class JournalReader:
         self.path = Path(path)
         self.meta = check_identity(self.path)
         self.journal_id = self.meta["journal_id"]
-        #: The seq and hash the file's chain continues from (``anchor_of``).
-        self.anchor = anchor_of(self.meta)
+        #: The seq the file's chain continues from (``anchor`` adds its hash).
+        self.anchor_seq = anchor_seq_of(self.meta)
         #: Whether the file has the orders index (_index.py): schema 2.
         self.indexed = self.meta["schema_version"] == str(SCHEMA_VERSION)
         self._conn = read_only(self.path)
@@ -360,6 +414,12 @@ class JournalReader:
         self.index = OrdersIndex(self._conn)
         if tolerant:
             self._conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+
+    @functools.cached_property
+    def anchor(self) -> tuple[int, str]:
+        """The seq and hash the file's chain continues from (``anchor_of``), hashed when
+        first asked: only a reading that checks the chain needs it."""
+        return anchor_of(self.meta)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -429,7 +489,7 @@ class JournalReader:
         """The seq of the last row (the anchor's, for a file without rows)."""
         try:
             return int(self._conn.execute("SELECT coalesce(max(seq), ?) FROM journal",
-                                          (self.anchor[0],)).fetchone()[0])
+                                          (self.anchor_seq,)).fetchone()[0])
         except sqlite3.DatabaseError as exc:
             raise CorruptJournal(str(self.path), f"unreadable: {exc}") from None
 
@@ -437,7 +497,7 @@ class JournalReader:
         """``SEQ:HASH`` of the last row (``Journal.head``)."""
         last = self._conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1"
                                   ).fetchone()
-        return f"{last[0]}:{last[1]}" if last else f"{self.anchor[0]}:{self.anchor[1]}"
+        return f"{last[0]}:{last[1]}" if last else f"{self.anchor_seq}:{self.anchor[1]}"
 
     @contextlib.contextmanager
     def consistent(self) -> Iterator[None]:

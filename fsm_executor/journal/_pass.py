@@ -46,6 +46,12 @@ class Reading:
     #: does, while the other half is read).
     indexed: tuple[int, int] | None = None
 
+    @classmethod
+    def of(cls, reader: JournalReader, audit: bool) -> Reading:
+        """A reading from where ``reader``'s file continues its chain. Replay checks no
+        chain, so it takes no hash, not even the genesis one."""
+        return cls(audit, Tally(audit), reader.anchor if audit else (reader.anchor_seq, ""))
+
 
 class Pass:
     """Feeds rows to ``rebuilder`` (whose ``finished`` is ``reading.tally.finished``),
@@ -131,17 +137,17 @@ def whole(readers: Sequence[JournalReader], audit: bool,
     """Every row of ``readers`` (a journal, its archives first), in one reading. Replay
     stops at the first violation; audit reads on, and a file whose chain does not continue
     the one before it is a violation. Damage that stops the reading ends it, said."""
-    reading = Reading(audit, Tally(audit), readers[0].anchor)
+    reading = Reading.of(readers[0], audit)
     each = Pass(streaming(readers, reading.tally.finished), reading, anchors)
-    total = sum(r.last_seq() - r.anchor[0] for r in readers) if progress else 0
+    total = sum(r.last_seq() - r.anchor_seq for r in readers) if progress else 0
     done = 0
     try:
         for reader in readers:
             told = None if progress is None else partial(_told, progress, done, total)
-            done += reader.last_seq() - reader.anchor[0] if progress else 0
+            done += reader.last_seq() - reader.anchor_seq if progress else 0
             if audit and reader.anchor != reading.end:
                 reading.violations.append(Violation(
-                    None, f"{reader.path.name} continues row {reader.anchor[0]}, and the file "
+                    None, f"{reader.path.name} continues row {reader.anchor_seq}, and the file "
                     f"before it ends at row {reading.end[0]}, another chain"))
                 reading.end = reader.anchor
             each.read(reader.rows(audit, progress=told), first_only=not audit)

@@ -60,7 +60,7 @@ def read_in_halves(reader: JournalReader, audit: bool, anchors: Mapping[int, str
     ``reader.consistent()``: the other process reads the same rows, up to the last one
     this reader sees. ``progress``: as the first half goes, told the rows read in both
     (the other reads as fast)."""
-    first, end = reader.anchor[0], reader.last_seq()
+    first, end = reader.anchor_seq, reader.last_seq()
     if at is None:
         if end - first < SPLIT_MIN or _cores() < 2:
             return None
@@ -114,7 +114,7 @@ def _both(progress: Progress, scale: float, total: int, rows: int) -> None:
 def _joined(reader: JournalReader, audit: bool, anchors: Mapping[int, str] | None, at: int,
             other: subprocess.Popen[bytes], progress: Callable[[int], None] | None
             ) -> Reading | None:
-    reading = Reading(audit, Tally(audit), reader.anchor)
+    reading = Reading.of(reader, audit)
     rebuilder = streaming(reader, reading.tally.finished)
     first_half = Pass(rebuilder, reading, anchors)
     first_half.read(reader.rows(audit, upto=at, progress=progress))
@@ -125,7 +125,7 @@ def _joined(reader: JournalReader, audit: bool, anchors: Mapping[int, str] | Non
     if held and reader.created_among(at, held):
         return None  # an order of the first half created again: one reading says so
     if audit:
-        first = reader.anchor[0]
+        first = reader.anchor_seq
         reading.indexed = (reader.index.count(first), reader.index.digest(first))
     out, _errors = other.communicate()
     if other.returncode != 0:
