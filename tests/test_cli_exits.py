@@ -282,3 +282,33 @@ def test_help_is_as_wide_as_shutil_would_make_it(
     assert _cli._columns() == shutil.get_terminal_size().columns
     formatter = parser("audit")._get_formatter()
     assert formatter._width == shutil.get_terminal_size().columns - 2
+
+
+def test_the_collector_is_paused_while_a_command_is_imported_and_resumed_to_run_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import gc
+    import importlib
+
+    seen: dict[str, bool] = {}
+    real_import = importlib.import_module
+
+    def import_module(name: str, package: str | None = None) -> object:
+        seen["importing"] = gc.isenabled()
+        return real_import(name, package)
+
+    def orders(args: argparse.Namespace) -> int:
+        seen["running"] = gc.isenabled()
+        return 0
+
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    monkeypatch.setattr("fsm_executor.cli._orders.cmd_orders", orders)
+    assert gc.isenabled()
+    assert cli("orders", tmp_path / "j.db") == 0
+    assert seen == {"importing": False, "running": True}
+    assert gc.isenabled()
+    gc.disable()  # a process that keeps it off has it off after
+    try:
+        assert cli("orders", tmp_path / "j.db") == 0
+        assert not gc.isenabled() and seen["running"] is False
+    finally:
+        gc.enable()

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..core._collector import gc_paused
 from ..core._exceptions import FsmExecutorError, InvalidInput, JournalLocked
 from ._exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_LOOK, EXIT_OK
 
@@ -32,7 +33,8 @@ def _command(module: str, name: str) -> Command:
     """The function ``name`` of the command module ``module``, imported when it runs."""
 
     def command(args: argparse.Namespace) -> int:
-        function: Command = getattr(importlib.import_module(module, __package__), name)
+        with gc_paused():  # (start-up: see main)
+            function: Command = getattr(importlib.import_module(module, __package__), name)
         return function(args)
 
     return command
@@ -58,8 +60,9 @@ def _rebuilt(entries: list[Entry]) -> dict[str, Any] | None:
 def cmd_audit(args: argparse.Namespace) -> int:
     import json
 
-    from ..journal._audit import audit, timeline
-    from ._progress import Bar
+    with gc_paused():  # (start-up: see main)
+        from ..journal._audit import audit, timeline
+        from ._progress import Bar
 
     with Bar("rows", 0, sys.stderr, lines=False) as bar:
         report = audit(args.journal, expected_head=args.expect_head, archives=args.archives,
@@ -95,7 +98,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_diagram(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ._diagram import expected_files, write
+    with gc_paused():  # (start-up: see main)
+        from ._diagram import expected_files, write
 
     out = Path(args.out)
     if args.check:
@@ -301,7 +305,10 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else list(argv)
     first = given[0] if given else None
-    args = parser(first if first in COMMANDS else None).parse_args(given)
+    # The collector is paused while the parser is built and the command's modules are
+    # imported: they build tens of thousands of objects, none garbage (a few ms).
+    with gc_paused():
+        args = parser(first if first in COMMANDS else None).parse_args(given)
     try:
         code: int = args.func(args)
     except JournalLocked as exc:

@@ -16,11 +16,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
+from ..core._collector import gc_paused
 from ..core._exceptions import CorruptJournal
 from ..core._fill import Fill
 from ..core._model import Order
 from ..journal._journal import JournalReader
-from ..journal._replay import gc_paused, rebuild, replay
+from ..journal._replay import rebuild, replay
 from ._show import age, dump, iso, table
 
 #: The columns of ``export --what orders``.

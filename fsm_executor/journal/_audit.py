@@ -15,13 +15,13 @@ from typing import Any
 
 import attrs
 
+from ..core._collector import gc_paused
 from ..core._exceptions import CorruptJournal, InvalidInput
 from ..core._model import Order
 from ..core._states import IN_FLIGHT
 from ._index import DIGEST_MODULUS
 from ._journal import Entry, JournalReader
 from ._pass import Progress, whole
-from ._replay import gc_paused
 from ._split import read_in_halves
 from ._tally import Violation
 

@@ -27,10 +27,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from ..core._collector import gc_paused
 from ..core._exceptions import CorruptJournal
 from ._journal import JournalReader
 from ._pass import Pass, Progress, Reading
-from ._replay import gc_paused, streaming
+from ._replay import streaming
 from ._tally import Tally
 
 if TYPE_CHECKING:
