@@ -114,6 +114,36 @@ def test_audit_reports_a_changed_character_in_any_column(
     assert "edited" in report.render()
 
 
+def stored_otherwise(value: Any) -> Any:
+    """The value as SQL from outside could store it: text as a BLOB (the same bytes), a ts as
+    text (a number as text would be stored as a number again: the column's affinity)."""
+    return "yesterday" if isinstance(value, float) else value.encode()
+
+
+@pytest.mark.parametrize("column", ["order_id", "trigger", "source", "dest", "payload", "origin",
+                                    "ts", "hash"])
+@pytest.mark.parametrize("seq", [1, 7, ROWS])
+def test_audit_names_a_column_stored_with_another_type_instead_of_raising(
+    journal: tuple[Path, str], column: str, seq: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SQLite keeps a BLOB in a TEXT column and text in a REAL one: the same characters, so
+    # only the type tells, and the hash must not be taken of them as if nothing happened.
+    path, _ = journal
+    value = rows(path)[seq - 1][COLUMNS.index(column)]
+    execute(path, [(f"UPDATE journal SET {column} = ? WHERE seq = ?",
+                    (stored_otherwise(value), seq))])
+    report = audit(path)
+    expected = "str" if column == "ts" else "bytes"
+    assert [str(v) for v in report.violations if v.seq == seq][0] == (
+        f"row {seq}: hash does not match, and {column} is {expected}, not what the journal "
+        "writes: edited outside it")
+    if column == "hash" and seq < ROWS:
+        assert any("the hash of the row before is bytes" in str(v) for v in report.violations
+                   if v.seq == seq + 1)
+    assert main(["audit", str(path)]) == 1
+    assert f"row {seq}: hash does not match, and {column}" in capsys.readouterr().out
+
+
 def test_audit_reports_an_edit_the_table_allows(journal: tuple[Path, str]) -> None:
     # A legal-looking edit: the fill's price, so replay alone would accept the journal.
     path, _ = journal

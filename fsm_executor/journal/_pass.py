@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -88,11 +88,13 @@ class Pass:
                 if seq != prev_seq + 1:
                     violations.append(Violation(seq, f"follows row {prev_seq}: rows are "
                                                 "missing, inserted or reordered"))
-                if hash_ != chain_hash(prev_hash, seq, order_id, trigger, source, dest,
-                                       payload, origin, ts):
-                    violations.append(Violation(seq, "hash does not match its content and "
-                                                "the row before it: edited, inserted or "
-                                                "moved"))
+                try:
+                    computed = chain_hash(prev_hash, seq, order_id, trigger, source, dest,
+                                          payload, origin, ts)
+                except TypeError:  # a BLOB where text belongs: SQLite keeps what it is given
+                    computed = None
+                if hash_ != computed:
+                    violations.append(Violation(seq, _mismatch(row, prev_hash)))
                 if anchors and anchors.get(seq, hash_) != hash_:
                     violations.append(Violation(seq, "differs from the recorded head"))
                 prev_hash, prev_seq = hash_, seq
@@ -125,6 +127,24 @@ class Pass:
         reading.spans = rebuilder.spans or {}
         reading.creates = rebuilder.creates
         return reading
+
+
+#: Each column of a row as audit reads it (after its seq), and the type the journal writes.
+_TYPES: Final = (("order_id", str), ("trigger", str), ("source", str), ("dest", str),
+                 ("payload", str), ("origin", str), ("ts", float), ("hash", str))
+
+
+def _mismatch(row: tuple[Any, ...], prev_hash: object) -> str:
+    """Why a row's hash does not match: a column of another type than the journal writes
+    (only SQL from outside stores one: a BLOB, a text ts), or its content or place."""
+    wrong = [f"{name} is {type(value).__name__}" for (name, kind), value
+             in zip(_TYPES, row[1:], strict=True) if type(value) is not kind]
+    if type(prev_hash) is not str:
+        wrong.append(f"the hash of the row before is {type(prev_hash).__name__}")
+    if wrong:
+        return (f"hash does not match, and {', '.join(wrong)}, not what the journal "
+                "writes: edited outside it")
+    return "hash does not match its content and the row before it: edited, inserted or moved"
 
 
 #: Told (rows read so far, rows in all) as a reading goes (a progress bar).
