@@ -119,7 +119,7 @@ def timed(fn: object, *args: object) -> float:
 
 
 def startup(argv: list[str], cache: Path) -> float:
-    """Wall time of a fresh process: the best of five, after a first run that fills the
+    """Wall time of a fresh process: the best of nine, after a first run that fills the
     bytecode cache in ``cache``.
 
     Under PYTHONDONTWRITEBYTECODE (set in some CI and development environments) a source
@@ -129,7 +129,7 @@ def startup(argv: list[str], cache: Path) -> float:
     env["PYTHONPYCACHEPREFIX"] = str(cache)
     subprocess.run(argv, capture_output=True, check=False, env=env)
     best = float("inf")
-    for _ in range(5):
+    for _ in range(9):
         start = time.perf_counter()
         subprocess.run(argv, capture_output=True, check=False, env=env)
         best = min(best, time.perf_counter() - start)
