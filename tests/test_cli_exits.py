@@ -312,3 +312,19 @@ def test_the_collector_is_paused_while_a_command_is_imported_and_resumed_to_run_
         assert not gc.isenabled() and seen["running"] is False
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(("argv", "status"), [(["diagram", "--check"], 0), (["audti"], 2)])
+def test_the_program_exits_with_mains_status_its_objects_frozen_for_the_exit(
+        argv: list[str], status: int) -> None:
+    # Frozen, the interpreter's last collection skips them (start-up); in a child process,
+    # since freezing this one would keep every test's garbage for good.
+    check = ("import atexit, gc, sys\n"
+             "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+             "from fsm_executor.cli._cli import entry\n"
+             f"sys.argv[1:] = {argv!r}\n"
+             "entry()\n")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          cwd=README.parent, timeout=120, check=False)
+    assert done.returncode == status, done.stderr
+    assert done.stdout.splitlines()[-1] == "frozen True"

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -323,5 +324,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def entry() -> None:
+    """The ``fsm-executor`` program: ``main``, whose status the process exits with. Every
+    object is frozen first: the interpreter's last collection at exit would otherwise walk
+    them all, the modules' included (9 ms of a reading command's 70). Nothing is lost by
+    it: what the commands write they close themselves, and the standard streams are flushed
+    at exit all the same."""
+    try:
+        code = main()
+    finally:  # argparse's own exit included
+        gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
