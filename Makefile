@@ -58,9 +58,10 @@ crash-test-async: install
 
 # Mutation testing of the core (mutation/run.py): mutmut over the modules, then the table
 # mutation check; tens of minutes on 2 cores, so not part of `make test`.
-# MODULES="fsm_executor/core/_machine.py ..." restricts it to those modules.
+# MODULES="fsm_executor/core/_machine.py ..." restricts it to those modules; AGAIN=1 keeps
+# the last run's killed mutants and tests the others again (a run cut short goes on).
 mutate: install
-	$(BIN)/python -m mutation.run $(MODULES)
+	$(BIN)/python -m mutation.run $(if $(AGAIN),--again) $(MODULES)
 
 diagrams: install
 	$(BIN)/fsm-executor diagram --out diagrams

@@ -1,13 +1,15 @@
 """``make mutate``: mutmut over the core, the table mutation check, and one report.
 
-    python -m mutation.run [--jobs N] [PATH ...]
+    python -m mutation.run [--jobs N] [--again] [--no-tables] [PATH ...]
 
 PATHs (``fsm_executor/core/_machine.py`` ...) restrict the run to those modules, among
 ``[tool.mutmut] only_mutate`` in pyproject.toml (the core); the tables of the modules run
-are checked too (mutation/tables.py). Every run starts from an empty ``mutants/``: mutmut's
-cache keeps a verdict when only the tests changed. The report ends in mutants/report.txt,
-each surviving mutant with its diff in mutants/survivors.txt; ``mutmut show NAME`` and
-``mutmut browse`` read the same verdicts.
+are checked too (mutation/tables.py), unless ``--no-tables``. A run starts from an empty
+``mutants/`` (mutmut's cache would keep a survivor's verdict when only the tests changed),
+unless ``--again``: then the last run's killed mutants keep their verdict and every other
+one is tested again, so a run cut short goes on and new tests meet the survivors. The
+report ends in mutants/report.txt, each surviving mutant with its diff in
+mutants/survivors.txt; ``mutmut show NAME`` and ``mutmut browse`` read the same verdicts.
 
 Functions that run while the tests are imported and collected (the table compilers of
 core/_machine.py, ``_t`` in core/_states.py, converters called by test constants) and a
@@ -56,16 +58,43 @@ with open(sys.argv[1], "w") as f:
 """
 
 
-def run_mutmut(modules: list[str], every: bool, jobs: int) -> None:
-    shutil.rmtree(MUTANTS, ignore_errors=True)
-    MUTANTS.mkdir()
-    names = [] if every else [f"{module_name(p)}.*" for p in modules]
+def forget_all_but_killed(modules: list[str]) -> int:
+    """``--again``: the verdicts of ``modules``' mutants that were not killed (survived, no
+    tests, timeout, not run yet) dropped, so mutmut tests them again, against the tests as
+    they are now; the killed ones are kept (mutmut itself drops the verdicts of a function
+    whose code changed). Returns how many are tested again."""
+    from mutmut.mutation.data import SourceFileMutationData
+
+    again = 0
+    for path in modules:
+        if not (MUTANTS / f"{path}.meta").exists():
+            continue
+        data = SourceFileMutationData(path=path)
+        data.load()
+        for mutant, code in data.exit_code_by_key.items():
+            if code is None or status(code) not in ("killed", "timeout"):
+                data.exit_code_by_key[mutant] = None
+                again += 1
+        data.save()
+    return again
+
+
+def run_mutmut(modules: list[str], every: bool, jobs: int, again: bool) -> None:
+    if again and MUTANTS.is_dir():
+        print(f"mutmut: {forget_all_but_killed(modules)} mutants not killed last time, tested "
+              "again", flush=True)
+        # Named mutants would all run again, the killed ones too: none is named.
+        names: list[str] = []
+    else:
+        shutil.rmtree(MUTANTS, ignore_errors=True)
+        MUTANTS.mkdir()
+        names = [] if every else [f"{module_name(p)}.*" for p in modules]
     mutmut = Path(sys.executable).with_name("mutmut")
     log = MUTANTS / "mutmut.log"
     print(f"mutmut: {len(modules)} modules, {jobs} workers (its output: {log.relative_to(ROOT)})",
           flush=True)
     start = time.monotonic()
-    with log.open("w") as out:
+    with log.open("a" if again else "w") as out:
         proc = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs), *names],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 env=child_env())
@@ -224,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="PATH")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--no-tables", action="store_true",
+                        help="skip the table mutation check (mutation/tables.py)")
+    parser.add_argument("--again", action="store_true",
+                        help="keep the last run's killed mutants; test the others again "
+                             "(a run cut short goes on; new tests meet the survivors)")
     args = parser.parse_args(argv)
     config = load_config()
     unknown = sorted(set(args.modules) - set(config.modules))
@@ -231,9 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not among [tool.mutmut] only_mutate: {' '.join(unknown)}")
     modules = [p for p in config.modules if p in args.modules] or list(config.modules)
     start = time.monotonic()
-    run_mutmut(modules, every=modules == list(config.modules), jobs=args.jobs)
+    run_mutmut(modules, every=modules == list(config.modules), jobs=args.jobs,
+               again=args.again)
     fresh = recheck_fresh(config, modules, args.jobs)
-    checks = tables.check(config, [t for t in tables.TABLES if t.path in modules], args.jobs)
+    chosen = [] if args.no_tables else [t for t in tables.TABLES if t.path in modules]
+    checks = tables.check(config, chosen, args.jobs)
     text = report(modules, checks, fresh, time.monotonic() - start)
     (MUTANTS / "report.txt").write_text(text + "\n")
     print(text)
