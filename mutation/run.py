@@ -35,7 +35,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mutation import tables
+from mutation import equivalent, tables
 from mutation._common import ROOT, Config, Verdict, child_env, load_config, module_name, run_pytest
 
 MUTANTS = ROOT / "mutants"
@@ -190,25 +190,68 @@ def recheck_fresh(config: Config, modules: list[str], jobs: int) -> Counter[str]
     return counts
 
 
-COLUMNS = ("mutants", "killed", "survived", "no tests", "timeout", "other", "score")
+COLUMNS = ("mutants", "killed", "survived", "no tests", "timeout", "equivalent", "other",
+           "score")
 
 
 def row(name: str, figures: Counter[str]) -> str:
+    """One row of the report; the score leaves the equivalent mutants out."""
     total = sum(figures.values())
     detected = figures["killed"] + figures["timeout"]
-    other = total - detected - figures["survived"] - figures["no tests"]
-    score = f"{100 * detected / total:.1f} %" if total else "-"
+    other = (total - detected - figures["survived"] - figures["no tests"]
+             - figures["equivalent"])
+    scored = total - figures["equivalent"]
+    score = f"{100 * detected / scored:.1f} %" if scored else "-"
     cells = (total, figures["killed"], figures["survived"], figures["no tests"],
-             figures["timeout"], other, score)
+             figures["timeout"], figures["equivalent"], other, score)
     return f"{name:<36}" + "".join(f"{c:>10}" for c in cells)
 
 
-def report(modules: list[str], checks: list[tables.Outcome],
+class Verdicts:
+    """Each mutant's verdict in the modules run, the equivalent list applied."""
+
+    def __init__(self, modules: list[str]) -> None:
+        self.modules = modules
+        self.codes = {path: meta(path) for path in modules}
+        self.listed = equivalent.load()
+        self.stale = equivalent.stale(self.listed, self.status_of, self.diff_of)
+
+    def module_of(self, mutant: str) -> str | None:
+        return next((p for p in self.modules if mutant.startswith(module_name(p) + ".")), None)
+
+    def status_of(self, mutant: str) -> str | None:
+        path = self.module_of(mutant)
+        if path is None:
+            return None
+        if mutant not in self.codes[path]:
+            return "absent"
+        return status(self.codes[path][mutant])
+
+    def diff_of(self, mutant: str) -> str:
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+        path = self.module_of(mutant)
+        assert path is not None
+        return str(get_diff_for_mutant(mutant, path=path))
+
+    def of(self, path: str) -> dict[str, str]:
+        """Mutant name -> verdict: mutmut's, or "equivalent" for one rightly listed."""
+        verdicts = {}
+        for mutant, code in self.codes[path].items():
+            verdict = status(code)
+            if (mutant in self.listed and mutant not in self.stale
+                    and verdict not in ("killed", "timeout")):
+                verdict = "equivalent"
+            verdicts[mutant] = verdict
+        return verdicts
+
+
+def report(verdicts: Verdicts, checks: list[tables.Outcome],
            fresh: Counter[str], seconds: float) -> str:
     lines = [f"{'module':<36}" + "".join(f"{c:>10}" for c in COLUMNS)]
     total: Counter[str] = Counter()
-    for path in modules:
-        figures = Counter(status(c) for c in meta(path).values())
+    for path in verdicts.modules:
+        figures = Counter(verdicts.of(path).values())
         total += figures
         lines.append(row(path.removeprefix("fsm_executor/"), figures))
     for table, outcomes in tables.by_table(checks).items():
@@ -221,26 +264,26 @@ def report(modules: list[str], checks: list[tables.Outcome],
         survived = [o for o in checks if o.verdict.status != "killed"]
         lines.append(f"table mutation check: {len(checks) - len(survived)} of {len(checks)} "
                      "killed")
+    lines.extend(f"equivalent list (mutation/equivalent.txt): {p}"
+                 for p in verdicts.stale.values())
     lines.append(f"run time: {seconds / 60:.1f} min")
     detected = total["killed"] + total["timeout"]
-    count = sum(total.values())
+    count = sum(total.values()) - total["equivalent"]
     lines.append(f"mutation score: {100 * detected / max(count, 1):.1f} % "
-                 f"({detected} of {count} killed)")
+                 f"({detected} of {count} killed; {total['equivalent']} equivalent left out)")
     return "\n".join(lines)
 
 
-def write_survivors(modules: list[str], checks: list[tables.Outcome]) -> Path:
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
-
+def write_survivors(verdicts: Verdicts, checks: list[tables.Outcome]) -> Path:
     out = MUTANTS / "survivors.txt"
     parts: list[str] = []
-    for path in modules:
-        left = sorted((m, status(c)) for m, c in meta(path).items()
-                      if status(c) not in ("killed", "timeout"))
+    for path in verdicts.modules:
+        left = sorted((m, v) for m, v in verdicts.of(path).items()
+                      if v not in ("killed", "timeout", "equivalent"))
         if left:
             parts.append(f"# {path}: {len(left)} not killed\n")
         for mutant, state in left:
-            parts.append(f"## {mutant}: {state}\n{get_diff_for_mutant(mutant, path=path)}\n")
+            parts.append(f"## {mutant}: {state}\n{verdicts.diff_of(mutant)}\n")
     for outcome in checks:
         if outcome.verdict.status != "killed":
             parts.append(f"## table {outcome.mutation.table}: {outcome.mutation.row}: "
@@ -270,11 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     fresh = recheck_fresh(config, modules, args.jobs)
     chosen = [] if args.no_tables else [t for t in tables.TABLES if t.path in modules]
     checks = tables.check(config, chosen, args.jobs)
-    text = report(modules, checks, fresh, time.monotonic() - start)
+    verdicts = Verdicts(modules)
+    text = report(verdicts, checks, fresh, time.monotonic() - start)
     (MUTANTS / "report.txt").write_text(text + "\n")
     print(text)
-    print(f"not killed, with their diffs: {write_survivors(modules, checks).relative_to(ROOT)}")
-    return 0
+    print(f"not killed, with their diffs: {write_survivors(verdicts, checks).relative_to(ROOT)}")
+    return 1 if verdicts.stale else 0
 
 
 if __name__ == "__main__":

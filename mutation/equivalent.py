@@ -1,0 +1,67 @@
+"""The checked-in list of equivalent mutants (mutation/equivalent.txt).
+
+A mutant no test can kill because it behaves as the code does (SQL keywords in another
+case, a batch size) is listed there, one line each::
+
+    NAME | THE MUTATED LINE | WHY IT BEHAVES THE SAME
+
+The mutated line is the ``+`` line of its diff, stripped: mutmut numbers a function's
+mutants in order, so after an edit a name can point at another mutant; an entry whose line
+is no longer the mutant's is stale and said so, never counted. A listed mutant is left out
+of the score (it cannot be killed), and a listed mutant that is killed is stale too.
+Dead code is not listed: it goes away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+LIST = Path(__file__).resolve().parent / "equivalent.txt"
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    line: str
+    why: str
+
+
+def load(path: Path = LIST) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    for number, text in enumerate(path.read_text().splitlines(), 1):
+        if not text.strip() or text.startswith("#"):
+            continue
+        parts = [p.strip() for p in text.split(" | ")]
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"{path.name}:{number}: not NAME | LINE | WHY: {text!r}")
+        name, line, why = parts
+        if name in entries:
+            raise ValueError(f"{path.name}:{number}: {name} is listed twice")
+        entries[name] = Entry(name, line, why)
+    return entries
+
+
+def mutated_lines(diff: str) -> list[str]:
+    return [line[1:].strip() for line in diff.splitlines()
+            if line.startswith("+") and not line.startswith("+++")]
+
+
+def stale(entries: dict[str, Entry], status_of: Callable[[str], str | None],
+          diff_of: Callable[[str], str]) -> dict[str, str]:
+    """What is wrong with the list against a run: an entry whose mutant the run does not
+    have, was killed, or mutates another line. ``status_of``: a mutant's verdict, "absent"
+    if its module has no such mutant, None if the run did not mutate its module."""
+    problems: dict[str, str] = {}
+    for entry in entries.values():
+        status = status_of(entry.name)
+        if status is None:
+            continue
+        if status == "absent":
+            problems[entry.name] = f"{entry.name}: no such mutant"
+        elif status in ("killed", "timeout"):
+            problems[entry.name] = f"{entry.name} is listed as equivalent but was killed"
+        elif entry.line not in mutated_lines(diff_of(entry.name)):
+            problems[entry.name] = f"{entry.name} no longer mutates {entry.line!r}"
+    return problems

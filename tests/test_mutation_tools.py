@@ -1,0 +1,76 @@
+"""The mutation run's own bookkeeping (mutation/): the equivalent-mutant list and the
+report's score, which leave listed mutants out only while the list is true."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mutation import equivalent
+from mutation.run import row
+
+DIFF = """--- fsm_executor/journal/_index.py
++++ fsm_executor/journal/_index.py
+@@ -1,2 +1,2 @@
+-    rows = conn.execute("SELECT seq FROM journal")
++    rows = conn.execute("select seq from journal")
+"""
+
+
+def listing(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "equivalent.txt"
+    path.write_text("# a comment\n\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def test_the_checked_in_list_reads() -> None:
+    entries = equivalent.load()
+    assert all(e.name.startswith("fsm_executor.") and e.line and e.why
+               for e in entries.values())
+
+
+def test_an_entry_is_name_line_and_why(tmp_path: Path) -> None:
+    entries = equivalent.load(listing(
+        tmp_path, 'm.x_f__mutmut_1 | rows = conn.execute("select seq from journal") | SQL '
+                  "keywords are case-insensitive"))
+    assert entries == {"m.x_f__mutmut_1": equivalent.Entry(
+        "m.x_f__mutmut_1", 'rows = conn.execute("select seq from journal")',
+        "SQL keywords are case-insensitive")}
+
+
+@pytest.mark.parametrize("line", ["m.x_f__mutmut_1 | no reason", "m.x_f__mutmut_1 |  | why",
+                                  "m.x_f__mutmut_1"])
+def test_an_entry_without_its_three_parts_is_refused(tmp_path: Path, line: str) -> None:
+    with pytest.raises(ValueError, match="equivalent.txt:3"):
+        equivalent.load(listing(tmp_path, line))
+
+
+def test_a_mutant_listed_twice_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="listed twice"):
+        equivalent.load(listing(tmp_path, "m.a | x | y", "m.a | x | z"))
+
+
+def test_an_entry_is_stale_when_its_mutant_is_killed_gone_or_another(tmp_path: Path) -> None:
+    entries = equivalent.load(listing(
+        tmp_path,
+        'm.ok | rows = conn.execute("select seq from journal") | case',
+        'm.killed | rows = conn.execute("select seq from journal") | case',
+        'm.gone | rows = conn.execute("select seq from journal") | case',
+        "m.moved | a line it no longer changes | case",
+        "other.module | anything | not run"))
+    statuses = {"m.ok": "survived", "m.killed": "killed", "m.gone": "absent",
+                "m.moved": "survived"}
+    problems = equivalent.stale(entries, statuses.get, lambda name: DIFF)
+    assert sorted(problems) == ["m.gone", "m.killed", "m.moved"]
+    assert "killed" in problems["m.killed"] and "no such" in problems["m.gone"]
+
+
+def test_the_score_leaves_the_equivalent_mutants_out() -> None:
+    line = row("journal/_index.py", Counter(killed=18, survived=2, equivalent=5))
+    assert line.split()[1:] == ["25", "18", "2", "0", "0", "5", "0", "90.0", "%"]
+    assert row("x", Counter(equivalent=3)).split()[-1] == "-"
