@@ -332,10 +332,10 @@ def _figures(order: Order, seen: ExchangeOrder, filled: Decimal, exact: bool) ->
     is the one used (``exact``): they describe that figure, not another."""
     return Figures(
         filled,
-        seen.cost if exact else None,
-        seen.fees if exact else None,
         seen.average or order.price or Decimal(1),
-        seen.id or order.exchange_order_id or order.client_order_id,
+        cost=seen.cost if exact else None,
+        fees=seen.fees if exact else None,
+        key=seen.id or order.exchange_order_id or order.client_order_id,
     )
 
 

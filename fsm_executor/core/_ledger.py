@@ -36,12 +36,12 @@ class Figures:
 
     #: The cumulative filled the ledger must account for (at least what is recorded).
     filled: Decimal
+    #: A price for an inferred fill when the cost is unknown (average, then order price).
+    fallback_price: Decimal
     #: The order's cumulative cost, where the answer gives it.
     cost: Decimal | None = None
     #: The order's fees per currency, where the answer gives them.
     fees: Mapping[str, Decimal] | None = None
-    #: A price for an inferred fill when the cost is unknown (average, then order price).
-    fallback_price: Decimal = Decimal(1)
     #: Inferred fills are keyed ``KEY:cum:FILLED``: the same figure seen again (after a
     #: restart, from reconciliation) applies nothing twice.
     key: str = ""
@@ -182,7 +182,8 @@ def settle(order: Order, trades: Sequence[Fill]) -> list[Event]:
         return []
     known_cost = all(f.cost is not None for f in inferred)
     known_fees = any(True for f in inferred for _ in f.fees())
-    figures = Figures(order.filled, order.cost if known_cost else None,
-                      dict(order.fees) if known_fees else None, inferred[0].price,
-                      order.exchange_order_id or order.client_order_id)
+    figures = Figures(order.filled, inferred[0].price,
+                      cost=order.cost if known_cost else None,
+                      fees=dict(order.fees) if known_fees else None,
+                      key=order.exchange_order_id or order.client_order_id)
     return reconcile(order, figures, trades)
