@@ -33,7 +33,7 @@ from ._ledger import Figures, reconcile
 from ._model import Order, OrderSpec, OrderType, Side
 from ._profiles import ExchangeProfile
 from ._signal import Signal
-from ._states import IN_DOUBT, OPEN, State
+from ._states import IN_DOUBT, State
 from ._values import LEDGER
 
 _ALPHABET = string.digits + string.ascii_lowercase
@@ -337,7 +337,3 @@ def _figures(order: Order, seen: ExchangeOrder, filled: Decimal, exact: bool) ->
         fees=seen.fees if exact else None,
         key=seen.id or order.exchange_order_id or order.client_order_id,
     )
-
-
-def needs_cancel(order: Order, now: float, deadline: float) -> bool:
-    return order.state in OPEN and order.state is not State.PENDING_CANCEL and now >= deadline

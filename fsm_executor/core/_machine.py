@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import InvalidTransition, UnknownTrigger
-from ._states import INITIAL, TERMINAL, TRANSITIONS, TRIGGERS, State, Transition
+from ._states import INITIAL, TRANSITIONS, TRIGGERS, State, Transition
 
 if TYPE_CHECKING:
     from transitions import Machine
@@ -128,7 +128,3 @@ def resolve(order_id: str, state: State, trigger: str, filled: Decimal, amount: 
 
 def allowed_triggers(state: State) -> frozenset[str]:
     return frozenset(trigger for (source, trigger) in _LOOKUP if source is state)
-
-
-def is_terminal(state: State) -> bool:
-    return state in TERMINAL

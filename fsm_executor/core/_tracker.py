@@ -44,9 +44,6 @@ class Tracker:
         #: Why each order in doubt could not be settled, as its last driver said.
         self.doubts: dict[str, OrderInDoubt] = {}
 
-    def __contains__(self, client_order_id: object) -> bool:
-        return client_order_id in self._tracks
-
     def follow(self, cids: Iterable[str], mono: float) -> None:
         """Start a driver (to the order's end) for each of these orders not followed yet,
         unless it rests."""

@@ -130,17 +130,11 @@ def _not_positive(value: object, what: str) -> InvalidInput:
 def _non_empty(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what} must be a non-empty string, not {value!r}")
-    if not value.isprintable() or not value.isascii() and _unencodable(value):
+    # Printable text encodes as UTF-8: the only characters that cannot (lone surrogates)
+    # are not printable.
+    if not value.isprintable():
         raise InvalidInput(f"{what} must be printable UTF-8 text, not {value!r}")
     return value
-
-
-def _unencodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 # The hot converters spell out _positive, and take a fast path before _non_empty: ~2% of a

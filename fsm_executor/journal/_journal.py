@@ -433,12 +433,6 @@ class JournalReader:
     def raw_rows(self) -> Iterator[tuple[Any, ...]]:
         return read_raw_rows(self._conn, str(self.path))
 
-    def full_rows(self) -> Iterator[tuple[Any, ...]]:
-        """Every column of every row, in seq order (Entry's fields), without building
-        Entry objects: audit's hot path."""
-        return _select(self._conn, str(self.path),
-                       f"SELECT {_COLUMNS} FROM journal ORDER BY seq")
-
     def rows(self, audit: bool, after: int = 0, upto: int = 2**62,
              progress: Callable[[int], None] | None = None) -> Iterator[tuple[Any, ...]]:
         """The rows with seq in (``after``, ``upto``], in order: every column (audit), or
