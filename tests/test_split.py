@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import os
 import subprocess
 import sys
 import tempfile
@@ -243,6 +244,23 @@ def test_a_journal_shorter_than_the_split_is_read_the_one_way(
     with JournalReader(journal_path) as reader, reader.consistent():
         assert read_in_halves(reader, True) is None  # 13 rows, far below SPLIT_MIN
     assert not here
+
+
+def test_one_core_is_read_the_one_way_and_cores_are_those_this_process_may_use(
+    journal_path: Path, here: list[Here], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crossing(journal_path)
+    monkeypatch.setattr(_split, "SPLIT_MIN", 4)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+    assert _split._cores() == 1
+    with JournalReader(journal_path) as reader, reader.consistent():
+        assert read_in_halves(reader, True) is None  # a second process would wait its turn
+    assert not here
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 5, 7})
+    assert _split._cores() == 3
+    monkeypatch.delattr(os, "sched_getaffinity")  # not Linux
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert _split._cores() == 1
 
 
 @pytest.fixture
