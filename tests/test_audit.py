@@ -28,6 +28,7 @@ from journal_tools import (
 
 from fsm_executor import (
     Cancel,
+    CorruptJournal,
     FakeClock,
     Fill,
     InvalidInput,
@@ -42,6 +43,7 @@ from fsm_executor import (
 from fsm_executor.cli._cli import main
 from fsm_executor.core._lifecycle import Step
 from fsm_executor.journal import _replay
+from fsm_executor.journal._audit import timeline
 from fsm_executor.journal._journal import chain_hash, dumps
 
 D = Decimal
@@ -77,6 +79,40 @@ def test_audit_of_a_good_journal_is_clean(journal: tuple[Path, str]) -> None:
     data = json.loads(json.dumps(report.to_json()))
     assert (data["ok"], data["rows"], data["orders"], data["head"]) == (True, ROWS, 3, head)
     assert sha256(path) == digest
+
+
+def test_audit_says_every_field_in_json_and_lists_twenty_orders_in_flight_then_counts(
+        journal_path: Path, clock: FakeClock) -> None:
+    with OrderBook.open(journal_path, clock=clock) as book:
+        for i in range(21):
+            book.create(spec(f"o{i:02d}"))
+            book.apply(f"o{i:02d}", Submit())
+        head = book.journal.head
+    execute(journal_path, [("UPDATE journal SET origin = 'recovery' WHERE seq = 2", ())])
+    report = audit(journal_path)
+    assert report.to_json() == {
+        "path": str(journal_path), "ok": False, "rows": 42, "head": head, "orders": 21,
+        "by_state": {"pending_submit": 21},
+        "in_flight": [{"client_order_id": f"o{i:02d}", "state": "pending_submit"}
+                      for i in range(21)],
+        "violations": [{"seq": 2, "message": "hash does not match its content and the row "
+                                             "before it: edited, inserted or moved"}],
+    }
+    lines = report.render().splitlines()
+    at = lines.index("in flight 21")
+    assert lines[at + 1:at + 23] == [
+        *(f"  o{i:02d}  pending_submit" for i in range(20)), "  ... and 1 more",
+        "violations 1"]
+    twenty = journal_path.with_name("twenty.db")
+    with OrderBook.open(twenty, clock=clock) as book:
+        for i in range(20):
+            book.create(spec(f"o{i:02d}"))
+            book.apply(f"o{i:02d}", Submit())
+    lines = audit(twenty).render().splitlines()
+    at = lines.index("in flight 20")
+    assert lines[at + 20:] == [  # all twenty, no "more" line
+        "  o19  pending_submit",
+        "violations 0: the hash chain, every transition and every order hold"]
 
 
 def test_audit_lists_orders_in_flight(journal_path: Path, clock: FakeClock) -> None:
@@ -380,6 +416,19 @@ def test_audit_reports_a_page_it_cannot_read_and_the_rows_before_it(journal_path
     assert 512 <= report.rows < 600
     assert report.order_count == 1 and report.by_state == {"submitted": 1}
     assert main(["audit", str(journal_path)]) == 1  # violations, not a traceback
+
+
+def test_an_orders_timeline_over_a_damaged_page_is_corrupt_journal_naming_the_file(
+        journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        open_order(book)
+        for i in range(4, 801):
+            book.apply("o1", Note("seen", f"row {i:04d} " + "x" * 400))
+    smash_page(journal_path, page_holding(journal_path, "row 0600 "))
+    with pytest.raises(CorruptJournal) as raised:
+        timeline(journal_path, "o1")
+    assert str(raised.value) == (
+        f"{journal_path}: unreadable: database disk image is malformed")
 
 
 def test_audit_reports_an_orders_index_it_cannot_read(journal_path: Path) -> None:

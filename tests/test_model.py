@@ -23,6 +23,8 @@ from fsm_executor import (
     OrderBook,
     OrderSpec,
     OrderType,
+    Reject,
+    RequestCancel,
     Side,
     State,
     Submit,
@@ -257,6 +259,35 @@ def test_order_to_json_is_plain_json_with_decimals_as_strings(book: OrderBook) -
     assert data["exchange_order_id"] == "ex-1"
     assert [f["trade_id"] for f in data["fills"]] == ["t1"]
 
+
+
+def test_order_to_json_names_every_field_with_its_value(
+        book: OrderBook, clock: FakeClock) -> None:
+    # All of it: what `audit --order --json` and scripts read.
+    book.create(spec(amount="2", signal_id="s1"))
+    book.apply("o1", Submit())
+    book.apply("o1", Acknowledge("ex-1"))
+    clock.advance(2.5)
+    book.apply("o1", Fill("t1", "0.5", "100", "0.1", "USDT"))
+    book.apply("o1", RequestCancel("timeout"))
+    assert book.get("o1").to_json() == {
+        "client_order_id": "o1", "symbol": "BTC/USDT", "side": "buy", "type": "limit",
+        "amount": "2", "price": "100", "signal_id": "s1", "state": "pending_cancel",
+        "exchange_order_id": "ex-1", "filled": "0.5", "remaining": "1.5", "average": "100",
+        "fees": {"USDT": "0.1"},
+        "fills": [{"trade_id": "t1", "amount": "0.5", "price": "100", "fee_cost": "0.1",
+                   "fee_currency": "USDT", "timestamp": None}],
+        "reason": "timeout", "failure": None, "cancel_requested": True,
+        "created_at": 1_700_000_000.0, "updated_at": 1_700_000_002.5,
+    }
+    book.create(spec(client_order_id="o2", type="market", price=None, side="sell"))
+    book.apply("o2", Submit())
+    book.apply("o2", Reject("insufficient balance", fatal=True))
+    data = book.get("o2").to_json()
+    assert (data["type"], data["side"], data["price"], data["average"]) == (
+        "market", "sell", None, None)
+    assert (data["state"], data["reason"], data["failure"], data["signal_id"]) == (
+        "failed", "insufficient balance", "fatal", None)
 
 
 def test_a_snapshot_can_be_pickled_and_deep_copied(book: OrderBook) -> None:
