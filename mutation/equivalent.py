@@ -10,10 +10,17 @@ mutants in order, so after an edit a name can point at another mutant; an entry 
 is no longer the mutant's is stale and said so, never counted. A listed mutant is left out
 of the score (it cannot be killed), and a listed mutant that is killed is stale too.
 Dead code is not listed: it goes away.
+
+One kind is recognised by rule instead of listed, since the core writes a great deal of
+SQL: a mutant that only changes the case of SQL text (``sql_case``). SQL keywords, function,
+table and column names are case-insensitive, so ``"SELECT count(*) FROM orders"`` and
+``"select COUNT(*) from ORDERS"`` are one statement; a quoted SQL value (``'create'``) is
+not, so a mutant that changes one is no equivalent.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +48,34 @@ def load(path: Path = LIST) -> dict[str, Entry]:
             raise ValueError(f"{path.name}:{number}: {name} is listed twice")
         entries[name] = Entry(name, line, why)
     return entries
+
+
+#: A keyword that only SQL text holds, upper-case as the core writes it.
+_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|ORDER BY|GROUP BY|BEGIN|COMMIT|"
+                  r"ROLLBACK|CREATE|PRAGMA|VALUES|LIMIT|COALESCE)\b")
+#: A single-quoted SQL value ('' inside is a quote).
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+
+
+def _outside_values(sql: str) -> tuple[str, list[str]]:
+    """The text with its SQL values taken out, lower-cased; and the values, as they are."""
+    return _QUOTED.sub("''", sql).lower(), _QUOTED.findall(sql)
+
+
+def sql_case(diff: str) -> str | None:
+    """Why the mutant of ``diff`` is equivalent, if it only changes the case of SQL text:
+    one line changed, the same but for case, and the original SQL (an upper-case keyword)."""
+    removed = [line[1:] for line in diff.splitlines()
+               if line.startswith("-") and not line.startswith("---")]
+    added = mutated_lines(diff)
+    if len(removed) != 1 or len(added) != 1:
+        return None
+    before, after = removed[0].strip(), added[0]
+    if before == after or not _SQL.search(before):
+        return None
+    if _outside_values(before) != _outside_values(after):
+        return None
+    return "SQL keywords and names are case-insensitive: the same statement"
 
 
 def mutated_lines(diff: str) -> list[str]:

@@ -230,6 +230,7 @@ class Verdicts:
     def __init__(self, modules: list[str]) -> None:
         self.modules = modules
         self.codes = {path: meta(path) for path in modules}
+        self._diffs: dict[str, str] = {}
         self.listed = equivalent.load()
         self.stale = equivalent.stale(self.listed, self.status_of, self.diff_of)
 
@@ -247,17 +248,20 @@ class Verdicts:
     def diff_of(self, mutant: str) -> str:
         from mutmut.mutation.diff_apply import get_diff_for_mutant
 
-        path = self.module_of(mutant)
-        assert path is not None
-        return str(get_diff_for_mutant(mutant, path=path))
+        if mutant not in self._diffs:
+            path = self.module_of(mutant)
+            assert path is not None
+            self._diffs[mutant] = str(get_diff_for_mutant(mutant, path=path))
+        return self._diffs[mutant]
 
     def of(self, path: str) -> dict[str, str]:
         """Mutant name -> verdict: mutmut's, or "equivalent" for one rightly listed."""
         verdicts = {}
         for mutant, code in self.codes[path].items():
             verdict = status(code)
-            if (mutant in self.listed and mutant not in self.stale
-                    and verdict not in ("killed", "timeout")):
+            if verdict in ("survived", "no tests") and (
+                    (mutant in self.listed and mutant not in self.stale)
+                    or equivalent.sql_case(self.diff_of(mutant))):
                 verdict = "equivalent"
             verdicts[mutant] = verdict
         return verdicts

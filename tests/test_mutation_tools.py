@@ -74,3 +74,42 @@ def test_the_score_leaves_the_equivalent_mutants_out() -> None:
     line = row("journal/_index.py", Counter(killed=18, survived=2, equivalent=5))
     assert line.split()[1:] == ["25", "18", "2", "0", "0", "5", "0", "90.0", "%"]
     assert row("x", Counter(equivalent=3)).split()[-1] == "-"
+
+
+def diff(before: str, after: str) -> str:
+    return f"--- a.py\n+++ a.py\n@@ -1 +1 @@\n-{before}\n+{after}\n"
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ('    n = self._one("SELECT count(*) FROM orders")',
+     '    n = self._one("select count(*) from orders")'),
+    ('    n = self._one("SELECT count(*) FROM orders")',
+     '    n = self._one("SELECT COUNT(*) FROM ORDERS")'),
+    ("        \"SELECT seq FROM journal WHERE trigger = 'create' AND seq > ?\"",
+     "        \"select seq from journal where trigger = 'create' and seq > ?\""),
+    ('        conn.execute("COMMIT")', '        conn.execute("commit")'),
+])
+def test_a_mutant_that_only_changes_the_case_of_sql_is_equivalent(
+        before: str, after: str) -> None:
+    assert equivalent.sql_case(diff(before, after)) is not None
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    # A quoted SQL value is case-sensitive: 'CREATE' is no trigger the journal writes.
+    ("        \"SELECT seq FROM journal WHERE trigger = 'create'\"",
+     "        \"SELECT SEQ FROM JOURNAL WHERE TRIGGER = 'CREATE'\""),
+    # Not SQL: an exchange's side.
+    ('    side = "buy" if x else "sell"', '    side = "BUY" if x else "sell"'),
+    ('        conn.execute("ROLLBACK")', '        conn.execute("XXROLLBACKXX")'),
+    ('        conn.execute("ROLLBACK")', '        conn.execute(None)'),
+    ('    n = self._one("SELECT count(*) FROM orders")',
+     '    n = self._one("SELECT count(*) FROM order")'),
+])
+def test_any_other_change_of_sql_or_of_other_text_is_not(before: str, after: str) -> None:
+    assert equivalent.sql_case(diff(before, after)) is None
+
+
+def test_a_mutant_of_more_than_one_line_is_not_judged_by_rule() -> None:
+    two = ('--- a.py\n+++ a.py\n@@ -1,2 +1,2 @@\n-x = "SELECT a FROM t"\n-y = 1\n'
+           '+x = "select a from t"\n+y = 2\n')
+    assert equivalent.sql_case(two) is None
