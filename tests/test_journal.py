@@ -244,6 +244,17 @@ def test_a_journal_whose_journal_table_is_unreadable_is_corrupt_and_left_untouch
     assert not lock_path(journal_path).exists()  # a writer refused let go of its lock
 
 
+def test_reading_the_entries_of_an_unreadable_journal_table_names_the_file(
+    journal_path: Path,
+) -> None:
+    a_journal_of_three_rows(journal_path)
+    smash_page(journal_path, root_page(journal_path, "journal"))
+    with JournalReader(journal_path) as reader, pytest.raises(CorruptJournal) as info:
+        list(reader.entries())
+    assert info.value.path == str(journal_path)
+    assert str(info.value) == f"{journal_path}: unreadable: database disk image is malformed"
+
+
 def test_the_strict_reader_calls_text_that_is_not_utf8_a_corrupt_journal(
     journal_path: Path,
 ) -> None:
@@ -325,6 +336,42 @@ def test_head_is_seq_colon_hash_of_the_last_row(journal_path: Path) -> None:
     assert head == f"3:{rows(journal_path)[-1][8]}"
     with Journal.open(journal_path) as journal:
         assert journal.head == head
+    with JournalReader(journal_path) as reader:
+        assert reader.head() == head
+
+
+def test_a_reader_of_a_journal_without_rows_says_the_head_its_chain_starts_from(
+        journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        genesis = f"0:{genesis_hash(journal.journal_id)}"
+    with JournalReader(journal_path) as reader:
+        assert reader.head() == genesis
+        assert reader.anchor == (0, genesis[2:]) and reader.anchor_seq == 0
+
+
+def test_the_hashes_try_cpythons_sha256_by_each_version_name_then_openssls(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from fsm_executor.journal import _journal
+
+    tried: list[str] = []
+    real = importlib.import_module
+
+    def import_module(name: str, package: str | None = None) -> object:
+        tried.append(name)
+        if name == "_sha2":
+            raise ImportError(name)  # Python 3.11: it is _sha256
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    assert _journal._builtin_sha256() is real("_sha256").sha256
+    assert tried == ["_sha2", "_sha256"]
+    # Neither there (a build without them): OpenSSL's from the first hash on.
+    monkeypatch.setattr(_journal, "_builtin_sha256", lambda: None)
+    monkeypatch.setattr(_journal, "_sha256", _journal._first_sha256)
+    assert chain_hash(*FIXED_ROW) == reference_hash(*FIXED_ROW)
+    assert _journal._sha256 is hashlib.sha256
 
 
 def test_rows_form_a_hash_chain_from_the_journal_id(journal_path: Path) -> None:
@@ -543,12 +590,18 @@ def raw_delete_of_the_last_row(path: Path) -> None:
     execute(path, ["DELETE FROM journal WHERE seq = 3"])
 
 
+def raw_delete_of_every_row(path: Path) -> None:
+    execute(path, ["DELETE FROM journal"])  # the file ends where its chain starts: row 0
+
+
 @pytest.mark.parametrize(("tamper", "found", "first_bad"), [
-    (raw_next_row, 4, 4), (raw_row_past_a_gap, 9, 9), (raw_delete_of_the_last_row, 2, None),
-], ids=["next-row", "past-a-gap", "last-row-deleted"])
+    (raw_next_row, 4, [4]), (raw_row_past_a_gap, 9, [9]), (raw_delete_of_the_last_row, 2, []),
+    # No row left: the orders index still holds o1, which no row creates.
+    (raw_delete_of_every_row, 0, [None]),
+], ids=["next-row", "past-a-gap", "last-row-deleted", "every-row-deleted"])
 def test_an_append_to_a_file_changed_by_raw_sql_is_refused_and_writes_nothing(
     book: OrderBook, journal_path: Path, tamper: Callable[[Path], None], found: int,
-    first_bad: int | None,
+    first_bad: list[int | None],
 ) -> None:
     open_order(book)
     tamper(journal_path)
@@ -562,4 +615,4 @@ def test_an_append_to_a_file_changed_by_raw_sql_is_refused_and_writes_nothing(
     assert book.get("o1").filled == 0
     # The chain is sound up to the foreign row, which audit names.
     report = audit(journal_path)
-    assert [v.seq for v in report.violations][:1] == ([first_bad] if first_bad else [])
+    assert [v.seq for v in report.violations][:1] == first_bad

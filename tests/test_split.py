@@ -8,8 +8,8 @@ process runs, its answer pickled as it would be); the last ones start the real p
 from __future__ import annotations
 
 import contextlib
-import pickle
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
