@@ -5,6 +5,7 @@ while holding only the open orders."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -244,3 +245,21 @@ def test_the_index_digest_sqlite_reads_equals_the_fingerprints_of_its_rows(
         assert reader.index.digest() == sum(map(fingerprint, stored)) % DIGEST_MODULUS
         changed = [(*stored[0][:3], 1 - stored[0][3], *stored[0][4:]), *stored[1:]]
         assert reader.index.digest() != sum(map(fingerprint, changed)) % DIGEST_MODULUS
+
+
+def test_a_rebuild_cut_short_leaves_the_index_as_it_was_and_says_why(
+        book: OrderBook, journal_path: Path) -> None:
+    finished_and_open(book)
+    book.close()
+    before = index_rows(journal_path)
+    with Journal.open(journal_path) as journal:
+        index, conn = journal.index, journal._conn
+
+        def rows_then_a_failure() -> Iterator[tuple[object, ...]]:
+            yield ("o9", None, "BTC/USDT", 1, 11, None)
+            raise OSError("the disk went away")
+
+        with pytest.raises(OSError, match="the disk went away"):
+            index.rebuild(rows_then_a_failure())  # type: ignore[arg-type]
+        assert not conn.in_transaction  # rolled back, the connection free for the next
+    assert index_rows(journal_path) == before
