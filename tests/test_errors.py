@@ -64,3 +64,14 @@ def test_translate_keeps_the_class_and_message() -> None:
     assert failure.kind == "rejected"
     assert failure.ccxt_class == "InsufficientFunds"
     assert str(failure) == "create_order: InsufficientFunds: balance too low"
+
+
+def test_the_tree_is_ccxts_own_classes_each_once_not_a_subclass_made_elsewhere() -> None:
+    class OursOnTopOfCcxt(ccxt.NetworkError):  # a bot's own, or a plugin's
+        pass
+
+    classes = ccxt_exception_classes()
+    assert OursOnTopOfCcxt not in classes
+    assert all(c.__module__.startswith("ccxt") for c in classes)
+    assert len({c.__name__ for c in classes}) == len(classes)
+    assert ccxt.BaseError in classes and ccxt.RequestTimeout in classes

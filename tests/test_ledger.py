@@ -209,6 +209,16 @@ def test_a_restate_may_only_reattribute_inferred_fills(book: OrderBook, events: 
     assert len(book.journal.entries_after(0)) == rows
 
 
+def test_a_restate_drops_a_fee_currency_no_fill_is_charged_in_any_more(
+        book: OrderBook) -> None:
+    # The answer said BNB fees; the trades listed later were charged in USDT.
+    inferred = see(book, answer("0.5", cost="50", fees={"BNB": "0.001"}), [])
+    assert dict(inferred.fees) == {"BNB": D("0.001")}
+    order = book.apply("c1", Restate(["E1:cum:0.5"], [trade("t1", "0.5", "100", "0.05")]))
+    assert dict(order.fees) == {"USDT": D("0.05")}  # what the fills alone give
+    assert dict(order.fees) == fees_of(order.fills.values())
+
+
 def test_a_restate_cannot_change_what_an_ended_order_filled(book: OrderBook) -> None:
     see(book, answer("0.5", cost="50"), [])
     book.apply("c1", Cancel("gone"))

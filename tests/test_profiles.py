@@ -183,3 +183,13 @@ def test_gate_echoes_our_client_id_behind_t_dash_and_the_lookup_still_finds_it()
     assert lookup.found is not None and lookup.found.id == "77" and lookup.odd == ()
     listed = adapter.run(adapter.open_orders("BTC/USDT"))
     assert [o.client_order_id for o in listed] == ["fsmxOTHER"]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.0, "0 s"), (1.5, "1.5 s"), (90.0, "90 s"), (3_600.0, "1 h"), (5_400.0, "5400 s"),
+    (7_200.0, "2 h"), (86_400.0, "1 d"), (3 * 86_400.0, "3 d"), (90_000.0, "25 h"),
+])
+def test_a_duration_reads_in_the_largest_whole_unit(seconds: float, text: str) -> None:
+    from fsm_executor.core._profiles import _duration
+
+    assert _duration(seconds) == text
