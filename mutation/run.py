@@ -11,7 +11,9 @@ one is tested again, so a run cut short goes on and new tests meet the survivors
 report ends in mutants/report.txt, each surviving mutant with its diff in
 mutants/survivors.txt; ``mutmut show NAME`` and ``mutmut browse`` read the same verdicts.
 
-Functions that run while the tests are imported and collected (the table compilers of
+Each mutant runs the fastest tests that call its function, ``TEST_SECONDS`` of them at most
+(``budget_tests``): mutmut's own choice, every test that calls it, made a survivor cost the
+whole suite. Functions that run while the tests are imported and collected (the table compilers of
 core/_machine.py, ``_t`` in core/_states.py, converters called by test constants) and a
 module's ``__getattr__`` (PEP 562: what it builds is kept as a module global) run in
 mutmut's parent process, before it forks one worker per mutant: the workers never run them
@@ -81,6 +83,39 @@ def forget_all_but_killed(modules: list[str]) -> int:
     return again
 
 
+#: Seconds of tests each mutant runs at most, the fastest of those that call its function
+#: first (mutmut's own durations): see ``budget_tests``.
+TEST_SECONDS = 5.0
+#: A name no mutant has: mutmut then collects which tests call which function, and stops.
+NO_MUTANT = "fsm_executor.no_such_module.*"
+
+
+def budget_tests(path: Path = MUTANTS / "mutmut-stats.json", seconds: float = TEST_SECONDS
+                 ) -> tuple[int, int]:
+    """Keep, for each function, the fastest tests that call it, up to ``seconds`` of them
+    (at least one). mutmut runs every test that calls a mutant's function: the core is
+    called by nearly every test, so each survivor cost the whole suite under mutmut (two
+    minutes) and a run of the core about twenty hours on 2 cores. The slow tests left out
+    are the long property and stateful ones; a mutant only they would kill counts as a
+    survivor, so the score can only be lower than the whole suite's. Returns (tests kept,
+    tests before) over all functions."""
+    stats = json.loads(path.read_text())
+    duration: dict[str, float] = stats["duration_by_test"]
+    kept = before = 0
+    for function, tests in stats["tests_by_mangled_function_name"].items():
+        chosen: list[str] = []
+        total = 0.0
+        for test in sorted(tests, key=lambda t: (duration.get(t, 0.0), t)):
+            total += duration.get(test, 0.0)
+            if chosen and total > seconds:
+                break
+            chosen.append(test)
+        stats["tests_by_mangled_function_name"][function] = chosen
+        kept, before = kept + len(chosen), before + len(tests)
+    path.write_text(json.dumps(stats, indent=4))
+    return kept, before
+
+
 def run_mutmut(modules: list[str], every: bool, jobs: int, again: bool) -> None:
     if again and MUTANTS.is_dir():
         print(f"mutmut: {forget_all_but_killed(modules)} mutants not killed last time, tested "
@@ -91,16 +126,24 @@ def run_mutmut(modules: list[str], every: bool, jobs: int, again: bool) -> None:
         shutil.rmtree(MUTANTS, ignore_errors=True)
         MUTANTS.mkdir()
         names = [] if every else [f"{module_name(p)}.*" for p in modules]
-    mutmut = Path(sys.executable).with_name("mutmut")
     log = MUTANTS / "mutmut.log"
     print(f"mutmut: {len(modules)} modules, {jobs} workers (its output: {log.relative_to(ROOT)})",
           flush=True)
-    start = time.monotonic()
-    with log.open("a" if again else "w") as out:
-        proc = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs), *names],
+    # First which tests call which function (new tests only, again), then the mutants.
+    mutmut(["run", "--max-children", str(jobs), NO_MUTANT], log, modules, again)
+    kept, before = budget_tests()
+    print(f"mutmut: each mutant runs the fastest tests of its function, {TEST_SECONDS:g} s at "
+          f"most ({kept:,} of {before:,} test runs kept)", flush=True)
+    mutmut(["run", "--max-children", str(jobs), *names], log, modules, True)
+
+
+def mutmut(args: list[str], log: Path, modules: list[str], append: bool) -> None:
+    """mutmut ``args`` in the repository, its output in ``log``; a line a minute."""
+    start = shown = time.monotonic()
+    with log.open("a" if append else "w") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("mutmut")), *args],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 env=child_env())
-        shown = start
         while proc.poll() is None:
             time.sleep(5)
             if time.monotonic() - shown >= 60:  # a line a minute, while it tests
@@ -149,6 +192,12 @@ def collected_functions(config: Config) -> set[str]:
     return set(json.loads(out.read_text()))
 
 
+def own_tests(path: str) -> list[str]:
+    """``fsm_executor/core/_machine.py`` -> ``["tests/test_machine.py"]``, if it exists."""
+    own = f"tests/test_{Path(path).stem.lstrip('_')}.py"
+    return [own] if (ROOT / own).is_file() else []
+
+
 def recheck_fresh(config: Config, modules: list[str], jobs: int) -> Counter[str]:
     """Run again, each in a fresh interpreter, the mutants mutmut cannot see (the module
     docstring says why); write their verdicts into mutmut's files. Returns the count of
@@ -177,11 +226,10 @@ def recheck_fresh(config: Config, modules: list[str], jobs: int) -> Counter[str]
         function = function_of(mutant)
         if function in IN_CHILDREN:
             files = list(IN_CHILDREN[function])
-        else:
-            # The tests that call the function first: a kill comes early. A survivor runs
-            # all.
-            first = sorted({t.split("::")[0] for t in tests_of.get(function, [])})
-            files = first + [f for f in config.test_files() if f not in first]
+        elif tests_of.get(function):  # the tests mutmut would run (budget_tests)
+            files = sorted(tests_of[function])
+        else:  # it runs at import only: the tests named after its module, else all
+            files = own_tests(path) or config.test_files()
         verdict = run_pytest([*files, *config.options], MUTANTS,
                              child_env(MUTANT_UNDER_TEST=mutant),
                              timeout=3 * suite_seconds + 60)

@@ -113,3 +113,25 @@ def test_a_mutant_of_more_than_one_line_is_not_judged_by_rule() -> None:
     two = ('--- a.py\n+++ a.py\n@@ -1,2 +1,2 @@\n-x = "SELECT a FROM t"\n-y = 1\n'
            '+x = "select a from t"\n+y = 2\n')
     assert equivalent.sql_case(two) is None
+
+
+def test_each_function_keeps_its_fastest_tests_up_to_the_budget_and_one_at_least(
+        tmp_path: Path) -> None:
+    import json
+
+    from mutation.run import budget_tests
+
+    stats = tmp_path / "mutmut-stats.json"
+    stats.write_text(json.dumps({
+        "duration_by_test": {"t::slow": 9.0, "t::a": 1.0, "t::b": 2.0, "t::c": 2.5,
+                             "t::d": 0.0},
+        "tests_by_mangled_function_name": {
+            "m.x_f": ["t::slow", "t::c", "t::a", "t::b", "t::d"],
+            "m.x_g": ["t::slow"], "m.x_h": []},
+        "stats_time": 1.0,
+    }))
+    assert budget_tests(stats, seconds=5.0) == (4, 6)
+    kept = json.loads(stats.read_text())
+    assert kept["tests_by_mangled_function_name"] == {
+        "m.x_f": ["t::d", "t::a", "t::b"], "m.x_g": ["t::slow"], "m.x_h": []}
+    assert kept["duration_by_test"]["t::slow"] == 9.0 and kept["stats_time"] == 1.0
