@@ -130,15 +130,19 @@ def run_mutmut(modules: list[str], every: bool, jobs: int, again: bool) -> None:
     print(f"mutmut: {len(modules)} modules, {jobs} workers (its output: {log.relative_to(ROOT)})",
           flush=True)
     # First which tests call which function (new tests only, again), then the mutants.
-    mutmut(["run", "--max-children", str(jobs), NO_MUTANT], log, modules, again)
+    # Asked for a mutant it does not have, mutmut saves the stats, then fails to find it.
+    mutmut(["run", "--max-children", str(jobs), NO_MUTANT], log, modules, again,
+           expected_end="Filtered for specific mutants, but nothing matches")
     kept, before = budget_tests()
     print(f"mutmut: each mutant runs the fastest tests of its function, {TEST_SECONDS:g} s at "
           f"most ({kept:,} of {before:,} test runs kept)", flush=True)
     mutmut(["run", "--max-children", str(jobs), *names], log, modules, True)
 
 
-def mutmut(args: list[str], log: Path, modules: list[str], append: bool) -> None:
-    """mutmut ``args`` in the repository, its output in ``log``; a line a minute."""
+def mutmut(args: list[str], log: Path, modules: list[str], append: bool,
+           expected_end: str | None = None) -> None:
+    """mutmut ``args`` in the repository, its output in ``log``; a line a minute. A failure
+    whose output holds ``expected_end`` is the end expected."""
     start = shown = time.monotonic()
     with log.open("a" if append else "w") as out:
         proc = subprocess.Popen([str(Path(sys.executable).with_name("mutmut")), *args],
@@ -152,7 +156,7 @@ def mutmut(args: list[str], log: Path, modules: list[str], append: bool) -> None
                 if done:
                     print(f"mutmut: {done} of {total} mutants tested "
                           f"({(shown - start) / 60:.0f} min)", flush=True)
-    if proc.returncode != 0:
+    if proc.returncode != 0 and not (expected_end and expected_end in log.read_text()[-3000:]):
         sys.exit(f"mutmut failed (exit {proc.returncode}); the end of {log}:\n"
                  + log.read_text()[-3000:])
 
