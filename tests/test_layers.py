@@ -237,6 +237,17 @@ def test_a_reading_command_imports_only_what_it_needs(command: str, tmp_path: Pa
     assert among(modules, (*NOT_READING, *NOT_NEEDED[command])) == []
 
 
+def test_one_orders_timeline_is_read_without_sqlite_utils(tmp_path: Path) -> None:
+    from fsm_executor import OrderBook, OrderSpec, Submit
+
+    with OrderBook.open(tmp_path / "j.db") as book:
+        book.create(OrderSpec("c1", "BTC/USDT", "buy", "limit", "1", "100"))
+        book.apply("c1", Submit())
+    code, modules = imported_by(["audit", str(tmp_path / "j.db"), "--order", "c1"])
+    assert code == 0
+    assert among(modules, NOT_READING) == []
+
+
 def test_diagram_imports_neither_the_journal_nor_the_order_model_nor_asyncio() -> None:
     code, modules = imported_by(["diagram", "--check", "--out", str(PACKAGE.parent / "diagrams")])
     assert code == 0

@@ -293,6 +293,18 @@ def test_order_to_json_names_every_field_with_its_value(
         "failed", "insufficient balance", "fatal", None)
 
 
+def test_a_live_order_pickles_with_its_fills_whole(book: OrderBook) -> None:
+    # As the second half of a long journal's reading hands its open orders over.
+    book.create(spec(amount="2"))
+    book.apply("o1", Submit())
+    book.apply("o1", Acknowledge("ex-1"))
+    book.apply("o1", Fill("t1", "0.5", "100", "0.1", "USDT"))
+    live = book._orders["o1"]
+    assert type(live.fills) is dict  # not a snapshot's read-only view
+    again = pickle.loads(pickle.dumps(live))
+    assert again == live and type(again.fills["t1"]) is Fill
+
+
 def test_a_snapshot_can_be_pickled_and_deep_copied(book: OrderBook) -> None:
     book.create(spec(amount="2"))
     book.apply("o1", Submit())

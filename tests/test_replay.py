@@ -116,6 +116,30 @@ def test_the_general_create_payload_is_declined_by_the_fast_path_and_read_by_the
 
 @pytest.mark.parametrize("payload", [CANONICAL_CREATE, GENERAL_CREATE],
                          ids=["fast-path", "general-path"])
+def test_each_create_row_is_counted_and_held_where_it_lies_either_path(
+        payload: dict[str, Any]) -> None:
+    # The count is what audit compares with the orders index: a create row that the
+    # index lacks (an order created again) shows there.
+    from fsm_executor.journal._journal import dumps
+    from fsm_executor.journal._replay import Rebuilder
+
+    rebuilder = Rebuilder(spans=True)
+    for seq, cid in ((3, "o1"), (9, "o2")):
+        assert rebuilder.feed((seq, cid, "create", "", "created",
+                               dumps({**payload, "client_order_id": cid}), 0.0)) is None
+    assert rebuilder.creates == 2
+    assert rebuilder.spans == {"o1": [3, 3], "o2": [9, 9]}
+    again = rebuilder.feed((12, "o1", "create", "", "created",
+                            dumps({**GENERAL_CREATE, "client_order_id": "o1"}), 0.0))
+    assert again == "order 'o1' is created a second time" and rebuilder.creates == 3
+    refused = rebuilder.feed((13, "o3", "create", "", "created",
+                              dumps({**payload, "client_order_id": "o3", "amount": -1}), 0.0))
+    assert refused == "amount must be positive, not -1"
+    assert "o3" not in rebuilder.orders
+
+
+@pytest.mark.parametrize("payload", [CANONICAL_CREATE, GENERAL_CREATE],
+                         ids=["fast-path", "general-path"])
 @pytest.mark.parametrize(("source", "dest"), [("x", "created"), ("", "submitted")],
                          ids=["source-wrong", "dest-wrong"])
 def test_replay_refuses_a_create_row_with_only_its_source_or_its_dest_wrong(

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from ..core._collector import gc_paused
-from ..core._exceptions import CorruptJournal, InvalidInput
+from ..core._exceptions import InvalidInput
 from ..core._model import Order
 from ..core._states import IN_FLIGHT
 from ._index import DIGEST_MODULUS
@@ -186,8 +186,4 @@ def _index_checked(readers: list[JournalReader], creates: int, digest: int,
 def timeline(path: str | os.PathLike[str], order_id: str) -> list[Entry]:
     """Every journal row of one order, in order."""
     with JournalReader(path) as reader:
-        try:
-            return [Entry(**row) for row in reader.db.table("journal").rows_where(
-                "order_id = ?", [order_id], order_by="seq")]
-        except sqlite3.DatabaseError as exc:
-            raise CorruptJournal(str(path), f"unreadable: {exc}") from None
+        return reader.order_entries(order_id)

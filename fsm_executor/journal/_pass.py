@@ -30,7 +30,8 @@ class Reading:
     #: Whether the hash chain and seqs are checked (audit) or not (replay).
     audit: bool
     tally: Tally
-    #: (seq, hash) of the last row read: the row the next one chains from.
+    #: (seq, hash) of the last row read: the row the next one chains from (audit: replay
+    #: checks no chain, and leaves it where the reading started).
     end: tuple[int, str]
     rows: int = 0
     #: The seq of the last create row read (0: none).
@@ -108,17 +109,12 @@ class Pass:
 
     def _replayed(self, rows: Iterable[tuple[Any, ...]], first_only: bool) -> None:
         reading, feed = self.reading, self.rebuilder.feed
-        row: tuple[Any, ...] | None = None
-        try:
-            for row in rows:
-                problem = feed(row)
-                if problem is not None:
-                    reading.violations.append(Violation(row[0], problem))
-                    if first_only:
-                        break
-        finally:
-            if row is not None:
-                reading.end = (row[0], "")
+        for row in rows:
+            problem = feed(row)
+            if problem is not None:
+                reading.violations.append(Violation(row[0], problem))
+                if first_only:
+                    return
 
     def close(self) -> Reading:
         """The reading, with the orders still open and the create rows counted."""
