@@ -80,10 +80,12 @@ def here(monkeypatch: pytest.MonkeyPatch) -> list[Here]:
 
 
 def found(reading: Reading) -> dict[str, Any]:
-    """What a reading found, comparably (the order of since_create is no finding)."""
+    """What a reading found, comparably (the order of since_create is no finding; where the
+    chain ends, only an audit says)."""
     tally = reading.tally
     return {
-        "rows": reading.rows, "end": reading.end, "last_create": reading.last_create,
+        "rows": reading.rows, "end": reading.end if reading.audit else None,
+        "last_create": reading.last_create,
         "creates": reading.creates, "violations": reading.violations,
         "count": tally.count, "states": {s: n for s, n in tally.states.items() if n},
         "digest": tally.digest, "problems": tally.problems,
