@@ -43,6 +43,7 @@ from fsm_executor import (
     Signal,
     State,
     Submit,
+    Withdraw,
 )
 from fsm_executor.core._actions import Op, Record, Request, Send
 from fsm_executor.core._answers import Kind, MarketRules
@@ -480,8 +481,12 @@ def test_place_journals_a_fatal_refusal_when_the_exchange_says_no_and_sends_noth
 def test_cancel_of_an_order_in_doubt_looks_it_up_and_cancels_it_once_it_shows_up() -> None:
     loop = Loop(answer=Script(find=[NOT_FOUND]))
     lost(loop)
-    with pytest.raises(OrderInDoubt):
+    with pytest.raises(OrderInDoubt) as doubt:
         loop.run(loop.driver.cancel("c1"))
+    assert (doubt.value.order_id, doubt.value.state, doubt.value.last_error) == (
+        "c1", "submit_unknown", "cancel requested, but the exchange shows no order with this "
+        "client order id; nothing was sent: it is cancelled as soon as it shows up")
+    assert loop.rows("c1")[-1] == RequestCancel("cancel requested")
     assert loop.get("c1").cancel_requested and loop.get("c1").state is State.SUBMIT_UNKNOWN
     loop.advance(1.0)
     loop.answer = Script(find=[found()], cancel=[None], fetch=[CANCELED])
@@ -492,8 +497,32 @@ def test_cancel_of_an_order_in_doubt_looks_it_up_and_cancels_it_once_it_shows_up
 def test_cancel_before_anything_was_sent_withdraws_without_a_request() -> None:
     loop = Loop()
     loop.open(spec())
-    assert loop.run(loop.driver.cancel("c1")).state is State.CANCELLED
+    order = loop.run(loop.driver.cancel("c1"))
+    assert (order.state, order.reason) == (State.CANCELLED, "cancelled before it was sent")
+    assert loop.rows("c1")[-1] == Withdraw("cancelled before it was sent")
     assert not loop.sends()
+
+
+def test_cancel_of_an_order_interrupted_before_its_answer_marks_it_in_doubt_first() -> None:
+    # A run died between journaling the submit and its answer: the request may have left.
+    loop = Loop(answer=Script(find=[found()], cancel=[None], fetch=[CANCELED]))
+    loop.open(spec(), Submit())
+    order = loop.run(loop.driver.cancel("c1"))
+    assert order.state is State.CANCELLED
+    assert loop.rows("c1")[1:3] == [
+        LoseAnswer("cancel requested: the placement's answer was never recorded"),
+        RequestCancel("cancel requested")]
+    assert loop.sends(Op.FIND) and not loop.sends(Op.CREATE)
+
+
+def test_a_second_cancel_journals_no_second_request() -> None:
+    loop = Loop(answer=Script(find=[NOT_FOUND, NOT_FOUND]))
+    lost(loop)
+    for _ in range(2):
+        with pytest.raises(OrderInDoubt):
+            loop.run(loop.driver.cancel("c1"))
+        loop.advance(1.0)
+    assert loop.triggers("c1").count("request_cancel") == 1
 
 
 def test_recovery_looks_a_presumed_absent_order_up_but_never_resends_it_where_driving_would(
