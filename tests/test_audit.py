@@ -180,6 +180,17 @@ def test_audit_names_a_column_stored_with_another_type_instead_of_raising(
     assert f"row {seq}: hash does not match, and {column}" in capsys.readouterr().out
 
 
+def test_audit_names_every_column_of_a_row_stored_with_another_type(
+        journal: tuple[Path, str]) -> None:
+    path, _ = journal
+    order_id, payload = rows(path)[6][1], rows(path)[6][5]
+    execute(path, [("UPDATE journal SET order_id = ?, payload = ?, ts = 'noon' WHERE seq = 7",
+                    (order_id.encode(), payload.encode()))])
+    assert str(next(v for v in audit(path).violations if v.seq == 7)) == (
+        "row 7: hash does not match, and order_id is bytes, payload is bytes, ts is str, not "
+        "what the journal writes: edited outside it")
+
+
 def test_audit_reports_an_edit_the_table_allows(journal: tuple[Path, str]) -> None:
     # A legal-looking edit: the fill's price, so replay alone would accept the journal.
     path, _ = journal

@@ -381,6 +381,18 @@ def test_orders_hands_out_snapshots(book: OrderBook) -> None:
     assert book.state_of("o1") is State.SUBMITTED
 
 
+def test_orders_are_snapshots_as_get_gives_them_finished_or_not(book: OrderBook) -> None:
+    open_order(book, "o1")
+    book.apply("o1", Fill("t1", "1", "100"))  # filled: the book lets it go
+    open_order(book, "o2")
+    book.apply("o2", Fill("t2", "0.5", "100"))
+    orders = list(book.orders())
+    assert orders == [book.get("o1"), book.get("o2")]
+    for order in orders:
+        with pytest.raises(TypeError):
+            order.fills["t9"] = order.fills[next(iter(order.fills))]  # type: ignore[index]
+
+
 def test_rows_say_live_unless_the_caller_says_otherwise(
     book: OrderBook, journal_path: Path
 ) -> None:

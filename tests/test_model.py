@@ -117,6 +117,18 @@ def test_ids_and_symbols_must_be_non_empty_strings(value: object) -> None:
         Acknowledge(value)
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    ("", "symbol must be a non-empty string, not ''"),
+    (" ", "symbol must be a non-empty string, not ' '"),
+    ("BTC\nUSDT", "symbol must be printable UTF-8 text, not 'BTC\\nUSDT'"),
+    ("\ud800", "symbol must be printable UTF-8 text, not '\\ud800'"),  # a lone surrogate
+])
+def test_a_bad_id_or_symbol_is_refused_saying_what_and_why(value: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        spec(symbol=value)
+    assert str(info.value) == message
+
+
 def test_a_limit_order_without_a_price_is_journaled_but_never_sent() -> None:
     # A signal refused for want of a price must still be recorded (so it is not retried);
     # the exchange edge is where a priceless limit order is stopped.

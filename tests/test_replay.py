@@ -93,10 +93,12 @@ def test_replay_refuses_an_illegal_row_naming_it(journal_path: Path, name: str) 
     bad_seq = len(FORGED[name])
     with pytest.raises(CorruptJournal) as info:
         replay(journal_path)
-    assert info.value.seq == bad_seq
-    assert f"(row {bad_seq})" in str(info.value)
-    with pytest.raises(CorruptJournal):
+    assert info.value.seq == bad_seq and info.value.path == str(journal_path)
+    assert str(info.value).startswith(f"{journal_path}: ")
+    assert str(info.value).endswith(f"(row {bad_seq})")
+    with pytest.raises(CorruptJournal) as opening:
         OrderBook.open(journal_path)
+    assert str(opening.value) == str(info.value)
 
 
 #: The create payload as the book writes it (replay's fast path reads it), and one the fast

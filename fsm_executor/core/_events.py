@@ -79,7 +79,7 @@ class Failing:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Failing:
-        return cls(str(payload.get("reason", "")), bool(payload.get("fatal", False)))
+        return cls(str(payload.get("reason", "")), bool(payload.get("fatal")))
 
 
 class Refuse(Failing):

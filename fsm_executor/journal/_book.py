@@ -56,7 +56,7 @@ class OrderBook:
         self.index_caught_up = 0
         rebuilt = None
         if self.index_rebuilt is None:
-            rebuilt = rebuild_all(self._index.open_rows(), name, spans=True)
+            rebuilt = rebuild_all(self._index.open_rows(), name, remember=True, spans=True)
             assert rebuilt.spans is not None
             finished = [stored(row_of(o), *rebuilt.spans[cid])
                         for cid, o in rebuilt.orders.items() if not is_open(o)]
@@ -65,7 +65,7 @@ class OrderBook:
                 self.index_caught_up = len(finished)
         if self.index_rebuilt is not None:
             # A journal of schema 1, or one written without the index: one full replay.
-            rebuilt = rebuild_all(journal.raw_rows(), name, spans=True)
+            rebuilt = rebuild_all(journal.raw_rows(), name, remember=True, spans=True)
             spans = rebuilt.spans
             assert spans is not None
             self._index.rebuild(stored(row_of(o), *spans[cid])
@@ -118,11 +118,11 @@ class OrderBook:
         return None if order_id is None else self.get(order_id)
 
     def orders(self) -> Iterator[Order]:
-        """Every order of the journal, oldest first: the finished ones rebuilt from the
-        file (all of them at once: for tests and tools, not a bot's loop)."""
-        rebuilt = rebuild_all(self.journal.raw_rows(), str(self.journal.path), remember=False)
-        return (self._orders[cid].snapshot() if cid in self._orders else o
-                for cid, o in rebuilt.orders.items())
+        """Every order of the journal, oldest first, rebuilt from the file (all of them at
+        once: for tests and tools, not a bot's loop), each a snapshot as ``get`` gives: the
+        rows rebuild what the book holds."""
+        rebuilt = rebuild_all(self.journal.raw_rows(), str(self.journal.path))
+        return (o.snapshot() for o in rebuilt.orders.values())
 
     def unfinished(self) -> list[Order]:
         """Orders not yet terminal, oldest first."""
@@ -307,7 +307,7 @@ class OrderBook:
             if client_order_id in self._index:
                 raise OrderArchived(client_order_id)
             raise UnknownOrder(client_order_id)
-        return rebuild_all(rows, str(self.journal.path), remember=False).orders[client_order_id]
+        return rebuild_all(rows, str(self.journal.path)).orders[client_order_id]
 
 
 def _written(step: Step) -> None:

@@ -133,8 +133,8 @@ _TYPES: Final = (("order_id", str), ("trigger", str), ("source", str), ("dest", 
 def _mismatch(row: tuple[Any, ...], prev_hash: object) -> str:
     """Why a row's hash does not match: a column of another type than the journal writes
     (only SQL from outside stores one: a BLOB, a text ts), or its content or place."""
-    wrong = [f"{name} is {type(value).__name__}" for (name, kind), value
-             in zip(_TYPES, row[1:], strict=True) if type(value) is not kind]
+    wrong = [f"{name} is {type(row[i]).__name__}" for i, (name, kind) in enumerate(_TYPES, 1)
+             if type(row[i]) is not kind]
     if type(prev_hash) is not str:
         wrong.append(f"the hash of the row before is {type(prev_hash).__name__}")
     if wrong:

@@ -263,13 +263,14 @@ def streaming(readers: JournalReader | Sequence[JournalReader], finished: Finish
 
 def rebuild(rows: Iterable[tuple[Any, ...]], name: str) -> dict[str, Order]:
     """Orders from raw journal rows; the first illegal row is CorruptJournal."""
-    return rebuild_all(rows, name, remember=False).orders
+    return rebuild_all(rows, name).orders
 
 
-def rebuild_all(rows: Iterable[tuple[Any, ...]], name: str, remember: bool = True,
+def rebuild_all(rows: Iterable[tuple[Any, ...]], name: str, remember: bool = False,
                 spans: bool = False) -> Rebuilder:
-    """Orders (and, with ``remember``, their decision counts; with ``spans``, where their
-    rows lie) from raw journal rows; the first illegal row is CorruptJournal."""
+    """Orders (and, with ``remember``, their decision counts, which only a writer needs;
+    with ``spans``, where their rows lie) from raw journal rows; the first illegal row is
+    CorruptJournal."""
     rebuilder = Rebuilder(remember, spans=spans)
     feed = rebuilder.feed
     with gc_paused():
