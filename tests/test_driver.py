@@ -34,6 +34,7 @@ from driver_tools import (
 from fsm_executor import (
     ExchangeFailure,
     Fill,
+    InvalidInput,
     LoseAnswer,
     Note,
     OrderInDoubt,
@@ -575,6 +576,37 @@ def test_recovery_adopts_an_unknown_order_once_when_listed_with_and_without_an_e
     result = loop.run(reconcile(loop.driver, loop, "c", adopt=True, symbols=["BTC/USDT"]))
     assert result.adopted == ("c9",)
     assert [o.client_order_id for o in loop.orders()] == ["c9"]
+
+
+def test_an_adopted_order_is_journaled_as_the_exchange_describes_it() -> None:
+    listed = attrs.evolve(seen("c9"), symbol="ETH/USDT", side="sell", type="market",
+                          amount=Decimal("2.5"), price=Decimal("101.5"))
+    loop = Loop(answer=Script(open_orders=[[listed]], closed_orders=[[]]))
+    assert loop.run(reconcile(loop.driver, loop, "c", adopt=True,
+                              symbols=["ETH/USDT"])).adopted == ("c9",)
+    order = loop.get("c9")
+    assert (order.symbol, order.side.value, order.type.value, order.amount, order.price) == (
+        "ETH/USDT", "sell", "market", Decimal("2.5"), Decimal("101.5"))
+    assert order.exchange_order_id == listed.id and order.state is State.SUBMITTED
+    untyped = attrs.evolve(seen("c8"), type=None)  # a listing that says no type: limit
+    loop = Loop(answer=Script(open_orders=[[untyped]], closed_orders=[[]]))
+    loop.run(reconcile(loop.driver, loop, "c", adopt=True, symbols=["BTC/USDT"]))
+    assert loop.get("c8").type.value == "limit"
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"symbol": None}, "symbol must be a non-empty string, not ''"),
+    ({"side": None}, "side must be one of buy, sell, not ''"),
+    ({"amount": None}, "amount must be positive, not 0"),
+])
+def test_an_order_the_exchange_describes_too_little_to_adopt_is_refused_naming_it(
+        change: dict[str, object], why: str) -> None:
+    listed = attrs.evolve(seen("c9"), **change)
+    loop = Loop(answer=Script(open_orders=[[listed]], closed_orders=[[]]))
+    with pytest.raises(InvalidInput) as info:
+        loop.run(reconcile(loop.driver, loop, "c", adopt=True, symbols=["BTC/USDT"]))
+    assert str(info.value) == f"cannot adopt exchange order {listed.id}: {why}"
+    assert "c9" not in loop
 
 
 def test_recovery_adopts_an_unknown_order_listed_without_an_exchange_id_to_look_it_up() -> None:

@@ -269,6 +269,37 @@ def test_audit_names_an_order_whose_cost_or_fees_are_not_its_fills(book: OrderBo
     assert "cost 51 is not the sum" in problems and "fees {'USDT'" in problems
 
 
+def test_a_trade_recorded_with_its_time_and_listed_without_or_at_another_time(
+        book: OrderBook) -> None:
+    def conflicts() -> int:
+        return [e.data().get("kind") for e in book.journal.entries_after(0)].count(
+            "conflicting_trade")
+
+    timed = Fill("t1", "0.5", "100", "0", "USDT", 1_700_000_000.0)
+    see(book, answer("0.5", cost="50"), [timed])
+    see(book, answer("0.5", cost="50"), [Fill("t1", "0.5", "100", "0", "USDT")])
+    assert conflicts() == 0  # an answer that leaves the time out says nothing against it
+    see(book, answer("0.5", cost="50"), [Fill("t1", "0.5", "100", "0", "USDT", 1.7e9 + 5)])
+    assert conflicts() == 1  # two times for one trade: the record is kept, the clash noted
+    assert book.get("c1").fills["t1"] == timed
+
+
+def test_an_answer_corrects_inferred_fees_and_cost_only_with_figures_it_gives(
+        book: OrderBook) -> None:
+    def restates() -> int:
+        return [e.trigger for e in book.journal.entries_after(0)].count("restate")
+
+    see(book, answer("0.5", cost="50", fees={"USDT": "0.05"}), [])
+    see(book, answer("0.5", cost="50", fees={"USDT": "0.06"}), [])  # the fee corrected
+    assert restates() == 1 and money(book.get("c1")) == (D("0.5"), D(50), {"USDT": D("0.06")})
+    see(book, answer("0.5", cost="50"), [])  # no fees said: none corrected away
+    see(book, answer("0.5"), [])  # no cost said: the price stays the one the cost gave
+    assert restates() == 1 and money(book.get("c1")) == (D("0.5"), D(50), {"USDT": D("0.06")})
+    see(book, answer("0.5", cost="49.5", fees={"USDT": "0.06"}), [])  # the cost corrected
+    assert restates() == 2 and money(book.get("c1")) == (D("0.5"), D("49.5"),
+                                                         {"USDT": D("0.06")})
+
+
 def test_a_fee_currency_named_twice_is_summed_and_survives_the_journal(
         book: OrderBook, journal_path: Path) -> None:
     fill = Fill("t1", "0.5", "100", "0.05", "USDT",

@@ -50,9 +50,9 @@ class Asking:
 
     def ask(self, request: Request) -> Steps[Any]:
         """One request not about an order (a listing), retried like all: its answer, or
-        None if it failed."""
+        None if it failed (a failed request's view holds no answer)."""
         view = yield from self._ask(None, None, request)
-        return None if view.failure is not None else view.answer
+        return view.answer
 
     def observe(self, view: View, seen: ExchangeOrder) -> Steps[View]:
         """Bring the order in line with ``seen``."""
