@@ -14,6 +14,7 @@ import pytest
 from journal_tools import (
     execute,
     open_order,
+    page_holding,
     page_size,
     root_page,
     rows,
@@ -31,6 +32,7 @@ from fsm_executor import (
     Journal,
     JournalReader,
     NotAJournal,
+    Note,
     OrderBook,
     RequestCancel,
     UnsupportedSchema,
@@ -242,6 +244,40 @@ def test_a_journal_whose_journal_table_is_unreadable_is_corrupt_and_left_untouch
     assert type(info.value) is CorruptJournal and info.value.path == str(journal_path)
     assert sha256(journal_path) == digest
     assert not lock_path(journal_path).exists()  # a writer refused let go of its lock
+
+
+def test_an_orders_rows_are_found_with_or_without_the_orders_index(journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        open_order(book, "o1")
+        open_order(book, "o2")
+        book.apply("o1", Fill("t1", "0.5", "100"))
+    with JournalReader(journal_path) as reader:
+        indexed = reader.order_rows("o1", 7)
+        assert [r[:3] for r in indexed] == [(1, "o1", "create"), (2, "o1", "submit"),
+                                            (3, "o1", "acknowledge")]
+        assert reader.hash_at(3) == rows(journal_path)[2][8] and reader.hash_at(99) is None
+    execute(journal_path, [("DELETE FROM orders WHERE order_id = 'o1'", ())])
+    with JournalReader(journal_path) as reader:  # the index lost it: every row is read
+        assert "o1" not in reader.index
+        assert reader.order_rows("o1", 7) == indexed
+        assert [r[0] for r in reader.order_rows("o1", 99)] == [1, 2, 3, 7]
+
+
+def test_a_writers_reading_of_a_damaged_page_names_the_file(journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        open_order(book)
+        for i in range(4, 801):
+            book.apply("o1", Note("seen", f"row {i:04d} " + "x" * 400))
+    smash_page(journal_path, page_holding(journal_path, "row 0600 "))
+    writer = unlocked_writer(journal_path)  # the last row and the head are readable
+    try:
+        for reading in (writer.entries, writer.raw_rows):
+            with pytest.raises(CorruptJournal) as info:
+                list(reading())
+            assert str(info.value) == (
+                f"{journal_path}: unreadable: database disk image is malformed")
+    finally:
+        writer.close()
 
 
 def test_reading_the_entries_of_an_unreadable_journal_table_names_the_file(
