@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from journal_tools import execute, spec
+from journal_tools import execute, rows, spec
 from strategies import EVENTS, order_specs
 from test_properties import REFUSALS
 
@@ -203,6 +203,64 @@ def test_an_order_of_the_first_half_created_again_in_the_second_is_read_the_one_
     assert in_halves(journal_path, False, at=2) is None
     report = audit(journal_path)
     assert "order 'o1' is created a second time" in [v.message for v in report.violations]
+
+
+def test_a_finished_order_of_the_first_half_brought_back_and_created_again_is_read_the_one_way(
+    journal_path: Path, here: list[Here],
+) -> None:
+    # o1 ends in the first half (the reader lets it go); the second half notes it, then
+    # creates it again: the note is handed back, and brings it back to be found created
+    # twice.
+    with OrderBook.open(journal_path, clock=FakeClock()) as book:
+        book.create(spec("o1"))
+        book.apply("o1", Submit())
+        book.apply("o1", Acknowledge("x1"))
+        book.apply("o1", Fill("t1", "1", "100"))  # row 4: filled
+        book.create(spec("o2"))
+        book.apply("o1", Note("checked again"))  # row 6
+    with Journal.open(journal_path) as journal:
+        journal.append([("o1", "create", "", "created", spec("o1").to_payload(), "live")],
+                       0.0)  # row 7
+    assert in_halves(journal_path, True, at=5) is None
+    assert "order 'o1' is created a second time" in [
+        v.message for v in audit(journal_path).violations]
+
+
+def test_a_recorded_hash_in_the_first_half_is_checked_there(
+    journal_path: Path, here: list[Here],
+) -> None:
+    crossing(journal_path)
+    real = {seq: hash_ for seq, *_, hash_ in rows(journal_path)}
+    with JournalReader(journal_path) as reader, reader.consistent():
+        assert read_in_halves(reader, True, {2: real[2]}, at=4) is not None
+        assert read_in_halves(reader, True, {2: "0" * 64}, at=4) is None
+
+
+def test_the_first_half_takes_the_index_figures_while_the_other_reads(
+    journal_path: Path, here: list[Here],
+) -> None:
+    crossing(journal_path)
+    with JournalReader(journal_path) as reader, reader.consistent():
+        halves = read_in_halves(reader, True, at=4)
+        assert halves is not None
+        assert halves.indexed == (reader.index.count(0), reader.index.digest(0)) != (0, 0)
+        assert read_in_halves(reader, False, at=4).indexed is None  # type: ignore[union-attr]
+
+
+def test_a_second_half_that_chains_from_another_row_is_read_the_one_way(
+    journal_path: Path, here: list[Here], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its first row chains from the hash it read of row ``at``: another than this reading
+    # ended with means the two did not read one file.
+    crossing(journal_path)
+    real = _split.second_half
+
+    def from_elsewhere(*args: Any) -> Any:
+        start, reading, handed_back = real(*args)
+        return "f" * 64, reading, handed_back
+
+    monkeypatch.setattr(_split, "second_half", from_elsewhere)
+    assert in_halves(journal_path, True, at=4) is None
 
 
 def test_a_row_of_an_order_never_created_in_the_second_half_is_read_the_one_way(

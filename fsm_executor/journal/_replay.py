@@ -95,7 +95,8 @@ class Rebuilder:
         order = again.orders.get(order_id)
         if order is None:
             return None
-        assert again.spans is not None and self.spans is not None
+        assert again.spans is not None
+        assert self.spans is not None
         span = again.spans[order_id]
         self._returned[order_id] = (order.snapshot(), list(span))
         self.orders[order_id] = order
@@ -105,7 +106,8 @@ class Rebuilder:
     def _hand_over(self, order: Order) -> None:
         """A finished order to ``finished``, with its span, and let go."""
         order_id = order.client_order_id
-        assert self._finished is not None and self.spans is not None
+        assert self._finished is not None
+        assert self.spans is not None
         self._finished(order, self.spans.pop(order_id), self._returned.pop(order_id, None))
         del self.orders[order_id]
 
