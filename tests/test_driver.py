@@ -578,6 +578,20 @@ def test_recovery_adopts_an_unknown_order_once_when_listed_with_and_without_an_e
     assert [o.client_order_id for o in loop.orders()] == ["c9"]
 
 
+def test_recovery_lists_an_ended_orders_trades_once_without_waiting() -> None:
+    # Recovery asks every time it runs: one listing each, never a wait on the bot's start.
+    from fsm_executor import Acknowledge, Cancel
+    from fsm_executor.core._reconcile import list_trades
+
+    loop = Loop(answer=Script(trades=[[]]))  # the exchange lists none yet
+    inferred = Fill("E-c1:cum:0.5", "0.5", "100", inferred=True, cost=Decimal(50))
+    loop.open(spec(), Submit(), Acknowledge(exchange_id("c1")), inferred, Cancel("gone"))
+    assert loop.get("c1").state is State.CANCELLED
+    loop.run(list_trades(loop.driver, "c1"))
+    assert len(loop.sends(Op.TRADES)) == 1 and CONFIG.trade_listing_attempts > 1
+    assert loop.notes("c1")[-1] == "trades_unlisted"
+
+
 def test_an_adopted_order_is_journaled_as_the_exchange_describes_it() -> None:
     listed = attrs.evolve(seen("c9"), symbol="ETH/USDT", side="sell", type="market",
                           amount=Decimal("2.5"), price=Decimal("101.5"))
