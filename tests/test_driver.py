@@ -131,7 +131,9 @@ def test_a_lost_create_is_looked_up_and_presumed_absent_only_past_the_grace_neve
     # Two confirmations 2 s apart, then one more once the 5 s grace has passed.
     assert [s.mono for s in loop.sends(Op.FIND)] == [1000.0, 1002.0, 1005.0]
     assert records(loop, "presume_absent") == [1005.0]
-    assert loop.notes("c1").count(NOT_FOUND_NOTE) == 3  # each lookup counted
+    # Each lookup counted, in the words an auditor reads.
+    assert [e.detail for e in loop.rows("c1") if isinstance(e, Note)] == [
+        f"lookup {n}: the exchange has no order with this client order id" for n in (1, 2, 3)]
 
 
 def test_not_found_answers_inside_the_grace_end_nothing_however_many() -> None:
@@ -167,6 +169,29 @@ def test_a_lost_create_on_an_exchange_refusing_reused_ids_forever_is_resent_with
     assert isinstance(again.action, Send) and again.action.rows == (Resubmit(),)
     assert again.before is not None and again.before.state is State.PRESUMED_ABSENT
     assert again.memory.sends == 2 and again.memory.not_found == 0
+
+
+def test_a_lost_create_is_resent_max_retries_times_at_most_each_after_its_backoff() -> None:
+    loop = Loop(profile=FOREVER, answer=Script(create=[failure(Kind.TRANSIENT)],
+                                               find=[NOT_FOUND]))
+    loop.open(spec())
+    order = loop.run(loop.driver.drive("c1", Goal.ENDED))
+    # Every answer lost, never found: sent three times in all (two re-sends), then watched.
+    assert order.state is State.PRESUMED_ABSENT
+    # Each re-send once presumed absent (5 s, the grace) and its backoff: 0.5 s, then 1 s.
+    assert [s.mono for s in loop.sends(Op.CREATE)] == [1000.0, 1005.5, 1011.5]
+    assert loop.triggers("c1").count("resubmit") == 2 == loop.driver.stats["resubmits"]
+
+
+def test_the_backoff_before_a_resend_is_jittered_as_configured() -> None:
+    config = attrs.evolve(CONFIG, jitter=0.5)
+    loop = Loop(config, FOREVER, Script(create=[failure(Kind.TRANSIENT), seen()],
+                                        find=[NOT_FOUND], fetch=[CLOSED], trades=[None]))
+    loop.open(spec())
+    assert loop.run(loop.driver.drive("c1", Goal.ENDED)).state is State.FILLED
+    first, again = loop.sends(Op.CREATE)
+    delay = again.mono - 1005.0  # presumed absent at 1005: the 0.5 s backoff, jittered
+    assert 0.25 <= delay <= 0.75 and delay != 0.5
 
 
 def test_a_duplicate_id_answer_to_a_create_is_looked_up_never_taken_as_a_reject() -> None:
