@@ -32,6 +32,7 @@ from driver_tools import (
 )
 
 from fsm_executor import (
+    CancelRejected,
     ExchangeFailure,
     Fill,
     InvalidInput,
@@ -363,8 +364,8 @@ def test_a_cancel_never_confirmed_raises_order_in_doubt_once_its_budget_is_spent
     acknowledged(loop)
     with pytest.raises(OrderInDoubt) as raised:
         loop.run(loop.driver.cancel("c1"))
-    assert raised.value.state == "pending_cancel"
-    assert "not confirmed after 3 attempts" in raised.value.last_error
+    assert (raised.value.order_id, raised.value.state, raised.value.last_error) == (
+        "c1", "pending_cancel", "the cancel is not confirmed after 3 attempts")
     assert len(loop.sends(Op.CANCEL)) == CONFIG.max_retries + 1
     # Each unconfirmed cancel is followed by a fetch, then a poll interval's wait.
     assert [s.mono for s in loop.sends(Op.CANCEL)] == [1000.0, 1001.0, 1002.0]
@@ -376,16 +377,56 @@ def test_cancels_the_exchange_could_not_see_yet_do_not_spend_the_budget() -> Non
     acknowledged(loop)
     assert loop.run(loop.driver.cancel("c1")).state is State.CANCELLED
     assert len(loop.sends(Op.CANCEL)) == 5 > CONFIG.max_retries + 1
-    assert loop.notes("c1").count("cancel_unseen") == 4
+    assert [e.detail for e in loop.rows("c1") if isinstance(e, Note)
+            and e.kind == "cancel_unseen"] == ["fetch by exchange id: generated not_found"] * 4
 
 
 def test_a_cancel_whose_fetch_fails_outside_the_grace_is_in_doubt() -> None:
     loop = Loop(answer=Script(cancel=[None], fetch=[failure(Kind.NOT_FOUND)]))
     acknowledged(loop)
     loop.advance(5.0)
-    with pytest.raises(OrderInDoubt):
+    with pytest.raises(OrderInDoubt) as raised:
         loop.run(loop.driver.cancel("c1"))
+    assert (raised.value.order_id, raised.value.state, raised.value.last_error) == (
+        "c1", "pending_cancel", "generated not_found")
     assert loop.get("c1").state is State.PENDING_CANCEL
+
+
+def test_a_cancel_refused_otherwise_than_not_found_or_rejected_is_in_doubt_in_its_words(
+) -> None:
+    loop = Loop(answer=Script(cancel=[failure(Kind.FATAL)]))
+    acknowledged(loop)
+    with pytest.raises(OrderInDoubt) as raised:
+        loop.run(loop.driver.cancel("c1"))
+    assert (raised.value.order_id, raised.value.state, raised.value.last_error) == (
+        "c1", "pending_cancel", "generated fatal")
+    assert [s.op for s in loop.sends()] == [Op.CANCEL]
+
+
+def test_a_cancel_rejected_while_the_order_rests_is_journaled_in_the_exchanges_words() -> None:
+    loop = Loop(answer=Script(cancel=[failure(Kind.REJECTED), None],
+                              fetch=[seen(), CANCELED]))
+    acknowledged(loop)
+    assert loop.run(loop.driver.cancel("c1")).state is State.CANCELLED
+    assert [e for e in loop.rows("c1") if isinstance(e, CancelRejected)] == [
+        CancelRejected("generated rejected")]
+
+
+@pytest.mark.parametrize("fetched", [
+    pytest.param([seen(status="canceled", filled="0.5")], id="the_cancels_fetch"),
+    pytest.param([seen(), seen(), seen(), seen(status="canceled", filled="0.5")],
+                 id="the_fetch_past_its_budget"),
+])
+def test_the_trades_listed_after_a_cancel_are_journaled_as_the_orders_fills(
+        fetched: list[object]) -> None:
+    loop = Loop(answer=Script(cancel=[None], fetch=fetched,
+                              trades=[[Fill("t1", "0.5", "100")]]))
+    acknowledged(loop)
+    order = loop.run(loop.driver.cancel("c1"))
+    assert (order.state, order.filled) == (State.CANCELLED, Decimal("0.5"))
+    # The exchange's trade, listed once: no fill inferred from the figures in between.
+    assert [e for e in loop.rows("c1") if isinstance(e, Fill)] == [Fill("t1", "0.5", "100")]
+    assert len(loop.sends(Op.TRADES)) == 1
 
 
 # -- what the exchange said ----------------------------------------------------------------
