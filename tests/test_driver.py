@@ -32,6 +32,7 @@ from driver_tools import (
 )
 
 from fsm_executor import (
+    CancelRejected,
     ExchangeFailure,
     Fill,
     InvalidInput,
@@ -131,7 +132,9 @@ def test_a_lost_create_is_looked_up_and_presumed_absent_only_past_the_grace_neve
     # Two confirmations 2 s apart, then one more once the 5 s grace has passed.
     assert [s.mono for s in loop.sends(Op.FIND)] == [1000.0, 1002.0, 1005.0]
     assert records(loop, "presume_absent") == [1005.0]
-    assert loop.notes("c1").count(NOT_FOUND_NOTE) == 3  # each lookup counted
+    # Each lookup counted, in the words an auditor reads.
+    assert [e.detail for e in loop.rows("c1") if isinstance(e, Note)] == [
+        f"lookup {n}: the exchange has no order with this client order id" for n in (1, 2, 3)]
 
 
 def test_not_found_answers_inside_the_grace_end_nothing_however_many() -> None:
@@ -167,6 +170,29 @@ def test_a_lost_create_on_an_exchange_refusing_reused_ids_forever_is_resent_with
     assert isinstance(again.action, Send) and again.action.rows == (Resubmit(),)
     assert again.before is not None and again.before.state is State.PRESUMED_ABSENT
     assert again.memory.sends == 2 and again.memory.not_found == 0
+
+
+def test_a_lost_create_is_resent_max_retries_times_at_most_each_after_its_backoff() -> None:
+    loop = Loop(profile=FOREVER, answer=Script(create=[failure(Kind.TRANSIENT)],
+                                               find=[NOT_FOUND]))
+    loop.open(spec())
+    order = loop.run(loop.driver.drive("c1", Goal.ENDED))
+    # Every answer lost, never found: sent three times in all (two re-sends), then watched.
+    assert order.state is State.PRESUMED_ABSENT
+    # Each re-send once presumed absent (5 s, the grace) and its backoff: 0.5 s, then 1 s.
+    assert [s.mono for s in loop.sends(Op.CREATE)] == [1000.0, 1005.5, 1011.5]
+    assert loop.triggers("c1").count("resubmit") == 2 == loop.driver.stats["resubmits"]
+
+
+def test_the_backoff_before_a_resend_is_jittered_as_configured() -> None:
+    config = attrs.evolve(CONFIG, jitter=0.5)
+    loop = Loop(config, FOREVER, Script(create=[failure(Kind.TRANSIENT), seen()],
+                                        find=[NOT_FOUND], fetch=[CLOSED], trades=[None]))
+    loop.open(spec())
+    assert loop.run(loop.driver.drive("c1", Goal.ENDED)).state is State.FILLED
+    first, again = loop.sends(Op.CREATE)
+    delay = again.mono - 1005.0  # presumed absent at 1005: the 0.5 s backoff, jittered
+    assert 0.25 <= delay <= 0.75 and delay != 0.5
 
 
 def test_a_duplicate_id_answer_to_a_create_is_looked_up_never_taken_as_a_reject() -> None:
@@ -338,8 +364,8 @@ def test_a_cancel_never_confirmed_raises_order_in_doubt_once_its_budget_is_spent
     acknowledged(loop)
     with pytest.raises(OrderInDoubt) as raised:
         loop.run(loop.driver.cancel("c1"))
-    assert raised.value.state == "pending_cancel"
-    assert "not confirmed after 3 attempts" in raised.value.last_error
+    assert (raised.value.order_id, raised.value.state, raised.value.last_error) == (
+        "c1", "pending_cancel", "the cancel is not confirmed after 3 attempts")
     assert len(loop.sends(Op.CANCEL)) == CONFIG.max_retries + 1
     # Each unconfirmed cancel is followed by a fetch, then a poll interval's wait.
     assert [s.mono for s in loop.sends(Op.CANCEL)] == [1000.0, 1001.0, 1002.0]
@@ -351,16 +377,56 @@ def test_cancels_the_exchange_could_not_see_yet_do_not_spend_the_budget() -> Non
     acknowledged(loop)
     assert loop.run(loop.driver.cancel("c1")).state is State.CANCELLED
     assert len(loop.sends(Op.CANCEL)) == 5 > CONFIG.max_retries + 1
-    assert loop.notes("c1").count("cancel_unseen") == 4
+    assert [e.detail for e in loop.rows("c1") if isinstance(e, Note)
+            and e.kind == "cancel_unseen"] == ["fetch by exchange id: generated not_found"] * 4
 
 
 def test_a_cancel_whose_fetch_fails_outside_the_grace_is_in_doubt() -> None:
     loop = Loop(answer=Script(cancel=[None], fetch=[failure(Kind.NOT_FOUND)]))
     acknowledged(loop)
     loop.advance(5.0)
-    with pytest.raises(OrderInDoubt):
+    with pytest.raises(OrderInDoubt) as raised:
         loop.run(loop.driver.cancel("c1"))
+    assert (raised.value.order_id, raised.value.state, raised.value.last_error) == (
+        "c1", "pending_cancel", "generated not_found")
     assert loop.get("c1").state is State.PENDING_CANCEL
+
+
+def test_a_cancel_refused_otherwise_than_not_found_or_rejected_is_in_doubt_in_its_words(
+) -> None:
+    loop = Loop(answer=Script(cancel=[failure(Kind.FATAL)]))
+    acknowledged(loop)
+    with pytest.raises(OrderInDoubt) as raised:
+        loop.run(loop.driver.cancel("c1"))
+    assert (raised.value.order_id, raised.value.state, raised.value.last_error) == (
+        "c1", "pending_cancel", "generated fatal")
+    assert [s.op for s in loop.sends()] == [Op.CANCEL]
+
+
+def test_a_cancel_rejected_while_the_order_rests_is_journaled_in_the_exchanges_words() -> None:
+    loop = Loop(answer=Script(cancel=[failure(Kind.REJECTED), None],
+                              fetch=[seen(), CANCELED]))
+    acknowledged(loop)
+    assert loop.run(loop.driver.cancel("c1")).state is State.CANCELLED
+    assert [e for e in loop.rows("c1") if isinstance(e, CancelRejected)] == [
+        CancelRejected("generated rejected")]
+
+
+@pytest.mark.parametrize("fetched", [
+    pytest.param([seen(status="canceled", filled="0.5")], id="the_cancels_fetch"),
+    pytest.param([seen(), seen(), seen(), seen(status="canceled", filled="0.5")],
+                 id="the_fetch_past_its_budget"),
+])
+def test_the_trades_listed_after_a_cancel_are_journaled_as_the_orders_fills(
+        fetched: list[object]) -> None:
+    loop = Loop(answer=Script(cancel=[None], fetch=fetched,
+                              trades=[[Fill("t1", "0.5", "100")]]))
+    acknowledged(loop)
+    order = loop.run(loop.driver.cancel("c1"))
+    assert (order.state, order.filled) == (State.CANCELLED, Decimal("0.5"))
+    # The exchange's trade, listed once: no fill inferred from the figures in between.
+    assert [e for e in loop.rows("c1") if isinstance(e, Fill)] == [Fill("t1", "0.5", "100")]
+    assert len(loop.sends(Op.TRADES)) == 1
 
 
 # -- what the exchange said ----------------------------------------------------------------
