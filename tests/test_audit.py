@@ -466,7 +466,8 @@ def test_a_head_of_another_empty_journal_is_reported(tmp_path: Path) -> None:
     with Journal.open(tmp_path / "a.db") as a, Journal.open(tmp_path / "b.db") as b:
         other_head = b.head
         assert a.head != other_head
-    assert not audit(tmp_path / "a.db", expected_head=other_head).ok
+    assert [str(v) for v in audit(tmp_path / "a.db", expected_head=other_head).violations] == [
+        "the recorded head is row 0 of another journal"]
 
 
 # -- the command line ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from fsm_executor import (
     Cancel,
     CancelRejected,
     ConflictingFill,
+    CorruptJournal,
     DuplicateOrder,
     FakeClock,
     Fill,
@@ -379,6 +380,20 @@ def test_orders_hands_out_snapshots(book: OrderBook) -> None:
     [snapshot] = book.orders()
     snapshot.state = State.FAILED
     assert book.state_of("o1") is State.SUBMITTED
+
+
+def test_every_order_rebuilt_names_the_file_of_a_row_it_cannot_follow(
+        journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        open_order(book, "o1")
+        book.apply("o1", Fill("t1", "1", "100"))  # row 4: filled, let go
+        open_order(book, "o2")
+    execute(journal_path, [("UPDATE journal SET dest = 'cancelled' WHERE seq = 4", ())])
+    with OrderBook.open(journal_path) as book:  # opening rebuilds the open orders only
+        with pytest.raises(CorruptJournal) as info:
+            list(book.orders())
+    assert info.value.path == str(journal_path) and info.value.seq == 4
+    assert str(info.value).startswith(f"{journal_path}: order 'o1': 'fill' recorded as ")
 
 
 def test_orders_are_snapshots_as_get_gives_them_finished_or_not(book: OrderBook) -> None:

@@ -40,6 +40,7 @@ def test_an_unknown_trigger_has_no_event() -> None:
 
 def test_missing_optional_payload_fields_take_their_defaults() -> None:
     assert event_from_payload("reject", {}) == Reject()
+    assert event_from_payload("cancel", {}).reason == ""  # type: ignore[union-attr]
     assert event_from_payload("submit", {"extra": 1}) == Submit()
     assert event_from_payload("note", {"kind": "k"}) == Note("k", "")
 

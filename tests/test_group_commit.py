@@ -47,6 +47,8 @@ def test_many_orders_moving_at_once_commit_in_one_transaction(
     result = book.apply_many((f"c{i}", [Submit(), Acknowledge(f"E{i}")]) for i in range(N))
     assert appends == [2 * N]
     assert all(isinstance(o, Order) and o.state is State.SUBMITTED for o in result.values())
+    result["c0"].state = State.FAILED  # type: ignore[union-attr]
+    assert book.get("c0").state is State.SUBMITTED  # snapshots: the book's own untouched
     assert [o.exchange_order_id for o in result.values()] == [f"E{i}" for i in range(N)]
     with JournalReader(journal_path) as reader:  # another connection: committed
         rows = [e for e in reader.entries() if e.seq > before]
@@ -77,8 +79,10 @@ def test_a_refused_order_journals_nothing_and_the_others_commit(
 def test_an_order_twice_in_one_group_is_refused_before_anything_is_written(
         book: OrderBook) -> None:
     head = book.journal.head
-    with pytest.raises(InvalidInput, match="twice"):
+    with pytest.raises(InvalidInput) as info:
         book.apply_many([("c0", [Submit()]), ("c0", [Acknowledge("E0")])])
+    assert str(info.value) == ("order 'c0' appears twice in one group commit: give its "
+                               "events together")
     assert book.journal.head == head and book.get("c0").state is State.CREATED
 
 
