@@ -389,9 +389,9 @@ def test_every_order_rebuilt_names_the_file_of_a_row_it_cannot_follow(
         book.apply("o1", Fill("t1", "1", "100"))  # row 4: filled, let go
         open_order(book, "o2")
     execute(journal_path, [("UPDATE journal SET dest = 'cancelled' WHERE seq = 4", ())])
-    with OrderBook.open(journal_path) as book:  # opening rebuilds the open orders only
-        with pytest.raises(CorruptJournal) as info:
-            list(book.orders())
+    # Opening rebuilds the open orders only; orders() rebuilds them all.
+    with OrderBook.open(journal_path) as book, pytest.raises(CorruptJournal) as info:
+        list(book.orders())
     assert info.value.path == str(journal_path) and info.value.seq == 4
     assert str(info.value).startswith(f"{journal_path}: order 'o1': 'fill' recorded as ")
 
