@@ -17,6 +17,7 @@ from fsm_executor import (
     Fill,
     OrderBook,
     OrderSpec,
+    RequestCancel,
     Restate,
     State,
     Submit,
@@ -217,6 +218,18 @@ def test_a_restate_drops_a_fee_currency_no_fill_is_charged_in_any_more(
     order = book.apply("c1", Restate(["E1:cum:0.5"], [trade("t1", "0.5", "100", "0.05")]))
     assert dict(order.fees) == {"USDT": D("0.05")}  # what the fills alone give
     assert dict(order.fees) == fees_of(order.fills.values())
+
+
+def test_a_restate_while_a_cancel_is_pending_leaves_the_order_pending_cancel(
+        book: OrderBook, journal_path: Path) -> None:
+    see(book, answer("0.5", cost="50"), [])  # half filled, inferred
+    book.apply("c1", RequestCancel("timeout"))
+    order = book.apply("c1", Restate(["E1:cum:0.5"], [trade("t1", "0.5", "100")]))
+    assert (order.state, order.filled) == (State.PENDING_CANCEL, D("0.5"))
+    last = book.journal.entries_after(0)[-1]
+    assert (last.trigger, last.source, last.dest) == (
+        "restate", "pending_cancel", "pending_cancel")
+    assert audit(journal_path).ok
 
 
 def test_a_restate_cannot_change_what_an_ended_order_filled(book: OrderBook) -> None:
