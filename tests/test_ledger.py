@@ -14,9 +14,11 @@ from fsm_executor import (
     Acknowledge,
     BadRestate,
     Cancel,
+    ConflictingFill,
     Fill,
     OrderBook,
     OrderSpec,
+    Overfill,
     RequestCancel,
     Restate,
     State,
@@ -230,6 +232,38 @@ def test_a_restate_while_a_cancel_is_pending_leaves_the_order_pending_cancel(
     assert (last.trigger, last.source, last.dest) == (
         "restate", "pending_cancel", "pending_cancel")
     assert audit(journal_path).ok
+
+
+@pytest.mark.parametrize(("events", "kind", "words"), [
+    ([Restate(["E1:cum:0.5", "E1:cum:0.5"], [trade("t8", "0.5", "1")])], BadRestate,
+     "restate refused: a fill is retracted twice"),
+    ([Restate(["E1:cum:0.5"], [trade("t1", "0.25", "100"), trade("t9", "0.25", "100")])],
+     BadRestate, "restate refused: trade 't1' is applied already"),
+    ([Restate(["E1:cum:0.5"], [trade("t1", "0.25", "99"), trade("t9", "0.25", "100")])],
+     ConflictingFill, "trade 't1' was already applied with other figures"),
+    ([Restate(["E1:cum:0.5"], [trade("t8", "0.25", "100"), trade("t8", "0.25", "100")])],
+     BadRestate, "restate refused: a trade is added twice"),
+    ([Restate(["E1:cum:0.5"], [trade("t8", "0.1", "100")])], BadRestate,
+     "restate refused: filled would go down from 0.75 to 0.60"),
+    ([Restate(["E1:cum:0.5"], [trade("t7", "0.1", "100"), trade("t8", "0.4", "100"),
+                                trade("t9", "0.3", "100")])],
+     Overfill, "fill 't9' of 0.55 would take filled from 0.75 past the order amount 1"),
+])
+def test_a_restate_refused_says_which_order_and_why_in_words(
+        book: OrderBook, events: list[Any], kind: type[Exception], words: str) -> None:
+    # Half filled by the answer, a quarter of it listed as t1: a quarter and a half inferred.
+    see(book, answer("0.5", cost="50"), [trade("t1", "0.25", "100")])
+    see(book, answer("0.75", cost="75"), [])
+    assert book.get("c1").filled == D("0.75")
+    with pytest.raises(kind) as info:
+        book.apply_all("c1", events)
+    assert type(info.value) is kind and info.value.order_id == "c1"  # type: ignore[attr-defined]
+    assert str(info.value) == f"order 'c1': {words}"
+    if kind is Overfill:
+        assert (info.value.filled, info.value.amount, info.value.trade_id,  # type: ignore[attr-defined]
+                info.value.fill_amount) == (D("0.75"), D(1), "t9", D("0.55"))  # type: ignore[attr-defined]
+    if kind is ConflictingFill:
+        assert info.value.trade_id == "t1"  # type: ignore[attr-defined]
 
 
 def test_a_restate_cannot_change_what_an_ended_order_filled(book: OrderBook) -> None:
