@@ -84,6 +84,9 @@ def run_pytest(args: list[str], cwd: Path, env: dict[str, str], timeout: float) 
     seconds = time.monotonic() - start
     if done.returncode == 0:
         return Verdict("survived", seconds=seconds)
+    if done.returncode == 4 and "while loading conftest" in done.stdout + done.stderr:
+        # The package no longer imports (a mutant of what runs at import): killed.
+        return Verdict("killed", "the package does not import", seconds)
     if done.returncode in (4, 5):  # usage error, no tests collected
         raise RuntimeError(f"pytest {' '.join(args)} in {cwd}: exit {done.returncode}\n"
                            f"{done.stdout[-3000:]}{done.stderr[-3000:]}")

@@ -230,10 +230,13 @@ def recheck_fresh(config: Config, modules: list[str], jobs: int) -> Counter[str]
         function = function_of(mutant)
         if function in IN_CHILDREN:
             files = list(IN_CHILDREN[function])
-        elif tests_of.get(function):  # the tests mutmut would run (budget_tests)
-            files = sorted(tests_of[function])
-        else:  # it runs at import only: the tests named after its module, else all
-            files = own_tests(path) or config.test_files()
+        else:
+            # It ran at import, or once for every test after (what it built is kept):
+            # mutmut saw it called by one test at most. The tests named after its module
+            # first, then the files of the tests that called it; else every file.
+            own = own_tests(path)
+            called = {t.split("::")[0] for t in tests_of.get(function, [])} - set(own)
+            files = own + sorted(called) or config.test_files()
         verdict = run_pytest([*files, *config.options], MUTANTS,
                              child_env(MUTANT_UNDER_TEST=mutant),
                              timeout=3 * suite_seconds + 60)
