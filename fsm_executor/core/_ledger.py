@@ -49,11 +49,21 @@ class Figures:
 
 def fees_of(fills: Iterable[Fill]) -> Fees:
     """Fees per currency of ``fills`` (a currency charged at all is listed, even at 0)."""
-    total: Fees = {}
+    return totals(fills)[2]
+
+
+def totals(fills: Iterable[Fill]) -> tuple[Decimal, Decimal, Fees]:
+    """What ``fills`` add up to: their amount, their cost, and ``fees_of`` them, in one
+    pass (audit sums every order's fills)."""
+    add = LEDGER.add
+    amount = cost = _ZERO
+    fees: Fees = {}
     for fill in fills:
+        amount = add(amount, fill.amount)
+        cost = add(cost, fill.value)
         for currency, fee in fill.fees():
-            total[currency] = LEDGER.add(total.get(currency, _ZERO), fee)
-    return total
+            fees[currency] = add(fees.get(currency, _ZERO), fee)
+    return amount, cost, fees
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:

@@ -13,14 +13,12 @@ from typing import Final
 
 import attrs
 
-from ..core._ledger import fees_of
+from ..core._ledger import totals
 from ..core._model import Order
 from ..core._states import OPEN, State
-from ..core._values import LEDGER
 from ._index import DIGEST_MODULUS, OrdersIndex, StoredRow, fingerprint, row_of, stored
 
 _ZERO: Final = Decimal(0)
-_add: Final = LEDGER.add
 
 #: A span of seqs: an order's create row's and its last row's (_replay.Span).
 Span = list[int]
@@ -38,16 +36,12 @@ class Violation:
 def invariants(order: Order) -> list[str]:
     """The ledger's and the lifecycle's invariants, recomputed from the order's fills."""
     problems = []
-    total = cost = _ZERO
-    for fill in order.fills.values():
-        total = _add(total, fill.amount)
-        cost = _add(cost, fill.value)
+    total, cost, fees = totals(order.fills.values())
     if total != order.filled:
         problems.append(f"filled {order.filled} is not the sum of its fills {total}")
     if cost != order.cost:
         problems.append(f"cost {order.cost} is not the sum of its fills' amount x price "
                         f"{cost}")
-    fees = fees_of(order.fills.values())
     if fees != dict(order.fees):
         problems.append(f"fees {dict(order.fees)} are not the sum of its fills' fees per "
                         f"currency {fees}")
