@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 import ccxt
 import pytest
 
-from fsm_executor import ExchangeFailure
+from fsm_executor import ExchangeFailure, ExecutionConfig, Order, OrderSpec
+from fsm_executor.core._decide import after_create_failure, backoff, is_retryable
+from fsm_executor.core._events import Event, LoseAnswer, Reject
 from fsm_executor.exchange._errors import (
     CCXT_KINDS,
     Kind,
@@ -13,6 +18,7 @@ from fsm_executor.exchange._errors import (
     kind_of,
     translate,
 )
+from fsm_executor.exchange._exchange import ExchangeAdapter
 
 
 def _all_ccxt_classes() -> set[type[BaseException]]:
@@ -75,3 +81,92 @@ def test_the_tree_is_ccxts_own_classes_each_once_not_a_subclass_made_elsewhere()
     assert all(c.__module__.startswith("ccxt") for c in classes)
     assert len({c.__name__ for c in classes}) == len(classes)
     assert ccxt.BaseError in classes and ccxt.RequestTimeout in classes
+
+
+# -- What the executor does with each answer ---------------------------------------------
+#
+# The groups follow ccxt's error hierarchy as its manual describes it (docs/Manual.md,
+# "Error Hierarchy"): an ExchangeError is the exchange's definitive answer to this request;
+# an OperationFailed (NetworkError, and the malformed or empty answers) leaves the outcome
+# unknown; an account or environment that cannot trade (permissions, a suspended account,
+# an unsupported call, a closed exchange object) stops the order for a person to look.
+
+
+class Answering:
+    """A ccxt exchange whose every request is answered with ``exc``."""
+
+    id = "answering"
+    has = {"fetchOrder": True, "fetchOpenOrders": True, "fetchClosedOrders": True}
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+        self.sent: list[str] = []
+
+    def create_order(self, *args: object) -> dict[str, Any]:
+        self.sent.append("create_order")
+        raise self.exc
+
+    def fetch_order(self, *args: object) -> dict[str, Any]:
+        self.sent.append("fetch_order")
+        raise self.exc
+
+
+def _create_answered(exc: BaseException) -> tuple[Event | None, ExchangeFailure, Answering]:
+    """What the executor decides when a create is answered with ``exc``."""
+    exchange = Answering(exc)
+    adapter = ExchangeAdapter(exchange)
+    order = Order.from_spec(OrderSpec("fsmxK1", "BTC/USDT", "buy", "limit", "1", "10"), 0.0)
+    with pytest.raises(ExchangeFailure) as raised:
+        adapter.run(adapter.create(order))
+    return after_create_failure(raised.value, may_retry=True), raised.value, exchange
+
+
+@pytest.mark.parametrize("cls", [
+    ccxt.BaseError, ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountNotEnabled,
+    ccxt.AccountSuspended, ccxt.ArgumentsRequired, ccxt.BadSymbol,
+    ccxt.ManualInteractionNeeded, ccxt.RestrictedLocation, ccxt.InvalidAddress,
+    ccxt.AddressPending, ccxt.NotSupported, ccxt.InvalidProxySettings,
+    ccxt.ExchangeClosedByUser, ccxt.UnsubscribeError,
+])
+def test_an_answer_no_retry_can_mend_fails_the_order_for_a_person_to_look(
+        cls: type[Exception]) -> None:
+    decision, failure, exchange = _create_answered(cls("binance {}"))
+    assert isinstance(decision, Reject) and decision.fatal, decision
+    assert not is_retryable(failure)
+    assert exchange.sent == ["create_order"]  # no clock resync, nothing sent again
+
+
+@pytest.mark.parametrize("cls", [
+    ccxt.ExchangeError, ccxt.BadRequest, ccxt.OperationRejected, ccxt.NoChange,
+    ccxt.MarginModeAlreadySet, ccxt.MarketClosed, ccxt.InsufficientFunds, ccxt.InvalidOrder,
+    ccxt.OrderImmediatelyFillable, ccxt.OrderNotFillable, ccxt.ContractUnavailable,
+])
+def test_a_definitive_refusal_fails_the_order_and_the_executor_goes_on(
+        cls: type[Exception]) -> None:
+    decision, failure, exchange = _create_answered(cls("binance {}"))
+    assert isinstance(decision, Reject) and not decision.fatal, decision
+    assert not is_retryable(failure)
+    assert exchange.sent == ["create_order"]
+
+
+@pytest.mark.parametrize("cls", [
+    ccxt.OperationFailed, ccxt.NetworkError, ccxt.ExchangeNotAvailable, ccxt.OnMaintenance,
+    ccxt.RequestTimeout, ccxt.BadResponse, ccxt.NullResponse, ccxt.CancelPending,
+    ccxt.OrderNotCached, ccxt.ChecksumError,
+])
+def test_an_answer_that_leaves_the_outcome_unknown_is_looked_up_and_retried_at_backoff(
+        cls: type[Exception]) -> None:
+    decision, failure, _ = _create_answered(cls("binance {}"))
+    assert isinstance(decision, LoseAnswer), decision  # in doubt: settled by a lookup
+    assert is_retryable(failure)
+    # The ordinary backoff, not a rate limit's cool-down.
+    config = ExecutionConfig(retry_delay_seconds=1, rate_limit_cooldown_seconds=10, jitter=0)
+    assert backoff(0, failure.kind, config, random.Random(0)) == 1
+
+
+@pytest.mark.parametrize("cls", [ccxt.DDoSProtection, ccxt.RateLimitExceeded])
+def test_a_rate_limit_waits_at_least_the_cool_down(cls: type[Exception]) -> None:
+    decision, failure, _ = _create_answered(cls("binance {}"))
+    assert isinstance(decision, LoseAnswer), decision
+    config = ExecutionConfig(retry_delay_seconds=1, rate_limit_cooldown_seconds=10, jitter=0)
+    assert backoff(0, failure.kind, config, random.Random(0)) == 10
