@@ -52,6 +52,9 @@ class Wire:
             "limits": {"amount": {}, "price": {}, "cost": {}},
             "info": {"orderTypes": ["LIMIT", "MARKET"]}}])
         self.sent: list[tuple[str, str, str | None]] = []
+        #: An HTTP status and body to answer requests with, through ccxt's own error
+        #: handling; None: a request raises Sent.
+        self.answer: tuple[int, str] | None = None
         self.exchange.fetch = self._fetch
 
     def _fetch(self, url: str, method: str = "GET", headers: Any = None,
@@ -60,7 +63,15 @@ class Wire:
             if part in url:
                 return answer
         self.sent.append((method, url, body))
-        raise Sent(url)
+        if self.answer is None:
+            raise Sent(url)
+        # What ccxt's own fetch does with an answer (base/exchange.py): the exchange's
+        # handle_errors, then the HTTP status.
+        status, text = self.answer
+        data = json.loads(text)
+        self.exchange.handle_errors(status, "", url, method, {}, text, data, headers, body)
+        self.exchange.handle_http_status_code(status, "", url, method, text)
+        return data
 
     def last(self) -> Request:
         method, url, body = self.sent[-1]

@@ -9,7 +9,10 @@ from __future__ import annotations
 import pytest
 from ccxt_wire import Request, Sent, Wire
 
-from fsm_executor import Order, OrderSpec
+from fsm_executor import ExchangeFailure, Order, OrderSpec
+from fsm_executor.core._answers import Kind
+from fsm_executor.core._decide import after_create_failure
+from fsm_executor.core._events import LoseAnswer
 from fsm_executor.core._profiles import DEFAULT, PROFILES, LookupBy, profile_for
 from fsm_executor.exchange._exchange import ExchangeAdapter
 
@@ -83,3 +86,34 @@ def test_a_lookup_asks_the_exchange_by_our_client_id_where_its_api_can(
     assert request.carrying(order.client_order_id) == ([field] if field else []), request
     if field is None:  # the open orders' listing, matched here
         assert profile_for(Wire(exchange).exchange).lookup is LookupBy.LISTINGS
+
+
+#: Each exchange's answer to a create that reuses a client order id still held, as its API
+#: reference gives it (HTTP status, body), with the id the profile matches it by.
+DUPLICATE_ANSWERS = [
+    ("binance", 400, '{"code":-2010,"msg":"Duplicate order sent."}'),
+    ("okx", 200, '{"code":"1","data":[{"clOrdId":"fsmxAbc12","ordId":"","sCode":"51016",'
+                 '"sMsg":"Duplicated clOrdId","tag":""}],"msg":"Operation failed."}'),
+    ("kucoin", 200, '{"code":"126044","msg":"clientOid duplicate"}'),
+    ("kucoin", 200, '{"code":"126033","msg":"Duplicate order"}'),
+    ("kucoin", 400, '{"code":"400100","msg":"clientOidDuplicated"}'),
+    ("bybit", 200, '{"retCode":110072,"retMsg":"OrderLinkedID is duplicate","result":{}}'),
+    ("bybit", 200, '{"retCode":170141,"retMsg":"Duplicate clientOrderId.","result":{}}'),
+    ("bitget", 400, '{"code":"43118","msg":"clientOrderId duplicate","data":null}'),
+    ("bitget", 400, '{"code":"45034","msg":"Client order id duplicate","data":null}'),
+    ("htx", 200, '{"status":"error","err-code":"invalid-client-order-id",'
+                 '"err-msg":"invalid-client-order-id","data":null}'),
+]
+
+
+@pytest.mark.parametrize(("exchange", "status", "body"), DUPLICATE_ANSWERS,
+                         ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(DUPLICATE_ANSWERS)])
+def test_the_exchanges_own_duplicate_id_answer_is_looked_up_never_taken_as_a_reject(
+        exchange: str, status: int, body: str) -> None:
+    wire = Wire(exchange)
+    wire.answer = (status, body)
+    adapter = ExchangeAdapter(wire.exchange)
+    with pytest.raises(ExchangeFailure) as raised:
+        adapter.run(adapter.create(_order(exchange)))
+    assert raised.value.kind == Kind.DUPLICATE, raised.value
+    assert isinstance(after_create_failure(raised.value, may_retry=True), LoseAnswer)

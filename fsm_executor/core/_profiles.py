@@ -17,7 +17,10 @@ The decisions and the adapter read these instead of assuming one exchange's mann
   listings where ccxt's fetch_order ignores the client id.
 - ``duplicate_answers``: how the exchange says "this client order id is taken". ccxt maps
   them to InvalidOrder, BadRequest or plain ExchangeError, never DuplicateOrderId; matched by
-  ccxt class and code or message, they mean "it exists: look it up", never a reject.
+  ccxt class and code or message, they mean "it exists: look it up", never a reject. (The
+  one ccxt class that says so, DuplicateOrderId, means it for every exchange: the error
+  table gives it that kind.) Empty where the exchange refuses no reused id, or its answer
+  is undocumented.
 
 - ``unprocessed_answers``: answers to a create that the exchange documents as refusals
   before execution (Binance: HTTP 4XX, 429 and 418 among them, "the issue is on the
@@ -153,7 +156,7 @@ DEFAULT: Final = _P(
     id="default", client_id_param="clientOrderId", client_id_max_length=32,
     client_id_alphabet=_ALNUM, uniqueness=Uniqueness.NONE, lookup=LookupBy.FETCH_ORDER,
     lookup_param="clientOrderId", visibility_grace_seconds=60.0, lookup_window_seconds=_DAY,
-    duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=True,
+    duplicate_answers=(), listings_need_symbol=True,
     source="conservative: assumes nothing an unknown exchange has not promised",
 )
 
@@ -162,8 +165,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=90 * _DAY,
-       duplicate_answers=(_E("InvalidOrder", "-2010", "Duplicate order sent"),
-                          _E("DuplicateOrderId")),
+       duplicate_answers=(_E("InvalidOrder", "-2010", "Duplicate order sent"),),
        listings_need_symbol=True,
        # ccxt raises DDoSProtection for HTTP 429 and 418 (with the status in the message).
        # -1021 (HTTP 400, InvalidNonce in ccxt): the timestamp is checked before the
@@ -184,8 +186,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
        lookup=LookupBy.LISTINGS, lookup_param="orderLinkId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=_DAY,
-       duplicate_answers=(_E("InvalidOrder", "110072"), _E("InvalidOrder", "170141"),
-                          _E("DuplicateOrderId")),
+       duplicate_answers=(_E("InvalidOrder", "110072"), _E("InvalidOrder", "170141")),
        listings_need_symbol=True,
        source="ccxt/bybit.py: clientOrderId is sent as orderLinkId; fetch_order ignores "
               "it (and needs acknowledged=True), fetch_open_orders filters by orderLinkId "
@@ -196,7 +197,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=_ALNUM, uniqueness=Uniqueness.OPEN,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=2 * _HOUR,
-       duplicate_answers=(_E("InvalidOrder", "51016"), _E("DuplicateOrderId")),
+       duplicate_answers=(_E("InvalidOrder", "51016"),),
        listings_need_symbol=False,
        source="ccxt/okx.py: clientOrderId is sent as clOrdId (create and fetch_order); "
               "51016 'Client order ID already exists.' is InvalidOrder; 51603 and 51400 "
@@ -207,8 +208,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=2 * _DAY,
        duplicate_answers=(_E("BadRequest", "400100", "clientOidDuplicated"),
-                          _E("InvalidOrder", "126044"), _E("InvalidOrder", "126033"),
-                          _E("DuplicateOrderId")),
+                          _E("InvalidOrder", "126044"), _E("InvalidOrder", "126033")),
        listings_need_symbol=True,
        source="ccxt/kucoin.py: clientOrderId is sent as clientOid; fetch_order by client "
               "id needs a symbol (HF accounts); 400100 is BadRequest (shared: matched by "
@@ -221,7 +221,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=r"(?!t)[0-9A-Za-z_.-]+", uniqueness=Uniqueness.NONE,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=_HOUR,
-       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
+       duplicate_answers=(), listings_need_symbol=False,
        client_id_echo_prefix="t-",
        source="ccxt/gate.py: clientOrderId is sent as text, 't-' prefixed (and read back "
               "from text, prefix included); fetch_order "
@@ -232,7 +232,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.OPEN,
        lookup=LookupBy.LISTINGS, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=_DAY,
-       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
+       duplicate_answers=(), listings_need_symbol=False,
        source="ccxt/kraken.py: clientOrderId is sent as cl_ord_id (free text, 18 "
               "characters); fetch_order maps it to userref and still needs a txid, so "
               "lookups use fetch_open_orders/fetch_closed_orders, which send it as "
@@ -241,7 +241,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
        lookup=LookupBy.LISTINGS, lookup_param="",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=_DAY,
-       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
+       duplicate_answers=(), listings_need_symbol=False,
        source="ccxt/coinbase.py: the unified clientOrderId is replaced by ccxt's own "
               "ccxt-<uuid>, only client_order_id gets through; fetch_order and the listings "
               "take no client id (matched locally). Coinbase answers a reused "
@@ -250,8 +250,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.NONE,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=90 * _DAY,
-       duplicate_answers=(_E("ExchangeError", "43118"), _E("ExchangeError", "45034"),
-                          _E("DuplicateOrderId")),
+       duplicate_answers=(_E("ExchangeError", "43118"), _E("ExchangeError", "45034")),
        listings_need_symbol=False,
        source="ccxt/bitget.py: clientOrderId is sent as clientOid, fetch_order honours it "
               "(with a symbol and id ''); 43118 'clientOrderId duplicate' is not mapped "
@@ -260,7 +259,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=r"[0-9]+", uniqueness=Uniqueness.NONE,
        lookup=LookupBy.LISTINGS, lookup_param="cid",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=14 * _DAY,
-       duplicate_answers=(_E("DuplicateOrderId"),), listings_need_symbol=False,
+       duplicate_answers=(), listings_need_symbol=False,
        source="ccxt/bitfinex.py: clientOrderId is sent as cid, an integer; fetch_order "
               "sees active orders only and answers an unknown id with an empty order. "
               "Bitfinex: cid 'unique in the day (UTC) (not enforced)'; history 2 weeks."),
@@ -268,8 +267,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.WINDOW,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=2 * _HOUR,
-       duplicate_answers=(_E("ExchangeError", "", "invalid-client-order-id"),
-                          _E("DuplicateOrderId")),
+       duplicate_answers=(_E("ExchangeError", "", "invalid-client-order-id"),),
        listings_need_symbol=True,
        source="ccxt/htx.py: clientOrderId is sent as client-order-id (unique within 8 "
               "or 24 hours, the docs disagree); fetch_order honours it within 8 hours; "
