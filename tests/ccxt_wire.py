@@ -19,7 +19,7 @@ MARKET_IDS = {"binance": "BTCUSDT", "bybit": "BTCUSDT", "okx": "BTC-USDT",
               "coinbase": "BTC-USDT", "bitget": "BTCUSDT", "bitfinex": "tBTCUST",
               "htx": "btcusdt", "mexc": "BTCUSDT", "bitstamp": "btcusdt"}
 
-#: Account set-up questions, by a part of their path, answered as a classic spot account:
+#: Account set-up questions, by a part of their path, answered as a spot account:
 #: KuCoin's account mode, HTX's account ids, Bybit's and Gate's and Bitget's settings.
 SET_UP = {
     "/account/mode": {"code": "200000", "data": {"selfAccountMode": "CLASSIC"}},
@@ -51,6 +51,8 @@ class Wire:
                                           "price": 0.01 if tick else 2},
             "limits": {"amount": {}, "price": {}, "cost": {}},
             "info": {"orderTypes": ["LIMIT", "MARKET"]}}])
+        if name == "kucoin":  # KuCoin has moved spot accounts to its HF trading system
+            self.exchange.options["hf"] = True
         self.sent: list[tuple[str, str, str | None]] = []
         #: An HTTP status and body to answer requests with, through ccxt's own error
         #: handling; None: a request raises Sent.

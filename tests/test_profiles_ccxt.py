@@ -6,6 +6,7 @@ an order by a field the exchange ignores."""
 
 from __future__ import annotations
 
+import ccxt
 import pytest
 from ccxt_wire import Request, Sent, Wire
 
@@ -117,3 +118,30 @@ def test_the_exchanges_own_duplicate_id_answer_is_looked_up_never_taken_as_a_rej
         adapter.run(adapter.create(_order(exchange)))
     assert raised.value.kind == Kind.DUPLICATE, raised.value
     assert isinstance(after_create_failure(raised.value, may_retry=True), LoseAnswer)
+
+
+#: A listing's field value that points it at another market than spot (Bybit's
+#: category=linear without a symbol).
+_NOT_SPOT = {"linear", "inverse", "usdt-futures", "coin-futures", "swap", "futures", "option"}
+
+
+def _lists_every_spot_market(exchange: str) -> bool:
+    """Whether ccxt's fetch_open_orders without a symbol asks for every spot market's open
+    orders (rather than refusing, or listing another market type)."""
+    wire = Wire(exchange)
+    try:
+        wire.exchange.fetch_open_orders(None)
+    except Sent:
+        return not any(value.lower() in _NOT_SPOT for _, value in wire.last().fields)
+    except ccxt.BaseError:  # refused without a symbol: Binance's warning, KuCoin's HF
+        return False
+    raise AssertionError("nothing was asked")
+
+
+@pytest.mark.parametrize("exchange", PROFILES)
+def test_recovery_looks_for_orphans_in_every_market_where_ccxt_can_list_them_at_once(
+        exchange: str) -> None:
+    # Recovery adds a listing without a symbol (_reconcile._orphans) exactly where the
+    # profile says listings need none: there, one that refused or listed futures would
+    # hide every orphan; elsewhere, leaving it out would miss those of other markets.
+    assert PROFILES[exchange].listings_need_symbol is not _lists_every_spot_market(exchange)

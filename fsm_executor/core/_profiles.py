@@ -114,7 +114,9 @@ class ExchangeProfile:
     visibility_grace_seconds: float
     lookup_window_seconds: float
     duplicate_answers: tuple[ErrorAnswer, ...]
-    #: fetch_open_orders / fetch_closed_orders refuse to run without a symbol.
+    #: fetch_open_orders without a symbol does not list every spot market's open orders
+    #: (it refuses, or lists another market: Bybit's futures): recovery then looks for
+    #: orphans market by market only.
     listings_need_symbol: bool
     unprocessed_answers: tuple[ErrorAnswer, ...] = ()
     #: What the exchange puts before our client order id when it reports it back.
@@ -268,11 +270,12 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=2 * _HOUR,
        duplicate_answers=(_E("ExchangeError", "", "invalid-client-order-id"),),
-       listings_need_symbol=True,
+       listings_need_symbol=False,
        source="ccxt/htx.py: clientOrderId is sent as client-order-id (unique within 8 "
               "or 24 hours, the docs disagree); fetch_order honours it within 8 hours; "
               "canceled API orders stop being queryable after 2 hours; "
-              "fetch_closed_orders needs a symbol."),
+              "fetch_closed_orders needs a symbol, fetch_open_orders lists every spot "
+              "market's (openOrders by account-id)."),
 )}
 
 
