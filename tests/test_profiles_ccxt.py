@@ -15,6 +15,7 @@ from fsm_executor.core._answers import Kind
 from fsm_executor.core._decide import after_create_failure
 from fsm_executor.core._events import LoseAnswer
 from fsm_executor.core._profiles import DEFAULT, PROFILES, LookupBy, profile_for
+from fsm_executor.exchange._errors import translate
 from fsm_executor.exchange._exchange import ExchangeAdapter
 
 #: Where each exchange's API takes our client order id: when placing, and when looking an
@@ -145,3 +146,37 @@ def test_recovery_looks_for_orphans_in_every_market_where_ccxt_can_list_them_at_
     # profile says listings need none: there, one that refused or listed futures would
     # hide every orphan; elsewhere, leaving it out would miss those of other markets.
     assert PROFILES[exchange].listings_need_symbol is not _lists_every_spot_market(exchange)
+
+
+#: Binance's rate-limit answers (rest-api.md, "LIMITS"): HTTP 429, then 418 once the IP is
+#: banned, each with -1003. Binance documents 4XX answers as refused before execution.
+RATE_LIMITED = [
+    (429, '{"code":-1003,"msg":"Too much request weight used; current limit is 6000 request '
+          'weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid '
+          'polling the API."}'),
+    (418, '{"code":-1003,"msg":"Way too much request weight used; IP banned until '
+          '1700000000000. Please use WebSocket Streams for live updates to avoid bans."}'),
+]
+
+
+@pytest.mark.parametrize(("status", "body"), RATE_LIMITED, ids=["429", "418"])
+def test_a_create_binance_refused_for_its_rate_limit_is_sent_again(status: int,
+                                                                  body: str) -> None:
+    wire = Wire("binance")
+    wire.answer = (status, body)
+    adapter = ExchangeAdapter(wire.exchange)
+    with pytest.raises(ExchangeFailure) as raised:
+        adapter.run(adapter.create(_order("binance")))
+    assert raised.value.kind == Kind.RATE_LIMITED and raised.value.unprocessed
+    assert after_create_failure(raised.value, may_retry=True) is None  # nothing to look up
+
+
+def test_binances_rate_limit_code_alone_is_a_refusal_too() -> None:
+    # Without the HTTP status (the websocket API's answers), ccxt's exceptions table gives
+    # -1003 its class: the code says what happened.
+    binance = Wire("binance").exchange
+    body = 'binance {"code":-1003,"msg":"Too many requests; please use the websocket."}'
+    with pytest.raises(ccxt.RateLimitExceeded) as raised:
+        binance.throw_exactly_matched_exception(binance.exceptions["exact"], "-1003", body)
+    failure = translate(raised.value, "create_order", PROFILES["binance"])
+    assert failure.unprocessed and after_create_failure(failure, may_retry=True) is None

@@ -169,12 +169,13 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
        visibility_grace_seconds=_GRACE, lookup_window_seconds=90 * _DAY,
        duplicate_answers=(_E("InvalidOrder", "-2010", "Duplicate order sent"),),
        listings_need_symbol=True,
-       # ccxt raises DDoSProtection for HTTP 429 and 418 (with the status in the message).
-       # -1021 (HTTP 400, InvalidNonce in ccxt): the timestamp is checked before the
-       # request is forwarded to the matching engine (rest-api.md, "Timing security").
+       # ccxt raises DDoSProtection for HTTP 429 and 418 (with the status in the message);
+       # its exceptions table maps -1003 alone (an answer of the websocket API) to
+       # RateLimitExceeded. -1021 (HTTP 400, InvalidNonce in ccxt): the timestamp is
+       # checked before the request is forwarded to the matching engine (rest-api.md,
+       # "Timing security").
        unprocessed_answers=(_E("DDoSProtection", "429"), _E("DDoSProtection", "418"),
-                            _E("RateLimitExceeded", "429"), _E("RateLimitExceeded", "-1003"),
-                            _E("InvalidNonce", "-1021")),
+                            _E("RateLimitExceeded", "-1003"), _E("InvalidNonce", "-1021")),
        source="ccxt/binance.py: create_order sends clientOrderId as newClientOrderId, "
               "fetch_order sends it as origClientOrderId; exceptions: -2010 InvalidOrder "
               "(shared with insufficient balance: matched by message), -2013/-2011 "
