@@ -9,8 +9,9 @@ import random
 import ccxt
 import pytest
 
-from fsm_executor import ExecutionConfig, FakeClock, InvalidInput, TradeExecutor
-from fsm_executor.core._decide import new_client_order_id
+from fsm_executor import ExecutionConfig, FakeClock, InvalidInput, Order, OrderSpec, TradeExecutor
+from fsm_executor.core._decide import NotFound, after_not_found, new_client_order_id
+from fsm_executor.core._events import DeclareAbsent, Event, Resubmit
 from fsm_executor.core._profiles import (
     DEFAULT,
     PROFILES,
@@ -19,6 +20,7 @@ from fsm_executor.core._profiles import (
     Uniqueness,
     profile_for,
 )
+from fsm_executor.core._states import State
 from fsm_executor.exchange._errors import Kind, ccxt_exception_classes, translate
 
 CCXT_CLASSES = {cls.__name__ for cls in ccxt_exception_classes()}
@@ -192,3 +194,74 @@ def test_a_duration_reads_in_the_largest_whole_unit(seconds: float, text: str) -
     from fsm_executor.core._profiles import _duration
 
     assert _duration(seconds) == text
+
+
+# -- What each exchange documents, and what the executor does with it ---------------------
+#
+# Stated once more from each exchange's documentation (the profile's ``source`` cites the
+# same pages), and checked through the decisions the profile drives: a changed profile
+# changes what the executor does on that exchange, and one of these says so.
+
+_DAY = 86400.0
+
+#: Whether a reused client order id is refused (or answered with the existing order)
+#: forever: only then can a lost create be sent again without risk of a second order.
+#: Binance "A unique id among open orders"; Bybit's orderLinkId is always unique; OKX
+#: unique among pending orders; KuCoin names no scope; Gate does not enforce its text;
+#: Kraken "verifies cl_ord_id uniqueness across open orders"; Coinbase answers a reused
+#: client_order_id with the existing order; Bitget names no scope; Bitfinex "unique in the
+#: day (UTC) (not enforced)"; HTX within 8 (or 24) hours; an unknown exchange: no promise.
+REFUSED_FOREVER = {"binance": False, "bybit": True, "okx": False, "kucoin": False,
+                   "gate": False, "kraken": False, "coinbase": True, "bitget": False,
+                   "bitfinex": False, "htx": False, "default": False}
+
+#: How long an order that ended without fills can still be looked up: Binance archives
+#: them after 90 days; Bybit keeps them a day; OKX 2 hours; KuCoin 2-3 days; Gate finds a
+#: text an hour after completion; Kraken and Coinbase, and an unknown exchange: a day (no
+#: figure published); Bitget 90 days; Bitfinex's history two weeks; HTX 2 hours.
+LOOKUP_WINDOW = {"binance": 90 * _DAY, "bybit": _DAY, "okx": 7200.0, "kucoin": 2 * _DAY,
+                 "gate": 3600.0, "kraken": _DAY, "coinbase": _DAY, "bitget": 90 * _DAY,
+                 "bitfinex": 14 * _DAY, "htx": 7200.0, "default": _DAY}
+
+ALL_PROFILES = {**PROFILES, "default": DEFAULT}
+
+
+def _in_doubt(state: State) -> Order:
+    order = Order.from_spec(OrderSpec("fsmxD1", "BTC/USDT", "buy", "limit", "1", "10"), 0.0)
+    order.state = state
+    return order
+
+
+def test_every_profile_has_its_documented_manners_here() -> None:
+    assert set(REFUSED_FOREVER) == set(LOOKUP_WINDOW) == set(ALL_PROFILES)
+
+
+@pytest.mark.parametrize("exchange", ALL_PROFILES)
+def test_an_order_presumed_absent_is_sent_again_only_where_a_reused_id_is_refused_forever(
+        exchange: str) -> None:
+    decision, _ = after_not_found(_in_doubt(State.PRESUMED_ABSENT), NotFound(3, 100.0),
+                                  ALL_PROFILES[exchange], ExecutionConfig(), 200.0, True)
+    assert isinstance(decision, Resubmit) is REFUSED_FOREVER[exchange], decision
+
+
+@pytest.mark.parametrize("exchange", ALL_PROFILES)
+def test_an_order_presumed_absent_is_watched_until_the_exchange_stops_showing_it(
+        exchange: str) -> None:
+    profile, window = ALL_PROFILES[exchange], LOOKUP_WINDOW[exchange]
+    absent = _in_doubt(State.PRESUMED_ABSENT)
+
+    def decided(waited: float) -> Event | None:
+        return after_not_found(absent, NotFound(3, 100.0), profile, ExecutionConfig(),
+                               100.0 + waited, may_resend=False)[0]
+
+    assert decided(window - 60) is None  # it could still show up
+    assert isinstance(decided(window), DeclareAbsent)
+
+
+@pytest.mark.parametrize("exchange", ALL_PROFILES)
+def test_a_not_found_seconds_after_placement_is_never_taken_as_absence(exchange: str) -> None:
+    # No exchange publishes its lag; Binance answers -2013 for orders it holds for seconds
+    # after placing them (the paper venue imitates 5 s). Twenty seconds of it is no evidence.
+    decision, wait = after_not_found(_in_doubt(State.SUBMIT_UNKNOWN), NotFound(5, 100.0),
+                                     ALL_PROFILES[exchange], ExecutionConfig(), 120.0, True)
+    assert decision is None and wait > 0
