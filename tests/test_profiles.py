@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import inspect
 import random
+import re
+import string
 
 import ccxt
 import pytest
@@ -265,3 +267,37 @@ def test_a_not_found_seconds_after_placement_is_never_taken_as_absence(exchange:
     decision, wait = after_not_found(_in_doubt(State.SUBMIT_UNKNOWN), NotFound(5, 100.0),
                                      ALL_PROFILES[exchange], ExecutionConfig(), 120.0, True)
     assert decision is None and wait > 0
+
+
+#: The longest client order id each exchange documents, and the characters it allows
+#: (regex class contents): Binance ^[\.A-Z\:/a-z0-9_-]{1,36}$; Bybit up to 36 "numbers,
+#: letters (upper and lower cases), dashes, and underscores"; OKX "case-sensitive
+#: alphanumerics ... up to 32 characters"; KuCoin at most 40, "numbers, characters,
+#: underline(_) and separator(-)"; Gate "no longer than 28 bytes without t- prefix", "0-9,
+#: A-Z, a-z, underscore(_), hyphen(-) or dot(.)"; Kraken free text up to 18 characters
+#: (or a UUID); Bitfinex an int45, so 13 digits at most are always one. HTX documents a
+#: maximum of 64 characters and no alphabet; Coinbase, Bitget and an unknown exchange no
+#: rule at all: their profiles assume one (not pinned here).
+ID_RULES: dict[str, tuple[int, str | None]] = {
+    "binance": (36, r"A-Za-z0-9.:/_-"), "bybit": (36, r"A-Za-z0-9_-"),
+    "okx": (32, r"A-Za-z0-9"), "kucoin": (40, r"A-Za-z0-9_-"),
+    "gate": (28, r"A-Za-z0-9_.-"), "kraken": (18, r" -~"), "htx": (64, None),
+    "bitfinex": (13, r"0-9"),
+}
+#: What our ids and a bot's prefix are made of: letters, digits, "-" and "_".
+_OURS = string.ascii_letters + string.digits + "_-"
+
+
+@pytest.mark.parametrize("exchange", ID_RULES)
+def test_client_ids_are_refused_exactly_where_the_exchange_documents_it_would(
+        exchange: str) -> None:
+    longest, allowed = ID_RULES[exchange]
+    profile = PROFILES[exchange]
+    documented = re.compile(f"[{allowed or 'A-Za-z0-9'}]")
+    start = "1" if exchange == "bitfinex" else "f"  # Gate: "t..." is ccxt's prefix
+    for char in _OURS:
+        if documented.fullmatch(char):  # accepted up to the documented length
+            assert profile.check_client_id((start + char * longest)[:longest]), char
+        elif allowed is not None:
+            assert not profile.check_client_id(start + char), char
+    assert not profile.check_client_id(start * (longest + 1))

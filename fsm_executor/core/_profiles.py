@@ -250,15 +250,17 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
               "take no client id (matched locally). Coinbase answers a reused "
               "client_order_id with the existing order."),
     _P(id="bitget", client_id_param="clientOrderId", client_id_max_length=50,
-       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.NONE,
+       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.WINDOW,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=90 * _DAY,
        duplicate_answers=(_E("ExchangeError", "43118"), _E("ExchangeError", "45034")),
        listings_need_symbol=False,
        source="ccxt/bitget.py: clientOrderId is sent as clientOid, fetch_order honours it "
               "(with a symbol and id ''); 43118 'clientOrderId duplicate' is not mapped "
-              "(ExchangeError). Uniqueness scope undocumented: taken as none."),
-    _P(id="bitfinex", client_id_param="clientOrderId", client_id_max_length=15,
+              "(ExchangeError). Bitget docs (place-order): clientOid's idempotency time is 6 "
+              "hours, only while the order is unfilled."),
+    # cid is an int45: 13 digits are always one (14 may pass 2**45).
+    _P(id="bitfinex", client_id_param="clientOrderId", client_id_max_length=13,
        client_id_alphabet=r"[0-9]+", uniqueness=Uniqueness.NONE,
        lookup=LookupBy.LISTINGS, lookup_param="cid",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=14 * _DAY,
