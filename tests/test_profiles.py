@@ -276,28 +276,53 @@ def test_a_not_found_seconds_after_placement_is_never_taken_as_absence(exchange:
 #: underline(_) and separator(-)"; Gate "no longer than 28 bytes without t- prefix", "0-9,
 #: A-Z, a-z, underscore(_), hyphen(-) or dot(.)"; Kraken free text up to 18 characters
 #: (or a UUID); Bitfinex an int45, so 13 digits at most are always one. HTX documents a
-#: maximum of 64 characters and no alphabet; Coinbase, Bitget and an unknown exchange no
-#: rule at all: their profiles assume one (not pinned here).
-ID_RULES: dict[str, tuple[int, str | None]] = {
+#: maximum of 64 characters and no alphabet; Coinbase and Bitget no rule at all (None:
+#: the profile assumes the default's).
+ID_RULES: dict[str, tuple[int | None, str | None]] = {
     "binance": (36, r"A-Za-z0-9.:/_-"), "bybit": (36, r"A-Za-z0-9_-"),
     "okx": (32, r"A-Za-z0-9"), "kucoin": (40, r"A-Za-z0-9_-"),
     "gate": (28, r"A-Za-z0-9_.-"), "kraken": (18, r" -~"), "htx": (64, None),
-    "bitfinex": (13, r"0-9"),
+    "bitfinex": (13, r"0-9"), "coinbase": (None, None), "bitget": (None, None),
 }
 #: What our ids and a bot's prefix are made of: letters, digits, "-" and "_".
 _OURS = string.ascii_letters + string.digits + "_-"
 
 
+def test_every_profile_has_its_documented_client_id_rule_here() -> None:
+    assert set(ID_RULES) == set(PROFILES)
+
+
 @pytest.mark.parametrize("exchange", ID_RULES)
 def test_client_ids_are_refused_exactly_where_the_exchange_documents_it_would(
         exchange: str) -> None:
-    longest, allowed = ID_RULES[exchange]
     profile = PROFILES[exchange]
-    documented = re.compile(f"[{allowed or 'A-Za-z0-9'}]")
+    longest, allowed = ID_RULES[exchange]
+    if longest is None:  # undocumented: the default's
+        longest = DEFAULT.client_id_max_length
+    if allowed is None:
+        allowed = DEFAULT.client_id_alphabet[1:-2]  # "[...]+": the class's contents
+    documented = re.compile(f"[{allowed}]")
     start = "1" if exchange == "bitfinex" else "f"  # Gate: "t..." is ccxt's prefix
     for char in _OURS:
         if documented.fullmatch(char):  # accepted up to the documented length
             assert profile.check_client_id((start + char * longest)[:longest]), char
-        elif allowed is not None:
+        else:
             assert not profile.check_client_id(start + char), char
     assert not profile.check_client_id(start * (longest + 1))
+
+
+def test_an_unknown_exchange_is_taken_as_strict_as_any_documented_rule_of_its_length(
+) -> None:
+    # Ids of the configuration's default length fit (nothing is refused at start), and
+    # whatever the default accepts, every exchange that documents a rule at least that
+    # long accepts too.
+    length = ExecutionConfig().client_order_id_max_length
+    assert DEFAULT.check_client_id("f" * length)
+    assert not DEFAULT.check_client_id("f" * (length + 1))
+    for exchange, (longest, allowed) in ID_RULES.items():
+        if longest is None or longest < length or allowed is None:
+            continue
+        documented = re.compile(f"[{allowed}]")
+        for char in _OURS:
+            if DEFAULT.check_client_id("f" + char):
+                assert documented.fullmatch(char), (exchange, char)

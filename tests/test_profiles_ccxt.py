@@ -180,3 +180,10 @@ def test_binances_rate_limit_code_alone_is_a_refusal_too() -> None:
         binance.throw_exactly_matched_exception(binance.exceptions["exact"], "-1003", body)
     failure = translate(raised.value, "create_order", PROFILES["binance"])
     assert failure.unprocessed and after_create_failure(failure, may_retry=True) is None
+
+
+def test_an_unknown_exchange_is_listed_market_by_market_as_some_known_ones_must_be() -> None:
+    # Nothing is known of it: that some exchanges refuse a listing without a symbol, or
+    # answer it with futures, is reason enough not to rely on one.
+    some_cannot = any(not _lists_every_spot_market(exchange) for exchange in PROFILES)
+    assert DEFAULT.listings_need_symbol is some_cannot

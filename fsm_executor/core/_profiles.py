@@ -152,6 +152,9 @@ _GRACE: Final = 30.0
 _P = ExchangeProfile
 _E = ErrorAnswer
 
+#: Where an exchange documents no client-id rule (or part of one), its profile assumes
+#: DEFAULT's: letters and digits, 32 characters (OKX's rule, the strictest documented one
+#: that takes the configuration's default length).
 #: A ccxt id without a profile of its own gets this: never re-send, trust no quick
 #: not-found, watch a presumed-absent order for a day, list per symbol.
 DEFAULT: Final = _P(
@@ -240,8 +243,8 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
               "characters); fetch_order maps it to userref and still needs a txid, so "
               "lookups use fetch_open_orders/fetch_closed_orders, which send it as "
               "cl_ord_id. Kraken's duplicate answer is undocumented."),
-    _P(id="coinbase", client_id_param="client_order_id", client_id_max_length=36,
-       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.FOREVER,
+    _P(id="coinbase", client_id_param="client_order_id", client_id_max_length=32,
+       client_id_alphabet=_ALNUM, uniqueness=Uniqueness.FOREVER,
        lookup=LookupBy.LISTINGS, lookup_param="",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=_DAY,
        duplicate_answers=(), listings_need_symbol=False,
@@ -249,8 +252,8 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
               "ccxt-<uuid>, only client_order_id gets through; fetch_order and the listings "
               "take no client id (matched locally). Coinbase answers a reused "
               "client_order_id with the existing order."),
-    _P(id="bitget", client_id_param="clientOrderId", client_id_max_length=50,
-       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.WINDOW,
+    _P(id="bitget", client_id_param="clientOrderId", client_id_max_length=32,
+       client_id_alphabet=_ALNUM, uniqueness=Uniqueness.WINDOW,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=90 * _DAY,
        duplicate_answers=(_E("ExchangeError", "43118"), _E("ExchangeError", "45034")),
@@ -269,7 +272,7 @@ PROFILES: Final[dict[str, ExchangeProfile]] = {p.id: p for p in (
               "sees active orders only and answers an unknown id with an empty order. "
               "Bitfinex: cid 'unique in the day (UTC) (not enforced)'; history 2 weeks."),
     _P(id="htx", client_id_param="clientOrderId", client_id_max_length=64,
-       client_id_alphabet=_ALNUM_DASH, uniqueness=Uniqueness.WINDOW,
+       client_id_alphabet=_ALNUM, uniqueness=Uniqueness.WINDOW,
        lookup=LookupBy.FETCH_ORDER, lookup_param="clientOrderId",
        visibility_grace_seconds=_GRACE, lookup_window_seconds=2 * _HOUR,
        duplicate_answers=(_E("ExchangeError", "", "invalid-client-order-id"),),
