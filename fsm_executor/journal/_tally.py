@@ -102,7 +102,7 @@ class Tally:
         self.digest = (self.digest + other.digest) % DIGEST_MODULUS
         self.problems.extend(other.problems)
         self.since_create = [e for e in (*self.since_create, *other.since_create)
-                             if (e[1][5] or 0) > last_create]
+                             if e[1][5] is not None and e[1][5] > last_create]
 
     def lag_allowed(self, index: OrdersIndex) -> None:
         """Count the orders finished since the last create as the index holds them when it
