@@ -236,6 +236,60 @@ def test_a_recorded_hash_in_the_first_half_is_checked_there(
         assert read_in_halves(reader, True, {2: "0" * 64}, at=4) is None
 
 
+def test_a_recorded_hash_in_the_second_half_is_checked_there(
+    journal_path: Path, here: list[Here],
+) -> None:
+    crossing(journal_path)
+    real = {seq: hash_ for seq, *_, hash_ in rows(journal_path)}
+    with JournalReader(journal_path) as reader, reader.consistent():
+        assert read_in_halves(reader, True, {10: real[10]}, at=4) is not None
+        assert read_in_halves(reader, True, {10: "0" * 64}, at=4) is None
+
+
+@pytest.mark.parametrize("audit_mode", MODES)
+def test_rows_written_while_a_journal_is_read_in_halves_are_left_to_the_next_reading(
+    journal_path: Path, monkeypatch: pytest.MonkeyPatch, audit_mode: bool,
+) -> None:
+    # A bot writes on while its journal is read: the other process reads up to the last
+    # row this one sees, not whatever is there when it gets to it.
+    crossing(journal_path)
+    one = one_reading(journal_path, audit_mode)
+
+    def start(*args: Any) -> Here:
+        with OrderBook.open(journal_path, clock=FakeClock()) as book:
+            book.create(spec("later"))
+        return Here(*args)
+
+    monkeypatch.setattr(_split, "_start", start)
+    halves = in_halves(journal_path, audit_mode, at=4)
+    assert halves is not None and found(halves) == found(one)
+    assert one_reading(journal_path, audit_mode).creates == one.creates + 1
+
+
+def test_the_other_process_imports_this_copy_of_the_package_and_is_told_what_to_read(
+    journal_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # From a source tree that is not installed (or another copy than the installed one),
+    # the other process must read with the same code as this one.
+    started: list[tuple[list[str], dict[str, str]]] = []
+
+    def popen(command: list[str], **options: Any) -> Any:
+        started.append((command, options["env"]))
+        return None
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    root = str(Path(_split.__file__).resolve().parents[2])
+    _split._start(journal_path, 4, 9, True, {2: "ab"})
+    _split._start(journal_path, 4, 9, False, {})
+    (audit_command, env), (replay_command, _) = started
+    assert env["PYTHONPATH"] == os.pathsep.join((root, "/elsewhere"))
+    assert (Path(root) / "fsm_executor" / "journal" / "_split.py").is_file()
+    assert audit_command == [sys.executable, "-m", "fsm_executor.journal._split",
+                             str(journal_path), "4", "9", "audit", '{"2": "ab"}']
+    assert replay_command[-2:] == ["replay", "{}"]
+
+
 def test_the_first_half_takes_the_index_figures_while_the_other_reads(
     journal_path: Path, here: list[Here],
 ) -> None:

@@ -137,12 +137,13 @@ def _joined(reader: JournalReader, audit: bool, anchors: Mapping[int, str] | Non
     if second.violations or second.tally.problems or (audit and start != reading.end[1]):
         return None
     feed = rebuilder.feed
-    brought_back = set()
+    handed_back_orders = set()
     for row in reader.rows_at(handed_back):
-        if row[1] not in held:
-            brought_back.add(row[1])
+        handed_back_orders.add(row[1])
         if feed(row) is not None:
             return None
+    # Finished in the first half, brought back by a later row: created again after it?
+    brought_back = handed_back_orders - held
     if brought_back and reader.created_among(at, brought_back):
         return None
     first_half.close()
