@@ -47,7 +47,7 @@ from fsm_executor import (
     Submit,
     Withdraw,
 )
-from fsm_executor.core._actions import Op, Record, Request, Send
+from fsm_executor.core._actions import Op, Record, Request, Send, Wait
 from fsm_executor.core._answers import Kind, MarketRules
 from fsm_executor.core._driver import Driver, Goal
 from fsm_executor.core._memory import CANCEL_SENT, CREATE_REFUSED
@@ -151,6 +151,7 @@ def test_a_presumed_absent_order_fails_only_once_the_lookup_window_has_passed() 
     loop = Loop(answer=Script(find=[NOT_FOUND]))
     lost(loop)
     loop.run(loop.driver.drive("c1", Goal.ENDED))
+    assert loop.driver.stats["presumed_absent"] == 1
     loop.advance(19.0 - (loop.mono - 1000.0))  # 19 s after the placement left
     assert loop.run(loop.driver.bring_up_to_date("c1", None)).state is State.PRESUMED_ABSENT
     loop.advance(1.0)
@@ -158,6 +159,19 @@ def test_a_presumed_absent_order_fails_only_once_the_lookup_window_has_passed() 
     assert (order.state, order.failure) == (State.FAILED, "absent")
     assert records(loop, "declare_absent") == [1020.0]
     assert not loop.sends(Op.CREATE)
+    # Counted as settled (the doubt resolved: never placed), once; presumed once.
+    assert (loop.driver.stats["unknown_resolved"], loop.driver.stats["presumed_absent"]) == (
+        1, 1)
+    # Nothing left to wait for once it is presumed absent: no empty wait taken.
+    assert not [s for s in loop.trace if isinstance(s.action, Wait) and s.action.seconds <= 0]
+
+
+def test_lookups_wait_the_not_found_interval_between_them_however_short() -> None:
+    config = attrs.evolve(CONFIG, not_found_confirmations=3, not_found_interval_seconds=0.5)
+    loop = Loop(config, answer=Script(find=[NOT_FOUND]))
+    lost(loop)
+    loop.run(loop.driver.drive("c1", Goal.ENDED))
+    assert [s.mono for s in loop.sends(Op.FIND)][:3] == [1000.0, 1000.5, 1001.0]
 
 
 def test_a_lost_create_on_an_exchange_refusing_reused_ids_forever_is_resent_with_a_resubmit_row(

@@ -293,8 +293,12 @@ class Driver(Asking):
         sends = view.memory.sends
         evidence = NotFound(count, self.timers.sent_at(view))
         may_resend = resend and sends <= self.config.max_retries
-        event, wait = after_not_found(view.current, evidence, self.profile, self.config,
-                                      view.mono, may_resend)
+
+        def decided() -> tuple[Event | None, float]:
+            return after_not_found(view.current, evidence, self.profile, self.config,
+                                   view.mono, may_resend)
+
+        event, wait = decided()
         while event is not None:
             if isinstance(event, Resubmit):
                 self.stats["resubmits"] += 1
@@ -306,8 +310,7 @@ class Driver(Asking):
             # Presumed absent on this very evidence: a re-send (where safe) or the end (past
             # the lookup window) needs no second lookup.
             view = yield Record(cid, (event,))
-            event, wait = after_not_found(view.current, evidence, self.profile, self.config,
-                                          view.mono, may_resend)
+            event, wait = decided()
         if wait > 0:
             view = yield Wait(cid, view.mono, wait)
         return view
