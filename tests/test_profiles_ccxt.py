@@ -20,34 +20,38 @@ from fsm_executor.exchange._exchange import ExchangeAdapter
 
 #: Where each exchange's API takes our client order id: when placing, and when looking an
 #: order up ("path": in the URL's path; None: no lookup by it, the listings are matched
-#: here). From each exchange's API reference:
-#: - binance: POST /api/v3/order newClientOrderId; GET /api/v3/order origClientOrderId.
-#: - bybit: /v5/order/create and /v5/order/realtime orderLinkId.
-#: - okx: /api/v5/trade/order (ccxt sends batch-orders) and GET /api/v5/trade/order clOrdId.
-#: - kucoin: POST /api/v1/orders clientOid; GET /api/v1/order/client-order/{clientOid}.
+#: here), and the endpoint a lookup asks. From each exchange's API reference:
+#: - binance: POST /api/v3/order newClientOrderId; query order, GET /api/v3/order,
+#:   origClientOrderId.
+#: - bybit: /v5/order/create orderLinkId; open and closed orders, /v5/order/realtime,
+#:   orderLinkId.
+#: - okx: /api/v5/trade/order (ccxt sends batch-orders) clOrdId; order details,
+#:   GET /api/v5/trade/order, clOrdId.
+#: - kucoin: POST /api/v1/(hf/)orders clientOid; GET .../orders/client-order/{clientOid}.
 #: - gate: POST /spot/orders text ("t-" and ours); GET /spot/orders/{order_id} takes the
 #:   text in place of the id.
-#: - kraken: AddOrder, OpenOrders and ClosedOrders cl_ord_id.
-#: - coinbase: POST /orders client_order_id; no order lookup or listing filter by it.
-#: - bitget: place-order and orderInfo clientOid.
-#: - bitfinex: order/submit and r/orders cid (an integer).
-#: - htx: orders/place client-order-id; getClientOrder clientOrderId.
+#: - kraken: AddOrder cl_ord_id; OpenOrders (and ClosedOrders) cl_ord_id.
+#: - coinbase: POST /orders client_order_id; no lookup or listing filter by it: the list of
+#:   orders (/orders/historical/batch) is matched here.
+#: - bitget: place-order clientOid; order-info clientOid.
+#: - bitfinex: order/submit cid (an integer); r/orders cid.
+#: - htx: orders/place client-order-id; orders/getClientOrder clientOrderId.
 #: - mexc and bitstamp, two exchanges without a profile of their own: POST /api/v3/order
-#:   newClientOrderId, GET /api/v3/order origClientOrderId; order/{side} and order_status
-#:   client_order_id.
-DOCUMENTED: dict[str, tuple[str, str | None]] = {
-    "binance": ("newClientOrderId", "origClientOrderId"),
-    "bybit": ("orderLinkId", "orderLinkId"),
-    "okx": ("clOrdId", "clOrdId"),
-    "kucoin": ("clientOid", "path"),
-    "gate": ("text", "path"),
-    "kraken": ("cl_ord_id", "cl_ord_id"),
-    "coinbase": ("client_order_id", None),
-    "bitget": ("clientOid", "clientOid"),
-    "bitfinex": ("cid", "cid"),
-    "htx": ("client-order-id", "clientOrderId"),
-    "mexc": ("newClientOrderId", "origClientOrderId"),
-    "bitstamp": ("client_order_id", "client_order_id"),
+#:   newClientOrderId, GET /api/v3/order origClientOrderId; order/{side} client_order_id,
+#:   order_status client_order_id.
+DOCUMENTED: dict[str, tuple[str, str | None, str]] = {
+    "binance": ("newClientOrderId", "origClientOrderId", "/api/v3/order"),
+    "bybit": ("orderLinkId", "orderLinkId", "/v5/order/realtime"),
+    "okx": ("clOrdId", "clOrdId", "/api/v5/trade/order"),
+    "kucoin": ("clientOid", "path", "/orders/client-order/"),
+    "gate": ("text", "path", "/spot/orders/"),
+    "kraken": ("cl_ord_id", "cl_ord_id", "/OpenOrders"),
+    "coinbase": ("client_order_id", None, "/orders/historical/batch"),
+    "bitget": ("clientOid", "clientOid", "/order-info"),
+    "bitfinex": ("cid", "cid", "/auth/r/orders"),
+    "htx": ("client-order-id", "clientOrderId", "/getClientOrder"),
+    "mexc": ("newClientOrderId", "origClientOrderId", "/api/v3/order"),
+    "bitstamp": ("client_order_id", "client_order_id", "/order_status"),
 }
 
 
@@ -84,7 +88,8 @@ def test_a_placed_order_carries_our_client_id_in_the_field_the_exchange_document
 def test_a_lookup_asks_the_exchange_by_our_client_id_where_its_api_can(
         exchange: str) -> None:
     request, order = _first_request(exchange, "find")
-    field = DOCUMENTED[exchange][1]
+    _, field, endpoint = DOCUMENTED[exchange]
+    assert endpoint in request.path, request
     assert request.carrying(order.client_order_id) == ([field] if field else []), request
     if field is None:  # the open orders' listing, matched here
         assert profile_for(Wire(exchange).exchange).lookup is LookupBy.LISTINGS
