@@ -370,3 +370,41 @@ def test_a_trade_seen_with_and_without_its_time_is_no_conflict(
     assert [e.data().get("kind") for e in book.journal.entries_after(0)].count(
         "conflicting_trade") == 1
     assert money(book.get("c1")) == money(order), "the record is kept"
+
+
+def test_an_ended_orders_settled_remainder_is_keyed_as_observing_it_would_key_it(
+        book: OrderBook) -> None:
+    # The same cumulative figure seen again (reconciliation after a restart) must find
+    # the same inferred fill: both key it by the exchange's order id.
+    see(book, answer("0.4", cost="40"), [])
+    order = see(book, answer("0.4", "canceled", cost="40"), [])
+    order = book.apply_all("c1", settle(order, [trade("t1", "0.1", "90")]))
+    assert [f.trade_id for f in order.fills.values() if f.inferred] == ["E1:cum:0.4"]
+
+
+def test_a_remainder_whose_cost_was_never_given_keeps_its_price_not_the_books_cost(
+        book: OrderBook) -> None:
+    # The answers gave no cost: the inferred fill was priced at the order's price (100), and
+    # the order's cost is only what that price made. The trade listed later at 90 says
+    # nothing of the rest's price: it stays at 100, with no exact cost made up.
+    see(book, answer("0.4"), [])
+    order = see(book, answer("0.4", "canceled"), [])
+    assert order.cost == D(40)
+    order = book.apply_all("c1", settle(order, [trade("t1", "0.1", "90")]))
+    (rest,) = [f for f in order.fills.values() if f.inferred]
+    assert (rest.amount, rest.price, rest.cost) == (D("0.3"), D(100), None)
+    assert order.cost == D(39)
+
+
+def test_a_remainder_whose_fees_were_never_given_is_charged_none(book: OrderBook) -> None:
+    # A listed trade carried its fee; the answers gave no fees for the rest. The trade
+    # listed later with its own fee leaves the rest charged nothing (not a rebate of what
+    # the trades were charged).
+    see(book, answer("0.4"), [trade("t0", "0.1", "100", "0.01")])
+    order = see(book, answer("0.4", "canceled"), [trade("t0", "0.1", "100", "0.01")])
+    assert dict(order.fees) == {"USDT": D("0.01")}
+    order = book.apply_all("c1", settle(order, [trade("t0", "0.1", "100", "0.01"),
+                                                trade("t1", "0.1", "90", "0.02")]))
+    (rest,) = [f for f in order.fills.values() if f.inferred]
+    assert rest.fees() == ()
+    assert dict(order.fees) == {"USDT": D("0.03")}
