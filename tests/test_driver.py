@@ -707,3 +707,45 @@ def test_recovery_adopts_an_unknown_order_listed_without_an_exchange_id_to_look_
     loop = Loop(answer=Script(open_orders=[[seen("c9", id=None)]], closed_orders=[[]]))
     result = loop.run(reconcile(loop.driver, loop, "c", adopt=True, symbols=["BTC/USDT"]))
     assert result.adopted == ("c9",) and loop.get("c9").state is State.PENDING_SUBMIT
+
+
+def test_an_answer_that_carries_its_trades_is_taken_with_them_no_listing_asked() -> None:
+    # Binance's FULL create answer, some fetch answers: the fills are in the answer.
+    with_trades = attrs.evolve(CLOSED, trades=(Fill("t1", "0.4", "100"), Fill("t2", "0.6", "100")))
+    loop = Loop(answer=Script(fetch=[with_trades]))
+    acknowledged(loop)
+    order = loop.run(loop.driver.drive("c1", Goal.ENDED))
+    assert order.state is State.FILLED and set(order.fills) == {"t1", "t2"}
+    assert not loop.sends(Op.TRADES)
+
+
+def test_recovery_settles_a_listed_open_order_from_its_markets_listing_not_one_fetch_each(
+) -> None:
+    # One listing per market rather than a request per order (rate limits), asked with
+    # the market: Binance refuses a listing without a symbol.
+    loop = Loop(answer=Script(open_orders=[[seen()]], closed_orders=[[]]))
+    acknowledged(loop)
+    result = loop.run(reconcile(loop.driver, loop, "c"))
+    assert result.checked == 1 and loop.get("c1").state is State.SUBMITTED
+    assert not loop.sends(Op.FETCH)
+    assert {s.request.symbol for s in loop.sends(Op.OPEN_ORDERS)
+            if s.request is not None} == {"BTC/USDT"}
+
+
+def test_recovery_reports_orphans_but_adopts_them_only_when_asked() -> None:
+    loop = Loop(answer=Script(open_orders=[[seen("c9")]], closed_orders=[[]]))
+    result = loop.run(reconcile(loop.driver, loop, "c", symbols=["BTC/USDT"]))
+    assert [o.client_order_id for o in result.orphans] == ["c9"] and result.adopted == ()
+    assert "c9" not in loop
+
+
+def test_every_orphan_of_a_listing_is_found_past_our_own_order_in_doubt_and_each_id_apart(
+) -> None:
+    # Our order whose placement is in doubt shows up first in a listing (settled, no
+    # orphan); then two orders under one foreign client order id (placed twice) are two
+    # orphans.
+    listed = [seen("c1"), seen("c9", id="E-a"), seen("c9", id="E-b")]
+    loop = Loop(answer=Script(open_orders=[[]], closed_orders=[listed], find=[NOT_FOUND]))
+    lost(loop)
+    result = loop.run(reconcile(loop.driver, loop, "c"))
+    assert sorted(o.id or "" for o in result.orphans) == ["E-a", "E-b"]

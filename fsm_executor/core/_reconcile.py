@@ -123,7 +123,7 @@ def list_trades(driver: Driver, cid: str) -> Steps[None]:
 
 
 def conclude(driver: Driver, book: Orders, found: Survey, in_doubt: Iterable[OrderInDoubt],
-             prefix: str, adopt: bool = False) -> Steps[Reconciled]:
+             prefix: str, adopt: bool) -> Steps[Reconciled]:
     """The orphans searched for (and adopted), once every order is settled."""
     orphans = yield from _orphans(driver, book, prefix, set(found.symbols))
     adopted: list[str] = []
