@@ -207,8 +207,9 @@ def test_a_restate_may_only_reattribute_inferred_fills(book: OrderBook, events: 
                                                       why: str) -> None:
     see(book, answer("0.5", cost="50"), [trade("t1", "0.25", "100")])
     rows = len(book.journal.entries_after(0))
-    with pytest.raises(BadRestate, match=why):
+    with pytest.raises(BadRestate, match=why) as refused:
         book.apply_all("c1", events)
+    assert refused.value.order_id == "c1"  # which order, in its words too
     assert len(book.journal.entries_after(0)) == rows
 
 
@@ -220,6 +221,16 @@ def test_a_restate_drops_a_fee_currency_no_fill_is_charged_in_any_more(
     order = book.apply("c1", Restate(["E1:cum:0.5"], [trade("t1", "0.5", "100", "0.05")]))
     assert dict(order.fees) == {"USDT": D("0.05")}  # what the fills alone give
     assert dict(order.fees) == fees_of(order.fills.values())
+
+
+def test_a_restate_keeps_a_fee_currency_its_fills_charge_even_when_they_sum_to_nothing(
+        book: OrderBook) -> None:
+    # A fee and a rebate of the same amount: the currency is charged, at 0 in all, as the
+    # fills alone list it.
+    see(book, answer("0.5", cost="50", fees={"USDT": "0"}), [])
+    order = book.apply("c1", Restate(["E1:cum:0.5"], [trade("t1", "0.25", "100", "0.01"),
+                                                      trade("t2", "0.25", "100", "-0.01")]))
+    assert dict(order.fees) == {"USDT": D(0)} == fees_of(order.fills.values())
 
 
 def test_a_restate_while_a_cancel_is_pending_leaves_the_order_pending_cancel(
