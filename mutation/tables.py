@@ -60,7 +60,7 @@ TABLES = (
           ("tests/test_states.py", "tests/test_machine.py", "tests/test_lifecycle.py",
            "tests/test_events.py", "tests/test_book.py", "tests/test_replay.py",
            "tests/test_audit.py", "tests/test_driver.py", "tests/test_decision_memory.py",
-           "tests/test_async_executor.py")),
+           "tests/test_async_executor.py", "tests/test_ledger.py")),
     Table("error kinds", "fsm_executor/exchange/_errors.py",
           ("tests/test_errors.py", "tests/test_exchange.py", "tests/test_rate_limit.py",
            "tests/test_clock_skew.py", "tests/test_decide.py", "tests/test_driver.py",
