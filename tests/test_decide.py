@@ -214,6 +214,9 @@ def test_not_found_inside_the_visibility_grace_is_no_evidence_and_asks_again_at_
         None, 26.0)
     event, wait = after_not_found(unknown, NotFound(3, 100.0), binance, config, 130.0, True)
     assert event is not None and event.trigger == "presume_absent" and wait == 0.0
+    assert event.reason == (  # type: ignore[attr-defined]
+        "not found by client order id: 3 answer(s) over 30s, past binance's visibility grace "
+        "of 30s; watched until its lookup window of 7.776e+06s has passed")
     absent = order(State.PRESUMED_ABSENT)
     # Binance never makes a re-send safe; it fails only past the 90-day lookup window.
     assert after_not_found(absent, NotFound(1, 100.0), binance, config, 200.0, True) == (

@@ -300,3 +300,24 @@ def test_a_resubmit_after_a_restart_keeps_the_timeout_of_the_first_placement(
     assert venue.creates == 1 and order.state is State.CANCELLED
     # Due at once, not 30 s after the re-send.
     assert clock.monotonic() - restarted < 5 < clock.monotonic() - first
+
+
+def test_a_recovery_spends_its_own_budget_whatever_the_attempts_before_it_saw(
+        journal_path: Path, clock: ScheduledClock) -> None:
+    # Two attempts before the restart, the first while the order could not be seen yet:
+    # neither counts against this recovery's budget, and none is given back twice.
+    venue = IneffectiveCancels(ExchangeTime(clock), seed=3, fill_probability=0.0)  # type: ignore[arg-type]
+    placed = venue.create_order(BTC, "limit", "buy", 0.01, 20000, {"clientOrderId": CID})
+    with OrderBook.open(journal_path, clock=clock) as book:
+        book.create(OrderSpec(CID, BTC, "buy", "limit", "0.01", "20000", "sig-m"))
+        book.apply(CID, Submit())
+        book.apply(CID, Acknowledge(placed["id"]))
+        book.apply(CID, RequestCancel("timed out"))
+        book.apply(CID, Note("cancel_sent", "cancel request 1"))
+        book.apply(CID, Note("cancel_unseen", "the order was not visible yet"))
+        book.apply(CID, Note("cancel_sent", "cancel request 2"))
+    clock.advance(60)
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        report = executor.recover()
+    assert "after 4 attempts" in str(report.in_doubt[0])
+    assert venue.cancels == 1 + CONFIG["max_retries"]

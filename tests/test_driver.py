@@ -749,3 +749,37 @@ def test_every_orphan_of_a_listing_is_found_past_our_own_order_in_doubt_and_each
     lost(loop)
     result = loop.run(reconcile(loop.driver, loop, "c"))
     assert sorted(o.id or "" for o in result.orphans) == ["E-a", "E-b"]
+
+
+def test_an_odd_lookup_answer_is_noted_in_its_words_and_a_lookup_that_settles_nothing_is_doubt(
+) -> None:
+    from fsm_executor.core._answers import Lookup
+
+    odd = "fetch_order by client order id answered an order without id"
+    loop = Loop(answer=Script(find=[Lookup(seen(id=None), (odd,))]))
+    lost(loop)
+    with pytest.raises(OrderInDoubt) as doubt:
+        loop.run(loop.driver.drive("c1", Goal.ENDED))
+    assert (doubt.value.order_id, doubt.value.state) == ("c1", "submit_unknown")
+    assert doubt.value.last_error == ("the exchange's answer to a lookup by client order id "
+                                      "could not be followed")
+    assert [e.detail for e in loop.rows("c1")  # type: ignore[union-attr]
+            if e.trigger == "note" and e.kind == "odd_lookup"] == [odd]
+
+
+def test_each_order_a_lookup_settles_is_counted() -> None:
+    loop = Loop(answer=Script(find=[found("c1"), found("c2")]))
+    lost(loop, "c1")
+    lost(loop, "c2")
+    for cid in ("c1", "c2"):
+        loop.run(loop.driver.bring_up_to_date(cid, None))
+    assert [loop.get(cid).state for cid in ("c1", "c2")] == [State.SUBMITTED] * 2
+    assert loop.driver.stats["unknown_resolved"] == 2
+
+
+def test_recovery_takes_an_unanswered_placement_for_a_lost_answer_in_its_words() -> None:
+    loop = Loop(answer=Script(find=[found()], fetch=[CLOSED], trades=[None]))
+    loop.open(spec(), Submit())  # the run stopped with the create in flight
+    loop.run(loop.driver.bring_up_to_date("c1", None))
+    (lost_answer,) = [e for e in loop.rows("c1") if e.trigger == "lose_answer"]
+    assert lost_answer.reason == "the run stopped before the answer was recorded"  # type: ignore[attr-defined]

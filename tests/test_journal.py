@@ -256,6 +256,7 @@ def test_an_orders_rows_are_found_with_or_without_the_orders_index(journal_path:
         assert [r[:3] for r in indexed] == [(1, "o1", "create"), (2, "o1", "submit"),
                                             (3, "o1", "acknowledge")]
         assert reader.hash_at(3) == rows(journal_path)[2][8] and reader.hash_at(99) is None
+        assert [r[0] for r in reader.order_rows("o1", 8)] == [1, 2, 3, 7]  # up to 7
     execute(journal_path, [("DELETE FROM orders WHERE order_id = 'o1'", ())])
     with JournalReader(journal_path) as reader:  # the index lost it: every row is read
         assert "o1" not in reader.index

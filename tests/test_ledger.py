@@ -419,3 +419,13 @@ def test_a_remainder_whose_fees_were_never_given_is_charged_none(book: OrderBook
     (rest,) = [f for f in order.fills.values() if f.inferred]
     assert rest.fees() == ()
     assert dict(order.fees) == {"USDT": D("0.03")}
+
+
+def test_an_ended_orders_filled_is_what_it_ended_with_a_restate_may_not_raise_it(
+        book: OrderBook) -> None:
+    see(book, answer("0.4", cost="40"), [])
+    see(book, answer("0.4", "canceled", cost="40"), [])
+    with pytest.raises(BadRestate) as refused:
+        book.apply("c1", Restate(["E1:cum:0.4"], [trade("t1", "0.5", "100")]))
+    assert refused.value.order_id == "c1"
+    assert refused.value.why == "the order is cancelled: filled must stay 0.4, not become 0.5"
