@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -229,3 +230,29 @@ def test_not_found_inside_the_visibility_grace_is_no_evidence_and_asks_again_at_
     assert event is not None and event.trigger == "resubmit"
     assert after_not_found(absent, NotFound(1, 100.0), PROFILES["bybit"], config, 200.0,
                            False) == (None, 0.0)
+
+
+def _rounded(places: str, rounding: str) -> Callable[[Decimal], Decimal]:
+    """The exchange's own price_to_precision, where ccxt knows no tick: rounding to
+    ``places`` its way."""
+    return lambda p: p.quantize(D(places), rounding=rounding)
+
+
+@pytest.mark.parametrize("tick", [None, D(0)])  # no tick known, or a nonsense one
+def test_without_a_tick_the_exchanges_own_rounding_is_used_only_inside_the_tolerance(
+        tick: Decimal | None) -> None:
+    from decimal import ROUND_DOWN, ROUND_HALF_UP
+
+    # Buy: at most 100.095. Rounded half up, 100.10 is past it: no price rather than more.
+    assert limit_price(Side.BUY, D("100"), D("0.00095"), tick,
+                       _rounded("0.01", ROUND_HALF_UP)) is None
+    assert limit_price(Side.BUY, D("100"), D("0.00095"), tick,
+                       _rounded("0.01", ROUND_DOWN)) == D("100.09")
+    # Sell: at least 99.905. Truncated, 99.90 is below it; rounded half up, 99.91 is not.
+    assert limit_price(Side.SELL, D("100"), D("0.00095"), tick,
+                       _rounded("0.01", ROUND_DOWN)) is None
+    assert limit_price(Side.SELL, D("100"), D("0.00095"), tick,
+                       _rounded("0.01", ROUND_HALF_UP)) == D("99.91")
+    # Exactly the bound is within it, either way.
+    assert limit_price(Side.BUY, D("100"), D("0.001"), tick, lambda p: p) == D("100.100")
+    assert limit_price(Side.SELL, D("100"), D("0.001"), tick, lambda p: p) == D("99.900")
