@@ -4,8 +4,10 @@ these pin the sums themselves."""
 
 from __future__ import annotations
 
+import pytest
+
 from fsm_executor.core._states import State
-from fsm_executor.journal._index import DIGEST_MODULUS, StoredRow
+from fsm_executor.journal._index import DIGEST_MODULUS, StoredRow, fingerprint
 from fsm_executor.journal._tally import Tally
 
 
@@ -40,3 +42,50 @@ def test_only_orders_finished_after_the_last_create_of_all_stay_in_doubt() -> No
     second.since_create = [("late", _row("late", 3, 11)), ("open", _row("open", 4, None))]
     first.merge(second, last_create=10)
     assert [order_id for order_id, _ in first.since_create] == ["late"]
+
+
+class Held:
+    """An orders index holding these rows."""
+
+    def __init__(self, rows: dict[str, StoredRow]) -> None:
+        self.rows = rows
+
+    def row(self, order_id: str) -> StoredRow | None:
+        return self.rows.get(order_id)
+
+
+def _lagging(*entries: tuple[str, StoredRow], held: dict[str, StoredRow]) -> int:
+    """The digest change lag_allowed makes for orders finished since the last create."""
+    tally = Tally()
+    tally.since_create = list(entries)
+    tally.lag_allowed(Held(held))  # type: ignore[arg-type]
+    return tally.digest
+
+
+def test_an_order_the_index_still_holds_open_or_ended_earlier_is_counted_as_held() -> None:
+    done = _row("a", 1, 9)
+    still_open = _row("a", 1, None)
+    assert _lagging(("a", done), held={"a": still_open}) == (
+        fingerprint(still_open) - fingerprint(done)) % DIGEST_MODULUS
+    earlier = _row("a", 1, 5)
+    assert _lagging(("a", done), held={"a": earlier}) == (
+        fingerprint(earlier) - fingerprint(done)) % DIGEST_MODULUS
+
+
+def test_every_lagging_order_is_counted_past_one_the_index_lacks() -> None:
+    held = _row("b", 2, None)
+    assert _lagging(("a", _row("a", 1, 9)), ("b", _row("b", 2, 8)), held={"b": held}) == (
+        fingerprint(held) - fingerprint(_row("b", 2, 8))) % DIGEST_MODULUS
+
+
+@pytest.mark.parametrize("held", [
+    ("a", "s1", "BTC/USDT", 1, 1, None),   # another signal: a disagreement
+    ("a", None, "ETH/USDT", 1, 1, None),   # another market
+    ("a", None, "BTC/USDT", 1, 3, None),   # another first row
+    ("a", None, "BTC/USDT", 0, 1, None),   # ended, without a last row
+    ("a", None, "BTC/USDT", 0, 1, 12),     # ended after the row that ended it
+    ("a", None, "BTC/USDT", 1, 1, 5),      # open, with a last row
+])
+def test_an_index_row_that_disagrees_otherwise_than_by_lagging_is_left_to_disagree(
+        held: StoredRow) -> None:
+    assert _lagging(("a", _row("a", 1, 9)), held={"a": held}) == 0

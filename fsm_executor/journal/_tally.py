@@ -113,10 +113,12 @@ class Tally:
             if held is None or held == row or held[:3] != row[:3] or held[4] != row[4]:
                 continue
             still_open = held[3] == 1 and held[5] is None
-            last_moved_on = held[3] == 0 and held[5] is not None and held[5] < (row[5] or 0)
+            last = row[5]
+            last_moved_on = (held[3] == 0 and held[5] is not None and last is not None
+                             and held[5] < last)
             if still_open or last_moved_on:
                 self.digest = (self.digest - fingerprint(row) + fingerprint(held)
                                ) % DIGEST_MODULUS
 
     def by_state(self) -> dict[str, int]:
-        return {s.value: n for s in State if (n := self.states.get(s, 0))}
+        return {s.value: n for s in State if (n := self.states.get(s))}
