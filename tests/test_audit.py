@@ -540,6 +540,16 @@ def test_cli_audit_rejects_a_malformed_head_with_exit_2(
     assert "SEQ:HASH" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("head", [
+    "latest", "7", "x:" + "a" * 64, "7:" + "a" * 63, "7:" + "A" * 64, "7:" + "g" * 64,
+    "7:" + "a" * 30 + ":" + "b" * 33,
+])
+def test_a_recorded_head_must_be_a_row_number_and_its_hash(journal: tuple[Path, str],
+                                                             head: str) -> None:
+    with pytest.raises(InvalidInput, match="expected head must be SEQ:HASH"):
+        audit(journal[0], expected_head=head)
+
+
 def test_cli_audit_json_parses(
     journal: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -446,3 +446,64 @@ def test_audit_tells_its_progress_up_to_every_row_in_one_reading_or_two(
     with JournalReader(journal_path) as reader, reader.consistent():
         whole([reader], True, progress=lambda done, total: told.append((done, total)))
     assert told[-1] == (13, 13) and told == sorted(told)
+
+
+# -- audit and replay as they split a long journal (the other half run here) ---------------
+
+@pytest.fixture
+def split_here(monkeypatch: pytest.MonkeyPatch) -> list[Here]:
+    """``audit`` splits a journal of a few rows, the other half run in this process."""
+    monkeypatch.setattr(_split, "SPLIT_MIN", 4)
+    monkeypatch.setattr(_split, "HEAD_START", 0)
+    monkeypatch.setattr(_split, "_cores", lambda: 2)
+    started: list[Here] = []
+
+    def start(*args: Any) -> Here:
+        started.append(Here(*args))
+        return started[-1]
+
+    monkeypatch.setattr(_split, "_start", start)
+    return started
+
+
+def test_audit_in_halves_checks_the_chain_and_a_recorded_head_in_the_second_half(
+    journal_path: Path, split_here: list[Here],
+) -> None:
+    crossing(journal_path)
+    real = {seq: hash_ for seq, *_, hash_ in rows(journal_path)}
+    report = audit(journal_path, expected_head=f"11:{real[11]}")
+    assert len(split_here) == 1 and split_here[0].args[3] is True  # an audit's half
+    assert split_here[0].args[4] == {11: real[11]}
+    assert report.ok and report.head == f"13:{real[13]}" and report.rows == 13
+    assert not audit(journal_path, expected_head=f"11:{'0' * 64}").ok
+    execute(journal_path, [("UPDATE journal SET payload = replace(payload, '100', '101')"
+                            " WHERE seq = 12", ())])
+    assert 12 in {v.seq for v in audit(journal_path).violations}
+
+
+def test_audit_in_halves_tells_its_progress_up_to_every_row(
+    journal_path: Path, split_here: list[Here],
+) -> None:
+    crossing(journal_path)
+    told: list[tuple[int, int]] = []
+    assert audit(journal_path, progress=lambda done, total: told.append((done, total))).ok
+    assert len(split_here) == 1 and told and told[-1] == (13, 13)
+
+
+def test_a_journal_with_its_archives_is_read_the_one_way_every_file_in_it(
+    journal_path: Path, split_here: list[Here],
+) -> None:
+    from fsm_executor.journal._archive import archive
+
+    clock = FakeClock(1000)
+    with OrderBook.open(journal_path, clock=clock) as book:
+        for cid in ("o1", "o2", "o3"):
+            book.create(spec(cid))
+            book.apply(cid, Submit())
+            book.apply(cid, Acknowledge(f"x{cid}"))
+            book.apply(cid, Fill(f"t{cid}", "1", "100"))
+            clock.advance(10)
+    done = archive(journal_path, before=1015, clock=clock)
+    report = audit(journal_path, archives=[done.into])
+    assert report.ok and (report.rows, report.order_count) == (12, 3)
+    assert not split_here  # two files: no halves

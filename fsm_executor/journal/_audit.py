@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -98,7 +99,7 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None,
     anchors: dict[int, str] = {}
     if expected_head is not None:
         seq_text, _, hash_text = expected_head.partition(":")
-        if not seq_text.isdigit() or len(hash_text) != 64:
+        if not seq_text.isdigit() or not _HASH.fullmatch(hash_text):
             raise InvalidInput(f"expected head must be SEQ:HASH, not {expected_head!r}")
         anchors[int(seq_text)] = hash_text
     files = [*archives, path]
@@ -108,6 +109,10 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None,
         # Text that is not UTF-8 somewhere: read again, slower, with replacement characters,
         # so that the damaged row is named and the others still checked.
         return _audit(files, anchors, tolerant=True, progress=progress)
+
+
+#: A row's hash as the journal writes it: sha256, 64 lower-case hex digits.
+_HASH: Final = re.compile("[0-9a-f]{64}")
 
 
 class _Undecodable(Exception):
