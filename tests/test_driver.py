@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -783,3 +784,36 @@ def test_recovery_takes_an_unanswered_placement_for_a_lost_answer_in_its_words()
     loop.run(loop.driver.bring_up_to_date("c1", None))
     (lost_answer,) = [e for e in loop.rows("c1") if e.trigger == "lose_answer"]
     assert lost_answer.reason == "the run stopped before the answer was recorded"  # type: ignore[attr-defined]
+
+
+def _applied(loop: Loop, events: list[Any]) -> Any:
+    """The driver applying an answer's ``events`` to c1, as after an exchange answer."""
+    from fsm_executor.core._actions import Look
+
+    def steps() -> Any:
+        view = yield Look("c1")
+        return (yield from loop.driver._apply(view, events))
+
+    return loop.run(steps())
+
+
+def test_an_answer_the_lifecycle_cannot_follow_is_journaled_as_such_and_changes_nothing(
+) -> None:
+    loop = Loop()
+    acknowledged(loop)
+    before = loop.triggers("c1")
+    _applied(loop, [Note("odd_answer", "seen"), Submit()])  # a submit of a placed order
+    assert loop.get("c1").state is State.SUBMITTED
+    assert loop.triggers("c1") == [*before, "note"]  # all or none: only the saying of it
+    (said,) = [e for e in loop.rows("c1")[len(before):]]
+    assert said.kind == "illegal_answer"  # type: ignore[attr-defined]
+    assert "submit" in said.detail and "answer events: [Note(" in said.detail  # type: ignore[attr-defined]
+
+
+def test_a_note_already_journaled_is_left_out_but_the_rest_of_the_answer_applied() -> None:
+    loop = Loop()
+    acknowledged(loop)
+    _applied(loop, [Note("odd_answer", "seen")])
+    _applied(loop, [Note("odd_answer", "seen again"), Fill("t1", "0.5", "100")])
+    assert loop.notes("c1").count("odd_answer") == 1
+    assert loop.get("c1").filled == Decimal("0.5")

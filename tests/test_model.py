@@ -355,3 +355,11 @@ def test_the_kept_float_conversions_stay_bounded() -> None:
     for i in range(1, _FLOATS_KEPT + 100):
         assert to_decimal(i / 8) == Decimal(i) / 8
     assert len(_FLOATS) <= _FLOATS_KEPT
+
+
+def test_a_fill_charged_nothing_lists_no_fee_whatever_currency_it_names() -> None:
+    from fsm_executor import Fill
+
+    assert Fill("t1", "1", "100", "0", "BNB").fees() == ()
+    assert Fill("t1", "1", "100", "0.01", None).fees() == ()  # no currency: no fee
+    assert Fill("t1", "1", "100", "0.01", "BNB").fees() == (("BNB", Decimal("0.01")),)
