@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -256,3 +257,72 @@ def test_without_a_tick_the_exchanges_own_rounding_is_used_only_inside_the_toler
     # Exactly the bound is within it, either way.
     assert limit_price(Side.BUY, D("100"), D("0.001"), tick, lambda p: p) == D("100.100")
     assert limit_price(Side.SELL, D("100"), D("0.001"), tick, lambda p: p) == D("99.900")
+
+
+# -- a signal planned into an order, or refused in words ---------------------------------
+
+def _plan(signal: dict[str, Any], rules: dict[str, Any] | None = None,
+          best: str | None = "100", amount_step: str = "0.001",
+          config: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    from fsm_executor import InvalidInput, Signal
+    from fsm_executor.core._answers import MarketRules
+    from fsm_executor.core._decide import plan_order
+
+    market = MarketRules("BTC/USDT", "BTC", "USDT", **{
+        "min_amount": None, "max_amount": None, "min_cost": None, "min_price": None,
+        "max_price": None, "price_tick": D("0.01"), **(rules or {})})
+
+    def to_amount(value: Decimal) -> Decimal:
+        rounded = value.quantize(D(amount_step), rounding="ROUND_DOWN")
+        if value and not rounded and value < D(amount_step) / 10:
+            raise InvalidInput(f"amount {value} is below the precision {amount_step}")
+        return rounded
+
+    given = {"id": "s1", "symbol": "BTC/USDT", "side": "buy", "amount": "1", **signal}
+    return plan_order(Signal(**given), "c1", ExecutionConfig(**(config or {})), market,
+                      None if best is None else D(best), to_amount, lambda p: p)
+
+
+@pytest.mark.parametrize(("signal", "rules", "best", "reason", "amount", "price"), [
+    ({"price": "100"}, {"active": False}, "100", "market BTC/USDT is not active", "1", "100"),
+    ({}, {}, None,
+     "no reference price: the signal has none and the exchange gave no quote", "1", None),
+    ({"amount": "0.00001"}, {}, "100",
+     "amount 0.00001 is below the market's precision (amount 0.00001 is below the "
+     "precision 0.001)", "0.00001", "100"),
+    ({"amount": "0.0004"}, {}, "100", "amount 0.0004 rounds to 0 at the market's precision",
+     "0.0004", "100"),
+    ({"amount": "0.5004"}, {"min_amount": D("0.6")}, "100",
+     "amount 0.500 is below the minimum 0.6", "0.500", "100"),
+    ({"amount": "2.0004"}, {"max_amount": D("1.5")}, "100",
+     "amount 2.000 is above the maximum 1.5", "2.000", "100"),
+    ({"price": "0.001", "amount": "1.0004"}, {}, "100",
+     "no valid limit price within the slippage tolerance", "1.000", "0.001"),
+    ({"price": "100", "amount": "1.0004"}, {"min_price": D("200")}, "100",
+     "price 100.10 is below the minimum 200", "1.000", "100.10"),
+])
+def test_a_signal_that_must_not_be_placed_is_refused_in_words_with_what_it_would_have_been(
+        signal: dict[str, Any], rules: dict[str, Any], best: str | None, reason: str,
+        amount: str, price: str | None) -> None:
+    spec, refusal = _plan(signal, rules, best)
+    assert refusal is not None and refusal.reason == reason
+    assert spec.amount == D(amount)
+    assert spec.price == (None if price is None else D(price))
+
+
+@pytest.mark.parametrize("rules", [{"min_amount": D("1")}, {"max_amount": D("1")}])
+def test_an_amount_exactly_at_the_markets_limit_is_placed(rules: dict[str, Any]) -> None:
+    spec, refusal = _plan({"price": "100"}, rules)
+    assert refusal is None and spec.amount == D(1)
+
+
+def test_a_limit_price_of_one_quote_unit_or_less_is_still_a_price() -> None:
+    spec, refusal = _plan({"price": "1", "amount": "1"})
+    assert refusal is None and spec.price is not None and D("1") <= spec.price <= D("1.01")
+    spec, refusal = _plan({"price": "0.5", "amount": "1"})
+    assert refusal is None and spec.price is not None and spec.price < 1
+
+
+def test_the_signals_price_is_the_reference_before_the_exchanges_quote() -> None:
+    spec, refusal = _plan({"price": "90"}, best="100")
+    assert refusal is None and spec.price is not None and spec.price < D(91)
