@@ -300,6 +300,17 @@ def _plan(signal: dict[str, Any], rules: dict[str, Any] | None = None,
      "no valid limit price within the slippage tolerance", "1.000", "0.001"),
     ({"price": "100", "amount": "1.0004"}, {"min_price": D("200")}, "100",
      "price 100.10 is below the minimum 200", "1.000", "100.10"),
+    ({"price": "100", "amount": "1.0004"}, {"max_price": D("50")}, "100",
+     "price 100.10 is above the maximum 50", "1.000", "100.10"),
+    ({"price": "100", "amount": "1.0004", "order_type": "market"}, {}, None,
+     "no current price to check a market order's slippage against", "1.000", "100"),
+    ({"price": "100", "amount": "1.0004", "order_type": "market"}, {}, "101",
+     "market buy refused: best price 101 is 1.0000% from the reference 100, over the "
+     "0.1% tolerance", "1.000", "100"),
+    ({"price": "100", "amount": "0.0504"}, {"min_cost": D("10")}, "100",
+     "cost 5.00500 is below the minimum 10", "0.050", "100.10"),
+    ({"price": "100", "amount": "0.0504", "order_type": "market"}, {"min_cost": D("10")},
+     "100.05", "cost 5.00250 is below the minimum 10", "0.050", "100"),
 ])
 def test_a_signal_that_must_not_be_placed_is_refused_in_words_with_what_it_would_have_been(
         signal: dict[str, Any], rules: dict[str, Any], best: str | None, reason: str,
@@ -310,10 +321,18 @@ def test_a_signal_that_must_not_be_placed_is_refused_in_words_with_what_it_would
     assert spec.price == (None if price is None else D(price))
 
 
-@pytest.mark.parametrize("rules", [{"min_amount": D("1")}, {"max_amount": D("1")}])
-def test_an_amount_exactly_at_the_markets_limit_is_placed(rules: dict[str, Any]) -> None:
+@pytest.mark.parametrize("rules", [
+    {"min_amount": D("1")}, {"max_amount": D("1")}, {"min_price": D("100.10")},
+    {"max_price": D("100.10")}, {"min_cost": D("100.10")},
+])
+def test_an_order_exactly_at_the_markets_limit_is_placed(rules: dict[str, Any]) -> None:
     spec, refusal = _plan({"price": "100"}, rules)
-    assert refusal is None and spec.amount == D(1)
+    assert refusal is None and (spec.amount, spec.price) == (D(1), D("100.10"))
+
+
+def test_a_market_order_exactly_at_its_tolerance_is_placed() -> None:
+    spec, refusal = _plan({"price": "100", "order_type": "market"}, best="100.1")
+    assert refusal is None and spec.price == D(100)  # the reference, kept for the record
 
 
 def test_a_limit_price_of_one_quote_unit_or_less_is_still_a_price() -> None:
@@ -326,3 +345,16 @@ def test_a_limit_price_of_one_quote_unit_or_less_is_still_a_price() -> None:
 def test_the_signals_price_is_the_reference_before_the_exchanges_quote() -> None:
     spec, refusal = _plan({"price": "90"}, best="100")
     assert refusal is None and spec.price is not None and spec.price < D(91)
+
+
+def test_a_create_refused_before_execution_fails_once_its_retries_are_spent_saying_so(
+) -> None:
+    from fsm_executor.core._decide import after_create_failure
+
+    refused = ExchangeFailure("rate_limited", "create_order: DDoSProtection: 429",
+                              "DDoSProtection", unprocessed=True)
+    assert after_create_failure(refused, may_retry=True) is None
+    event = after_create_failure(refused, may_retry=False)
+    assert event is not None and event.trigger == "reject"
+    assert event.reason == ("refused before execution, and the retries are used up: "  # type: ignore[attr-defined]
+                            "create_order: DDoSProtection: 429")

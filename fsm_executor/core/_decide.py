@@ -131,6 +131,7 @@ def plan_order(
             return refuse(f"price {price} is below the minimum {rules.min_price}", amount, price)
         if rules.max_price is not None and price > rules.max_price:
             return refuse(f"price {price} is above the maximum {rules.max_price}", amount, price)
+        cost_price = price
     else:
         if best_price is None:
             return refuse("no current price to check a market order's slippage against", amount)
@@ -140,9 +141,9 @@ def plan_order(
                 f"market {signal.side.value} refused: best price {best_price} is "
                 f"{drift * 100:.4f}% from the reference {reference}, over the "
                 f"{config.slippage_tolerance_pct}% tolerance", amount)
-    cost_price = price if price is not None else best_price
-    cost = None if cost_price is None else amount * cost_price
-    if rules.min_cost is not None and cost is not None and cost < rules.min_cost:
+        cost_price = best_price
+    cost = amount * cost_price
+    if rules.min_cost is not None and cost < rules.min_cost:
         return refuse(f"cost {cost} is below the minimum {rules.min_cost}", amount, price)
     return spec(amount, price), None
 
