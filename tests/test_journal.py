@@ -653,3 +653,23 @@ def test_an_append_to_a_file_changed_by_raw_sql_is_refused_and_writes_nothing(
     # The chain is sound up to the foreign row, which audit names.
     report = audit(journal_path)
     assert [v.seq for v in report.violations][:1] == first_bad
+
+
+def test_an_index_update_refused_midway_changes_nothing_and_the_journal_goes_on(
+        journal_path: Path) -> None:
+    import sqlite3
+
+    from fsm_executor import Journal
+
+    with OrderBook.open(journal_path) as book:
+        open_order(book, "o1")
+    with Journal.open(journal_path) as journal:
+        before = list(journal._conn.execute("SELECT * FROM orders"))
+        good = ("o1", None, "BTC/USDT", 0, 1, 3)
+        with pytest.raises(sqlite3.IntegrityError):
+            journal.settle_index([good, ("o2", None, None, 0, 4, 5)])  # no symbol
+        assert not journal._conn.in_transaction
+        assert list(journal._conn.execute("SELECT * FROM orders")) == before
+        journal.settle_index([good])  # the journal is still usable
+        assert journal._conn.execute(
+            "SELECT open, last_seq FROM orders WHERE order_id = 'o1'").fetchone() == (0, 3)

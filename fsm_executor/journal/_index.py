@@ -189,7 +189,7 @@ class OrdersIndex:
             "SELECT order_id, signal_id, symbol, open, first_seq, last_seq FROM orders"
             " WHERE first_seq > ?", (after,)))
 
-    def count(self, after: int = 0) -> int:
+    def count(self, after: int) -> int:
         return int(self._one("SELECT count(*) FROM orders WHERE first_seq > ?", after))
 
     def digest(self, after: int = 0) -> int:
