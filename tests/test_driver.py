@@ -817,3 +817,12 @@ def test_a_note_already_journaled_is_left_out_but_the_rest_of_the_answer_applied
     _applied(loop, [Note("odd_answer", "seen again"), Fill("t1", "0.5", "100")])
     assert loop.notes("c1").count("odd_answer") == 1
     assert loop.get("c1").filled == Decimal("0.5")
+
+
+def test_driving_an_order_an_interrupted_run_left_in_flight_looks_it_up_never_resends() -> None:
+    loop = Loop(answer=Script(find=[found()], fetch=[CLOSED], trades=[None]))
+    loop.open(spec(), Submit())  # the request may have left
+    order = loop.run(loop.driver.drive("c1", Goal.ENDED))
+    assert order.state is State.FILLED and not loop.sends(Op.CREATE)
+    (lost_answer,) = [e for e in loop.rows("c1") if e.trigger == "lose_answer"]
+    assert lost_answer.reason == "interrupted before the answer was recorded"  # type: ignore[attr-defined]
