@@ -826,3 +826,56 @@ def test_driving_an_order_an_interrupted_run_left_in_flight_looks_it_up_never_re
     assert order.state is State.FILLED and not loop.sends(Op.CREATE)
     (lost_answer,) = [e for e in loop.rows("c1") if e.trigger == "lose_answer"]
     assert lost_answer.reason == "interrupted before the answer was recorded"  # type: ignore[attr-defined]
+
+
+def test_place_rounds_the_limit_price_the_exchanges_way_where_no_tick_is_published() -> None:
+    class OwnRounding(Precision):
+        def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
+            assert symbol == "BTC/USDT"
+            return price.quantize(Decimal("1"), rounding="ROUND_DOWN")
+
+    no_tick = attrs.evolve(RULES, price_tick=None)
+    loop = Loop(answer=Script(rules=[no_tick], create=[seen()], fetch=[CLOSED], trades=[None]))
+    order = loop.run(loop.driver.place(SIGNAL, "c1", OwnRounding(), Goal.PLACED))
+    assert order.price == Decimal("100")  # 100.1 rounded down to a whole quote unit
+
+
+def test_a_refused_signal_is_journaled_with_its_order_counted_and_nothing_sent() -> None:
+    inactive = attrs.evolve(RULES, active=False)
+    loop = Loop(answer=Script(rules=[inactive]))
+    for n, cid in enumerate(("c1", "c2"), 1):
+        order = loop.run(loop.driver.place(attrs.evolve(SIGNAL, id=f"s{n}"), cid, Precision(),
+                                           Goal.ENDED))
+        assert (order.state, order.failure) == (State.FAILED, "refused")
+    assert loop.driver.stats["refused"] == 2 and not loop.sends(Op.CREATE)
+
+
+def test_a_fatal_answer_to_the_rules_journals_the_signal_as_it_came() -> None:
+    loop = Loop(answer=Script(rules=[failure(Kind.FATAL)]))
+    order = loop.run(loop.driver.place(SIGNAL, "c1", Precision(), Goal.ENDED))
+    assert (order.price, order.signal_id, order.amount) == (Decimal(100), "s1", Decimal(1))
+
+
+def test_a_placed_order_the_exchange_cannot_find_is_noted_as_lag_then_as_forgotten() -> None:
+    # Inside the visibility grace (5 s here) a not-found is the exchange's lag; past it,
+    # the exchange lost track of an order it acknowledged: noted, never taken as gone.
+    gone = failure(Kind.NOT_FOUND)
+    loop = Loop(answer=Script(fetch=[gone]))
+    acknowledged(loop)
+    loop.run(loop.driver.bring_up_to_date("c1", None))
+    loop.advance(6.0)
+    loop.run(loop.driver.bring_up_to_date("c1", None))
+    notes = [e for e in loop.rows("c1") if e.trigger == "note"]
+    assert [n.kind for n in notes] == ["not_visible_yet", "exchange_forgot"]  # type: ignore[attr-defined]
+    assert all(n.detail == f"fetch by exchange id: {gone}" for n in notes)  # type: ignore[attr-defined]
+    assert loop.get("c1").state is State.SUBMITTED
+
+
+def test_a_fetch_refused_for_good_leaves_the_order_in_doubt_naming_it() -> None:
+    refused = failure(Kind.FATAL)
+    loop = Loop(answer=Script(fetch=[refused]))
+    acknowledged(loop)
+    with pytest.raises(OrderInDoubt) as doubt:
+        loop.run(loop.driver.bring_up_to_date("c1", None))
+    assert (doubt.value.order_id, doubt.value.state, doubt.value.last_error) == (
+        "c1", "submitted", str(refused))
