@@ -40,8 +40,11 @@ def load(path: Path = LIST) -> dict[str, Entry]:
     for number, text in enumerate(path.read_text().splitlines(), 1):
         if not text.strip() or text.startswith("#"):
             continue
-        parts = [p.strip() for p in text.split(" | ")]
-        if len(parts) != 3 or not all(parts):
+        # The mutated line may hold " | " itself (a type union); the name and the why do not.
+        name, _, rest = text.partition(" | ")
+        line, _, why = rest.rpartition(" | ")
+        parts = [name.strip(), line.strip(), why.strip()]
+        if not all(parts):
             raise ValueError(f"{path.name}:{number}: not NAME | LINE | WHY: {text!r}")
         name, line, why = parts
         if name in entries:

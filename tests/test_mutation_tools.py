@@ -28,6 +28,13 @@ def listing(tmp_path: Path, *lines: str) -> Path:
     return path
 
 
+def test_a_mutated_line_may_hold_the_separator(tmp_path: Path) -> None:
+    entries = equivalent.load(listing(
+        tmp_path, "m.x_f__mutmut_2 | best: Decimal | None = '' | its first value is never read"))
+    assert entries["m.x_f__mutmut_2"].line == "best: Decimal | None = ''"
+    assert entries["m.x_f__mutmut_2"].why == "its first value is never read"
+
+
 def test_the_checked_in_list_reads() -> None:
     entries = equivalent.load()
     assert all(e.name.startswith("fsm_executor.") and e.line and e.why

@@ -182,6 +182,7 @@ def test_rows_of_the_first_halfs_orders_are_handed_back_and_read_in_order(
 ) -> None:
     crossing(journal_path)
     one = one_reading(journal_path, audit_mode)
+    assert one.last_create == (5 if audit_mode else 0)  # o3's create row (audit's figure)
     for at in range(1, 13):  # at 4: o1's rows and o2's create; o2's rows and note later
         halves = in_halves(journal_path, audit_mode, at=at)
         assert halves is not None
