@@ -551,13 +551,20 @@ def test_cli_audit_rejects_a_malformed_head_with_exit_2(
 
 
 @pytest.mark.parametrize("head", [
-    "latest", "7", "x:" + "a" * 64, "7:" + "a" * 63, "7:" + "A" * 64, "7:" + "g" * 64,
+    "latest", "7", "x:" + "a" * 64, "7:" + "a" * 63, "7:" + "g" * 64,
     "7:" + "a" * 30 + ":" + "b" * 33,
 ])
 def test_a_recorded_head_must_be_a_row_number_and_its_hash(journal: tuple[Path, str],
                                                              head: str) -> None:
     with pytest.raises(InvalidInput, match="expected head must be SEQ:HASH"):
         audit(journal[0], expected_head=head)
+
+
+def test_a_recorded_head_copied_in_upper_case_is_the_same_head(
+        journal: tuple[Path, str]) -> None:
+    path, head = journal
+    seq, _, digest = head.partition(":")
+    assert audit(path, expected_head=f"{seq}:{digest.upper()}").ok
 
 
 def test_cli_audit_json_parses(

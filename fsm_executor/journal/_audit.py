@@ -101,7 +101,7 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None,
         seq_text, _, hash_text = expected_head.partition(":")
         if not seq_text.isdigit() or not _HASH.fullmatch(hash_text):
             raise InvalidInput(f"expected head must be SEQ:HASH, not {expected_head!r}")
-        anchors[int(seq_text)] = hash_text
+        anchors[int(seq_text)] = hash_text.lower()  # as the journal writes it
     files = [*archives, path]
     try:
         return _audit(files, anchors, tolerant=False, progress=progress)
@@ -111,8 +111,9 @@ def audit(path: str | os.PathLike[str], expected_head: str | None = None,
         return _audit(files, anchors, tolerant=True, progress=progress)
 
 
-#: A row's hash as the journal writes it: sha256, 64 lower-case hex digits.
-_HASH: Final = re.compile("[0-9a-f]{64}")
+#: A row's hash: sha256, 64 hex digits (the journal writes them lower-case; a copy in
+#: upper case is the same hash).
+_HASH: Final = re.compile("[0-9a-fA-F]{64}")
 
 
 class _Undecodable(Exception):
