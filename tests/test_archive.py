@@ -162,3 +162,21 @@ def test_an_old_order_still_open_keeps_every_later_row_live(journal_path: Path) 
             order(book, clock, i)
     done = archive(journal_path, before=5000, clock=clock)
     assert (done.into, done.live_rows) == (None, 15)
+
+
+def test_an_audit_across_archives_tells_its_progress_over_every_file_and_names_a_gap(
+        history: tuple[Path, FakeClock]) -> None:
+    path, clock = history
+    first = archive(path, before=1025, clock=clock)  # o0-o2: rows 1-12
+    second = archive(path, before=1075, clock=clock)  # o3, o4: rows 13-20
+    assert (first.last_seq, second.last_seq) == (12, 20)
+    assert first.into is not None and second.into is not None
+    told: list[tuple[int, int]] = []
+    report = audit(path, archives=[first.into, second.into],
+                   progress=lambda done, total: told.append((done, total)))
+    assert report.ok and report.rows == 31
+    assert {(12, 31), (20, 31)} <= set(told) and told[-1] == (31, 31)
+    assert told == sorted(told)
+    gap = audit(path, archives=[first.into])  # the second archive left out
+    assert [str(v) for v in gap.violations][:1] == [
+        f"{path.name} continues row 20, and the file before it ends at row 12, another chain"]
