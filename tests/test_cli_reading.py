@@ -13,11 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from journal_tools import spec
 
 from fsm_executor import (
     Acknowledge,
     FakeClock,
     Fill,
+    Journal,
     OrderBook,
     OrderSpec,
     Submit,
@@ -148,6 +150,27 @@ def test_a_journal_that_does_not_replay_exits_1_and_a_foreign_file_2(
         code, out, err = cli(capsys, command, str(foreign))
         assert code == 2 and out == "", command
         assert "not a SQLite file" in err and "Traceback" not in err
+
+
+def test_replay_stops_at_the_first_illegal_row_and_says_it_not_damage_further_on(
+        journal_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.append([("o1", "create", "", "created", spec("o1").to_payload(), "live"),
+                        ("o1", "submit", "created", "filled", Submit().to_payload(), "live")],
+                       1.0)
+        # Rows enough that the damage below is read in a later batch than the illegal row.
+        journal.append([(f"x{i}", "create", "", "created", spec(f"x{i}").to_payload(), "live")
+                        for i in range(600)], 2.0)
+    conn = sqlite3.connect(journal_path)
+    with conn:  # the last row's text is not UTF-8: a reading that went on would stop there
+        conn.execute("UPDATE journal SET payload = CAST(? AS TEXT) WHERE seq ="
+                     " (SELECT max(seq) FROM journal)", (b"\xff\xfe{",))
+    conn.close()
+    code, out, err = cli(capsys, "replay", str(journal_path))
+    assert code == 1 and out == ""
+    assert err == (f"fsm-executor: {journal_path}: order 'o1': 'submit' recorded as created ->"
+                   " filled, but the table gives created -> pending_submit (row 2);"
+                   " `fsm-executor audit` says more\n")
 
 
 class Terminal(io.StringIO):
