@@ -51,7 +51,8 @@ class Asking:
     def ask(self, request: Request) -> Steps[Any]:
         """One request not about an order (a listing), retried like all: its answer, or
         None if it failed (a failed request's view holds no answer)."""
-        view = yield from self._ask(None, None, request)
+        view = yield Look(None)  # the time, for the request's cool-down
+        view = yield from self._ask(view, None, request)
         return view.answer
 
     def observe(self, view: View, seen: ExchangeOrder) -> Steps[View]:
@@ -111,14 +112,12 @@ class Asking:
 
     # -- asking ----------------------------------------------------------------------------
 
-    def _ask(self, view: View | None, cid: str | None, request: Request,
+    def _ask(self, view: View, cid: str | None, request: Request,
              rows: Callable[[View], tuple[Event, ...]] | None = None) -> Steps[View]:
         """``request``, retried with backoff on transient errors only, ``max_retries``
         times; ``rows(view)`` journaled before each attempt. The view after the last."""
         attempt = 0
         while True:
-            if view is None:
-                view = yield Look(cid)
             if self.cool_until > view.mono:  # (checked here first: most requests do not wait)
                 view = yield from self._cooled(view, cid)
             view = yield Send(request, rows(view) if rows is not None else ())

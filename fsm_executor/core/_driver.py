@@ -82,7 +82,8 @@ class Driver(Asking):
         """Plan ``signal``'s order under ``cid``, journal it and drive it to ``goal``."""
         order_type = signal.order_type or self.config.order_type
         symbol = signal.symbol
-        view = yield from self._ask(None, None, Request(Op.RULES, symbol=symbol))
+        view = yield Look(None)  # the time, for the request's cool-down
+        view = yield from self._ask(view, None, Request(Op.RULES, symbol=symbol))
         rules: MarketRules | None = view.answer
         best: Decimal | None = None
         if view.failure is None and (order_type is OrderType.MARKET or signal.price is None):
