@@ -131,6 +131,20 @@ def test_audit_catches_an_edited_archive_and_one_of_another_journal(
     assert str(stranger.violations[0]) == "the files given are of different journals"
 
 
+def test_audit_reads_every_file_past_an_archive_that_breaks(
+        history: tuple[Path, FakeClock]) -> None:
+    path, clock = history
+    done = archive(path, before=1075, clock=clock)
+    assert done.into is not None
+    for file, seq in ((done.into, 7), (path, 26)):  # acknowledgements
+        execute(file, [f"UPDATE journal SET payload = replace(payload, '\"x', '\"y')"
+                       f" WHERE seq = {seq}"])
+    report = audit(path, archives=[done.into])
+    # An edit in each file: the archive's does not end the audit.
+    assert [v.seq for v in report.violations if v.seq is not None] == [7, 26]
+    assert report.rows == 31
+
+
 def test_the_command_line_archives_and_audits_both(
         history: tuple[Path, FakeClock], capsys: pytest.CaptureFixture[str]) -> None:
     path, _ = history
