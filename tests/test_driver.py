@@ -97,6 +97,27 @@ def test_a_create_refused_before_execution_is_sent_again_after_the_cool_down_wit
     assert "lose_answer" not in loop.triggers("c1")
 
 
+def test_each_rate_limited_create_cools_down_by_its_own_attempts_backoff_and_is_counted(
+) -> None:
+    # A cool-down shorter than the backoff: the backoff of each attempt shows.
+    config = attrs.evolve(CONFIG, rate_limit_cooldown_seconds=0.1)
+    limited = failure(Kind.RATE_LIMITED, unprocessed=True)
+    loop = Loop(config, answer=Script(create=[limited, limited, CLOSED], trades=[None]))
+    loop.open(spec())
+    assert loop.run(loop.driver.drive("c1", Goal.ENDED)).state is State.FILLED
+    # 0.5 s after the first refusal (attempt 0), 1 s after the second.
+    assert [s.mono for s in loop.sends(Op.CREATE)] == [1000.0, 1000.5, 1001.5]
+    assert loop.driver.stats["retries"] == 2
+
+
+def test_a_create_waits_out_a_cool_down_another_request_started() -> None:
+    loop = Loop(answer=Script(create=[CLOSED], trades=[None]))
+    loop.open(spec())
+    loop.driver.cool_until = 1004.0  # a rate limit met by another order's request
+    loop.run(loop.driver.drive("c1", Goal.ENDED))
+    assert [s.mono for s in loop.sends(Op.CREATE)] == [1004.0]
+
+
 def test_a_create_refused_before_execution_every_time_fails_after_max_retries_resends() -> None:
     refused = failure(Kind.TRANSIENT, unprocessed=True)
     loop = Loop(answer=Script(create=[refused]))
@@ -574,6 +595,9 @@ def test_cancel_of_an_order_in_doubt_looks_it_up_and_cancels_it_once_it_shows_up
     loop.answer = Script(find=[found()], cancel=[None], fetch=[CANCELED])
     assert loop.run(loop.driver.bring_up_to_date("c1", None)).state is State.CANCELLED
     assert not loop.sends(Op.CREATE)
+    # Found open, the request is carried out: journaled again, in the same words.
+    assert [e for e in loop.rows("c1") if isinstance(e, RequestCancel)] == [
+        RequestCancel("cancel requested")] * 2
 
 
 def test_cancel_before_anything_was_sent_withdraws_without_a_request() -> None:
@@ -623,6 +647,16 @@ def test_recovery_looks_a_presumed_absent_order_up_but_never_resends_it_where_dr
     assert len(loop.sends(Op.CREATE)) == 1
 
 
+def test_recovery_looks_a_lost_create_up_until_past_the_grace_and_never_resends_it() -> None:
+    loop = Loop(profile=FOREVER, answer=Script(find=[NOT_FOUND], create=[seen()]))
+    lost(loop)
+    order = loop.run(loop.driver.bring_up_to_date("c1", None))
+    # Looked up again and again inside the grace; presumed absent past it, where driving
+    # the order on this exchange would send it again.
+    assert [s.mono for s in loop.sends(Op.FIND)] == [1000.0, 1002.0, 1005.0]
+    assert order.state is State.PRESUMED_ABSENT and not loop.sends(Op.CREATE)
+
+
 def test_recovery_takes_no_order_listed_without_an_exchange_id_for_an_orphan_of_a_known_one(
 ) -> None:
     # Regression (found by test_driver_properties): a listing showing a known client
@@ -646,6 +680,9 @@ def test_recovery_adopts_an_order_of_a_known_client_order_id_under_another_excha
     result = loop.run(reconcile(loop.driver, loop, "c", adopt=True))
     assert result.adopted == ("c1~E-other",)
     assert loop.get("c1~E-other").exchange_order_id == "E-other"
+    # Our own c1 is not what that listing shows: it is fetched by its own id.
+    assert [s.action.request.client_order_id for s in loop.sends(Op.FETCH)] == ["c1"]
+    assert "id_mismatch" not in loop.notes("c1")
     assert loop.run(reconcile(loop.driver, loop, "c", adopt=True)).adopted == ()
 
 
@@ -671,6 +708,21 @@ def test_recovery_lists_an_ended_orders_trades_once_without_waiting() -> None:
     loop.run(list_trades(loop.driver, "c1"))
     assert len(loop.sends(Op.TRADES)) == 1 and CONFIG.trade_listing_attempts > 1
     assert loop.notes("c1")[-1] == "trades_unlisted"
+
+
+def test_a_trades_listing_that_fails_leaves_the_fill_inferred_and_says_so() -> None:
+    from fsm_executor import Acknowledge, Cancel
+
+    loop = Loop(answer=Script(trades=[failure(Kind.REJECTED)]))
+    inferred = Fill("E-c1:cum:0.5", "0.5", "100", inferred=True, cost=Decimal(50))
+    loop.open(spec(), Submit(), Acknowledge(exchange_id("c1")), inferred, Cancel("gone"))
+    loop.run(loop.driver.settle_ledger(loop.view("c1")))
+    # One listing: a refusal ends the settling (no second attempt), and says so.
+    assert len(loop.sends(Op.TRADES)) == 1
+    note = loop.rows("c1")[-1]
+    assert isinstance(note, Note) and note.kind == "trades_unlisted"
+    assert note.detail == ("its trades do not account for its filled 0.5 yet: part of it is "
+                           "inferred from the order's figures")
 
 
 def test_an_adopted_order_is_journaled_as_the_exchange_describes_it() -> None:
