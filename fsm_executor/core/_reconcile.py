@@ -177,7 +177,8 @@ def _adopt(driver: Driver, book: Orders, seen: ExchangeOrder) -> Steps[str]:
     """Journal an order found only on the exchange. A second exchange order under a client
     order id the journal holds is journaled under ``CID~EXCHANGE_ID``: the journal keys
     orders by client order id."""
-    cid = seen.client_order_id or ""
+    cid = seen.client_order_id
+    assert cid is not None  # an orphan is listed under our prefix (_orphans)
     journal_id = cid if cid not in book else f"{cid}~{seen.id}"
     try:
         spec = OrderSpec(journal_id, seen.symbol or "", seen.side or "", seen.type or "limit",
