@@ -91,6 +91,8 @@ def test_a_create_refused_before_execution_is_sent_again_after_the_cool_down_wit
     assert isinstance(second.action, Send)
     assert [type(e) for e in second.action.rows] == [Note]
     assert second.action.rows[0].kind == CREATE_REFUSED  # type: ignore[union-attr]
+    assert second.action.rows[0].detail == (  # type: ignore[union-attr]
+        f"not executed, sent again: {limited}")
     # Retry-After (7 s) is longer than the cool-down (3 s): it wins, for every request.
     assert second.mono - first.mono == 7.0 and loop.driver.cool_until == 1007.0
     assert second.memory.sends == 2
@@ -325,6 +327,7 @@ def test_a_rate_limited_create_whose_outcome_is_unknown_is_looked_up_after_the_c
     assert loop.run(loop.driver.drive("c1", Goal.ENDED)).state is State.FILLED
     assert loop.triggers("c1")[:2] == ["submit", "lose_answer"]
     assert [s.mono for s in loop.sends(Op.FIND)] == [1007.0]
+    assert loop.driver.stats["unknown_outcomes"] == 1
 
 
 def test_one_orders_rate_limit_holds_the_requests_of_every_order_of_the_exchange() -> None:
