@@ -195,7 +195,8 @@ def test_operations_on_an_unknown_order_raise_unknown_order(book: OrderBook) -> 
     for call in (lambda: book.apply("nope", Fill("t1", "1", "100")),
                  lambda: book.apply_all("nope", [Submit()]),
                  lambda: book.get("nope"),
-                 lambda: book.state_of("nope")):
+                 lambda: book.state_of("nope"),
+                 lambda: book.memory("nope")):
         with pytest.raises(UnknownOrder) as info:
             call()
         assert info.value.order_id == "nope"

@@ -377,6 +377,32 @@ def test_unaligned_polls_are_one_interval_after_the_last_answer() -> None:
     assert [s.mono for s in loop.sends(Op.FETCH)] == [1001.125, 1002.25, 1003.375]
 
 
+def test_the_last_poll_waits_only_until_the_deadline_not_a_whole_interval() -> None:
+    config = attrs.evolve(CONFIG, order_timeout_seconds=2.5)
+    loop = Loop(config, answer=Script(create=[seen()], fetch=[seen()] * 3 + [CANCELED],
+                                      cancel=[None]))
+    loop.open(spec())
+    assert loop.run(loop.driver.drive("c1", Goal.ENDED)).state is State.CANCELLED
+    # Polls at 1001 and 1002, the last half an interval later: at the deadline, kept.
+    assert records(loop, "request_cancel") == [1002.5]
+    (request_cancel,) = [e for e in loop.rows("c1") if isinstance(e, RequestCancel)]
+    assert request_cancel.reason == "not filled within 2.5s: remainder cancelled"
+
+
+def test_an_order_found_open_after_a_cancel_requested_in_doubt_is_cancelled_for_that_reason(
+) -> None:
+    loop = Loop(answer=Script(find=[NOT_FOUND]))
+    lost(loop)
+    with pytest.raises(OrderInDoubt):
+        loop.run(loop.driver.cancel("c1"))
+    loop.advance(1.0)
+    loop.answer = Script(find=[found()], cancel=[None], fetch=[CANCELED])
+    assert loop.run(loop.driver.drive("c1", Goal.ENDED)).state is State.CANCELLED
+    # Long before its timeout: the cancel the bot asked for, in those words.
+    assert [e.reason for e in loop.rows("c1") if isinstance(e, RequestCancel)] == [
+        "cancel requested", "cancel requested"]
+
+
 def test_the_deadline_runs_from_the_first_placement_as_journaled_across_a_restart() -> None:
     loop = Loop(answer=Script(fetch=[seen(), seen(), CANCELED], cancel=[None]))
     acknowledged(loop)

@@ -64,6 +64,22 @@ def test_a_foreign_exception_is_fatal_not_transient() -> None:
     assert kind_of(RuntimeError("boom")) is Kind.FATAL
 
 
+def test_a_foreign_exception_named_as_a_ccxt_class_is_fatal_all_the_same() -> None:
+    # A bot's own NetworkError is no ccxt answer: retrying on its name alone could repeat
+    # whatever raised it.
+    class NetworkError(Exception):
+        pass
+
+    assert "NetworkError" in CCXT_KINDS and CCXT_KINDS["NetworkError"] is not Kind.FATAL
+    assert kind_of(NetworkError("boom")) is Kind.FATAL
+
+
+def test_without_a_profile_no_answer_counts_as_refused_before_execution() -> None:
+    # Only an exchange's documented refusals are re-sent as never executed (its profile).
+    failure = translate(ccxt.DDoSProtection("429 Too Many Requests"), "create_order")
+    assert failure.kind == "rate_limited" and failure.unprocessed is False
+
+
 def test_translate_keeps_the_class_and_message() -> None:
     failure = translate(ccxt.InsufficientFunds("balance too low"), "create_order")
     assert isinstance(failure, ExchangeFailure)

@@ -151,6 +151,8 @@ def test_an_index_caught_disagreeing_when_the_journal_opens_is_rebuilt_from_the_
     "UPDATE orders SET open = 0 WHERE order_id = 'o2'",  # o2 hidden from recovery
     "DELETE FROM orders WHERE order_id = 'o1'",  # sig-1 forgotten: it could be placed again
     "UPDATE orders SET last_seq = 2 WHERE order_id = 'o1'",  # o1 read without its fills
+    # sig-1 renamed: +1, -2, +1 on three letters keeps its row's Adler-32, not its CRC-32.
+    "UPDATE orders SET signal_id = 'tgh-1' WHERE order_id = 'o1'",
 ])
 def test_audit_catches_the_edits_opening_cannot_see_without_reading_the_history(
         book: OrderBook, journal_path: Path, tamper: str) -> None:

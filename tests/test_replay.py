@@ -138,6 +138,13 @@ def test_each_create_row_is_counted_and_held_where_it_lies_either_path(
                               dumps({**payload, "client_order_id": "o3", "amount": -1}), 0.0))
     assert refused == "amount must be positive, not -1"
     assert "o3" not in rebuilder.orders
+    # An event's figure refused the same way: the converter's words, the order unchanged.
+    fill = {"trade_id": "t1", "amount": "-1", "price": "100", "fee_cost": "0",
+            "fee_currency": None, "timestamp": None}
+    before = rebuilder.orders["o2"].snapshot()
+    assert rebuilder.feed((14, "o2", "fill", "created", "partially_filled", dumps(fill),
+                           0.0)) == "amount must be positive, not '-1'"
+    assert rebuilder.orders["o2"] == before
 
 
 @pytest.mark.parametrize("payload", [CANONICAL_CREATE, GENERAL_CREATE],
