@@ -286,10 +286,14 @@ def test_reading_the_entries_of_an_unreadable_journal_table_names_the_file(
 ) -> None:
     a_journal_of_three_rows(journal_path)
     smash_page(journal_path, root_page(journal_path, "journal"))
-    with JournalReader(journal_path) as reader, pytest.raises(CorruptJournal) as info:
-        list(reader.entries())
-    assert info.value.path == str(journal_path)
-    assert str(info.value) == f"{journal_path}: unreadable: database disk image is malformed"
+    with JournalReader(journal_path) as reader:
+        # Every way of reading the rows: entries, and audit's and replay's streams.
+        for reading in (reader.entries, lambda: reader.rows(True), lambda: reader.rows(False)):
+            with pytest.raises(CorruptJournal) as info:
+                list(reading())
+            assert info.value.path == str(journal_path)
+            assert str(info.value) == (
+                f"{journal_path}: unreadable: database disk image is malformed")
 
 
 def test_the_strict_reader_calls_text_that_is_not_utf8_a_corrupt_journal(

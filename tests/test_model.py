@@ -363,3 +363,20 @@ def test_a_fill_charged_nothing_lists_no_fee_whatever_currency_it_names() -> Non
     assert Fill("t1", "1", "100", "0", "BNB").fees() == ()
     assert Fill("t1", "1", "100", "0.01", None).fees() == ()  # no currency: no fee
     assert Fill("t1", "1", "100", "0.01", "BNB").fees() == (("BNB", Decimal("0.01")),)
+
+
+def test_an_inferred_fills_cost_and_further_fees_are_refused_in_their_own_words() -> None:
+    from fsm_executor import Fill
+
+    def refused(**fields: object) -> str:
+        with pytest.raises(InvalidInput) as info:
+            Fill("E-1:cum:1", "1", "100", inferred=True, **fields)  # type: ignore[arg-type]
+        return str(info.value)
+
+    assert refused(cost="-5") == "cost must be positive, not '-5'"
+    assert refused(more_fees={"": "0.1"}) == "fee currency must be a non-empty string, not ''"
+    assert refused(more_fees=7) == "fees must be a mapping of currency to cost, not 7"
+    # Nothing is no fees only as the empty tuple (or mapping): None is no mapping.
+    assert refused(more_fees=None) == ("fees must be a mapping of currency to cost, not "
+                                       "None")
+    assert Fill("E-1:cum:1", "1", "100", inferred=True, more_fees={}).more_fees == ()

@@ -16,7 +16,7 @@ def _row(order_id: str, first: int, last: int | None) -> StoredRow:
 
 
 def test_states_add_up_including_those_only_one_half_saw() -> None:
-    first, second = Tally(), Tally()
+    first, second = Tally(True), Tally(True)
     first.states, first.count = {State.FILLED: 2}, 2
     second.states, second.count = {State.FILLED: 1, State.CANCELLED: 3}, 4
     first.merge(second, last_create=0)
@@ -26,7 +26,7 @@ def test_states_add_up_including_those_only_one_half_saw() -> None:
 
 
 def test_digests_add_modulo_their_modulus_and_problems_are_kept_in_order() -> None:
-    first, second = Tally(), Tally()
+    first, second = Tally(True), Tally(True)
     first.digest, second.digest = DIGEST_MODULUS - 1, 5
     first.problems, second.problems = ["a"], ["b", "c"]
     first.merge(second, last_create=0)
@@ -37,7 +37,7 @@ def test_digests_add_modulo_their_modulus_and_problems_are_kept_in_order() -> No
 def test_only_orders_finished_after_the_last_create_of_all_stay_in_doubt() -> None:
     # The book writes a finished order's index row with its next create: only orders
     # finished after the last create row of the whole journal may lag in the index.
-    first, second = Tally(), Tally()
+    first, second = Tally(True), Tally(True)
     first.since_create = [("early", _row("early", 1, 7)), ("at", _row("at", 2, 10))]
     second.since_create = [("late", _row("late", 3, 11)), ("open", _row("open", 4, None))]
     first.merge(second, last_create=10)
@@ -56,7 +56,7 @@ class Held:
 
 def _lagging(*entries: tuple[str, StoredRow], held: dict[str, StoredRow]) -> int:
     """The digest change lag_allowed makes for orders finished since the last create."""
-    tally = Tally()
+    tally = Tally(True)
     tally.since_create = list(entries)
     tally.lag_allowed(Held(held))  # type: ignore[arg-type]
     return tally.digest

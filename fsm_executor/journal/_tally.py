@@ -64,7 +64,7 @@ class Tally:
     a crash, only these may still be held open by the index, which is no disagreement (the
     next writer catches them up)."""
 
-    def __init__(self, check: bool = True) -> None:
+    def __init__(self, check: bool) -> None:
         self.check = check
         self.states: dict[State, int] = {}
         self.count = 0
