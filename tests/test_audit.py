@@ -317,6 +317,18 @@ def test_audit_reports_undecodable_text_instead_of_raising(journal: tuple[Path, 
     assert report.violations[0].seq == 3  # the damaged row is named, not the whole file
 
 
+def test_audit_read_again_for_undecodable_text_still_tells_its_progress(
+        journal: tuple[Path, str]) -> None:
+    path, _ = journal
+    execute(path, [("UPDATE journal SET payload = CAST(? AS TEXT) WHERE seq = 3",
+                    (b"\xff\xfe{",))])
+    told: list[tuple[int, int]] = []
+    report = audit(path, progress=lambda done, total: told.append((done, total)))
+    assert 3 in seqs_of(report)
+    # The second reading, which names the row, tells up to the last row.
+    assert told and told[-1] == (ROWS, ROWS)
+
+
 def test_audit_names_an_unreadable_row_and_checks_the_rows_before_it(
     journal: tuple[Path, str],
 ) -> None:

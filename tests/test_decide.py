@@ -20,6 +20,7 @@ from fsm_executor import (
     Order,
     OrderSpec,
     Reject,
+    Restate,
     State,
 )
 from fsm_executor.core._answers import ExchangeOrder
@@ -358,3 +359,36 @@ def test_a_create_refused_before_execution_fails_once_its_retries_are_spent_sayi
     assert event is not None and event.trigger == "reject"
     assert event.reason == ("refused before execution, and the retries are used up: "  # type: ignore[attr-defined]
                             "create_order: DDoSProtection: 429")
+
+
+def test_an_ended_order_the_exchange_reports_otherwise_is_noted_not_followed() -> None:
+    filled = order(State.FILLED, filled="1")
+    assert observe(filled, seen(status="canceled", filled="0.5")) == [Note(
+        "after_end", "exchange reports status 'canceled' filled 0.5 for an order already "
+        "filled with filled 1")]
+    # An answer that agrees, or says no filled figure, is nothing to note.
+    assert observe(filled, seen(status="closed", filled="1")) == []
+    assert observe(filled, seen(status="closed", filled=None)) == []
+
+
+def test_an_ended_orders_trades_settle_it_within_its_own_filled_not_the_answers_figures(
+) -> None:
+    ended = order(State.CANCELLED, filled="0.2")
+    ended.fills = {**ended.fills, "E1:cum:0.5": Fill("E1:cum:0.5", "0.3", "10", inferred=True)}
+    ended.filled, ended.cost = D("0.5"), D(5)
+    # The exchange now says 0.6 at a cost of 6.6, and lists one more trade. The order
+    # ended at 0.5: that stands, and the answer's cost and fees (of another filled) are
+    # not used.
+    answer = ExchangeOrder("E1", "c1", "canceled", D(1), D("0.6"), None, D("6.6"), None,
+                           None, (Fill("t1", "0.1", "11"),), fees={"USDT": D("0.06")})
+    note, restate = observe(ended, answer)
+    assert isinstance(note, Note) and note.kind == "after_end"
+    assert restate == Restate(("E1:cum:0.5",), [
+        Fill("t1", "0.1", "11"), Fill("E1:cum:0.5", "0.2", "10", inferred=True)])
+
+
+def test_an_inferred_fill_is_keyed_by_the_exchange_id_the_order_has_when_the_answer_has_none(
+) -> None:
+    anonymous = ExchangeOrder(None, "c1", "open", D(1), D("0.5"), None, None, None, None)
+    (fill,) = observe(order(), anonymous)
+    assert isinstance(fill, Fill) and fill.trade_id == "E1:cum:0.5" and fill.inferred
