@@ -392,3 +392,72 @@ def test_an_inferred_fill_is_keyed_by_the_exchange_id_the_order_has_when_the_ans
     anonymous = ExchangeOrder(None, "c1", "open", D(1), D("0.5"), None, None, None, None)
     (fill,) = observe(order(), anonymous)
     assert isinstance(fill, Fill) and fill.trade_id == "E1:cum:0.5" and fill.inferred
+
+
+def notes(events: list[object]) -> list[tuple[str, str]]:
+    return [(e.kind, e.detail) for e in events if isinstance(e, Note)]
+
+
+def test_each_odd_answer_is_noted_in_its_words() -> None:
+    assert notes(observe(order(), seen(filled="1.5"))) == [
+        ("overfill", "exchange reports filled 1.5 of an order of 1; recorded up to the amount")]
+    assert notes(observe(order(filled="0.5"), seen(filled="0.25"))) == [
+        ("filled_backwards", "exchange reports filled 0.25, below the 0.5 already recorded: "
+                             "kept 0.5")]
+    assert notes(observe(order(), seen(status="closed", filled=None))) == [
+        ("filled_inferred", "status closed without a filled figure")]
+    anonymous = ExchangeOrder(None, "c1", "open", D(1), D(0), None, None, None, None)
+    assert notes(observe(order(State.SUBMIT_UNKNOWN), anonymous)) == [
+        ("no_order_id", f"the exchange answered without an order id: {anonymous!r}")]
+    odd = ExchangeOrder("E2", "c1", "open", D(1), D(0), None, None, None, None)
+    assert notes(observe(order(), odd)) == [
+        ("id_mismatch", "exchange reports id E2 for an order it acknowledged as E1")]
+    assert observe(order(State.PENDING_SUBMIT), seen(status="REJECTED")) == [
+        Reject("the exchange rejected the order (status 'REJECTED')")]
+
+
+def test_closed_without_a_filled_figure_is_filled_to_the_amount_the_answer_gives() -> None:
+    # The answer's own amount (an exchange that rounded it), else the order's.
+    (_, fill, note) = observe(order(), seen(status="closed", filled=None, amount="0.5"))
+    assert isinstance(fill, Fill) and fill.amount == D("0.5")
+    assert isinstance(note, Note) and note.kind == "closed_short"
+    (_, fill) = observe(order(), ExchangeOrder("E1", "c1", "closed", None, None, None, None,
+                                               None, None))
+    assert isinstance(fill, Fill) and fill.amount == D(1)
+
+
+@pytest.mark.parametrize(("reported", "used"), [
+    ("0.5", True),  # the answer's filled is the one used: its cost and fees with it
+    ("1.5", False),  # capped at the amount: another filled than the answer's
+])
+def test_the_answers_cost_and_fees_price_an_inferred_fill_only_at_its_own_filled(
+        reported: str, used: bool) -> None:
+    answer = ExchangeOrder("E1", "c1", "open", D(1), D(reported), None, D("9.9"), None, None,
+                           fees={"USDT": D("0.02")})
+    (fill,) = [e for e in observe(order(), answer) if isinstance(e, Fill)]
+    assert fill.inferred
+    if used:
+        assert (fill.cost, fill.fees()) == (D("9.9"), (("USDT", D("0.02")),))
+    else:
+        assert (fill.cost, fill.fees(), fill.price) == (None, (), D(10))
+
+
+def test_an_answer_below_the_recorded_filled_does_not_reprice_what_is_inferred() -> None:
+    inferred = order()
+    inferred.fills = {"E1:cum:0.5": Fill("E1:cum:0.5", "0.5", "10", inferred=True)}
+    inferred.filled, inferred.cost = D("0.5"), D(5)
+    answer = ExchangeOrder("E1", "c1", "open", D(1), D("0.25"), None, D("9.9"), None, None)
+    assert kinds(observe(inferred, answer)) == ["filled_backwards"]
+
+
+def test_an_ended_orders_trades_are_priced_by_the_answer_that_agrees_with_its_filled() -> None:
+    ended = order(State.CANCELLED, filled="0.2")
+    ended.fills = {**ended.fills, "E1:cum:0.5": Fill("E1:cum:0.5", "0.3", "10", inferred=True)}
+    ended.filled, ended.cost = D("0.5"), D(5)
+    answer = ExchangeOrder("E1", "c1", "canceled", D(1), D("0.5"), None, D("5.6"), None,
+                           None, (Fill("t1", "0.1", "11"),))
+    (restate,) = observe(ended, answer)
+    # 5.6 in all, 3.1 of it the trades listed: the 0.2 left cost 2.5.
+    assert restate == Restate(("E1:cum:0.5",), [
+        Fill("t1", "0.1", "11"),
+        Fill("E1:cum:0.5", "0.2", "12.5", inferred=True, cost=D("2.5"))])
