@@ -414,6 +414,33 @@ def test_each_odd_answer_is_noted_in_its_words() -> None:
         ("id_mismatch", "exchange reports id E2 for an order it acknowledged as E1")]
     assert observe(order(State.PENDING_SUBMIT), seen(status="REJECTED")) == [
         Reject("the exchange rejected the order (status 'REJECTED')")]
+    assert notes(observe(order(), seen(status=None))) == [
+        ("status_missing", "the exchange reported no status")]
+    assert notes(observe(order(), seen(status="canceled", filled="1"))) == [
+        ("complete_with_status", "fully filled, status 'canceled'")]
+    assert notes(observe(order(), seen(status="closed", filled="0.5"))) == [
+        ("closed_short", "status closed with filled 0.5 of 1; still watched")]
+    assert notes(observe(order(), seen(status="PENDING_NEW"))) == [
+        ("unknown_status", "status 'PENDING_NEW'")]
+
+
+def test_each_end_the_exchange_reports_carries_its_words() -> None:
+    assert observe(order(), seen(status="canceled")) == [
+        Cancel("cancelled on the exchange (filled 0 of 1)")]
+    # A reason an order carries from earlier (a lost answer) is no cancel we asked for.
+    found = order()
+    found.reason = "generated: answer lost"
+    assert observe(found, seen(status="canceled")) == [
+        Cancel("cancelled on the exchange (filled 0 of 1)")]
+    asked = order(State.PENDING_CANCEL)
+    asked.reason = "not filled within 30s: remainder cancelled"
+    assert observe(asked, seen(status="cancelled", filled="0")) == [
+        Cancel("not filled within 30s: remainder cancelled (confirmed by the exchange, "
+               "filled 0 of 1)")]
+    assert observe(order(), seen(status="expired")) == [
+        Expire("expired on the exchange (filled 0 of 1)")]
+    assert observe(order(), seen(status="rejected")) == [
+        Cancel("the exchange rejected the order after acknowledging it")]
 
 
 def test_closed_without_a_filled_figure_is_filled_to_the_amount_the_answer_gives() -> None:
