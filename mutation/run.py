@@ -1,6 +1,6 @@
 """``make mutate``: mutmut over the core, the table mutation check, and one report.
 
-    python -m mutation.run [--jobs N] [--again] [--no-tables] [PATH ...]
+    python -m mutation.run [--jobs N] [--again] [--no-tables] [--report] [PATH ...]
 
 PATHs (``fsm_executor/core/_machine.py`` ...) restrict the run to those modules, among
 ``[tool.mutmut] only_mutate`` in pyproject.toml (the core); the tables of the modules run
@@ -342,7 +342,8 @@ def report(verdicts: Verdicts, checks: list[tables.Outcome],
                      "killed")
     lines.extend(f"equivalent list (mutation/equivalent.txt): {p}"
                  for p in verdicts.stale.values())
-    lines.append(f"run time: {seconds / 60:.1f} min")
+    if seconds:  # (not for --report, which runs nothing)
+        lines.append(f"run time: {seconds / 60:.1f} min")
     detected = total["killed"] + total["timeout"]
     count = sum(total.values()) - total["equivalent"]
     lines.append(f"mutation score: {100 * detected / max(count, 1):.1f} % "
@@ -377,12 +378,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", action="store_true",
                         help="keep the last run's killed mutants; test the others again "
                              "(a run cut short goes on; new tests meet the survivors)")
+    parser.add_argument("--report", action="store_true",
+                        help="only the report of the last run's verdicts, with the "
+                             "equivalent list as it is now (no mutant run, no tables)")
     args = parser.parse_args(argv)
     config = load_config()
     unknown = sorted(set(args.modules) - set(config.modules))
     if unknown:
         parser.error(f"not among [tool.mutmut] only_mutate: {' '.join(unknown)}")
     modules = [p for p in config.modules if p in args.modules] or list(config.modules)
+    if args.report:
+        verdicts = Verdicts(modules)
+        print(report(verdicts, [], Counter(), 0.0))
+        return 1 if verdicts.stale else 0
     start = time.monotonic()
     run_mutmut(modules, every=modules == list(config.modules), jobs=args.jobs,
                again=args.again)

@@ -16,6 +16,7 @@ from fsm_executor import (
     Cancel,
     ConflictingFill,
     Fill,
+    Note,
     OrderBook,
     OrderSpec,
     Overfill,
@@ -135,6 +136,48 @@ def test_a_cost_its_trades_already_account_for_leaves_the_inferred_rest_at_the_f
     [fill] = reconcile(order, figures, [])
     assert isinstance(fill, Fill)
     assert (fill.amount, fill.cost, fill.price) == (D(5), None, D("0.09"))
+
+
+def test_a_listing_is_read_past_a_known_trade_a_repeat_and_a_trade_ahead_of_the_figures(
+) -> None:
+    order = submitted("10", amount="1")
+    known = Fill("t1", "0.2", "10")
+    order.fills, order.filled, order.cost = {"t1": known}, D("0.2"), D(2)
+    figures = Figures(D("0.7"), fallback_price=D(10), key="E1")
+    clash = Fill("t1", "0.2", "11")
+    listing = [clash, Fill("t2", "0.2", "10"), Fill("t2", "0.2", "10"),
+               Fill("t3", "0.4", "10"), Fill("t4", "0.1", "10")]
+    events = reconcile(order, figures, listing)
+    # The recorded t1 kept (its clash noted), t2 taken once, t3 beyond the 0.7 the answer
+    # says (it waits for the next one), t4 still within it, and the rest inferred.
+    assert events == [
+        Note("conflicting_trade", f"trade 't1' listed as {clash!r}, recorded as {known!r}: "
+                                  "kept the record"),
+        Fill("t2", "0.2", "10"), Fill("t4", "0.1", "10"),
+        Fill("E1:cum:0.7", "0.2", "10", inferred=True)]
+
+
+def test_trades_beyond_an_ended_orders_filled_are_noted_by_name_only_once_it_has_ended(
+) -> None:
+    order = submitted("10", amount="1")
+    figures = Figures(D("0.3"), fallback_price=D(10), key="E1")
+    listing = [Fill("t1", "0.2", "10"), Fill("t2", "0.2", "10"), Fill("t3", "0.3", "10")]
+    # Open, a trade ahead of the figures waits without a word.
+    assert not [e for e in reconcile(order, figures, listing) if isinstance(e, Note)]
+    order.state = State.CANCELLED
+    assert [e for e in reconcile(order, figures, listing) if isinstance(e, Note)] == [Note(
+        "trades_beyond_filled", "trades t2, t3 would take filled past the 0.3 the order "
+        "ended with")]
+    # Ended, with nothing beyond: nothing to say.
+    assert not [e for e in reconcile(order, figures, listing[:1]) if isinstance(e, Note)]
+
+
+def test_without_an_inferred_fill_an_answer_that_adds_nothing_restates_nothing() -> None:
+    order = submitted("10", amount="1")
+    order.fills, order.filled, order.cost = {"t1": Fill("t1", "0.5", "10")}, D("0.5"), D(5)
+    # The same filled, another cost: only an inferred fill's price could be corrected.
+    assert reconcile(order, Figures(D("0.5"), fallback_price=D(10), cost=D(6), key="E1"),
+                     []) == []
 
 
 def test_order_level_fees_are_used_for_what_no_trade_accounts_for(book: OrderBook) -> None:

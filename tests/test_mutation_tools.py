@@ -83,6 +83,28 @@ def test_the_score_leaves_the_equivalent_mutants_out() -> None:
     assert row("x", Counter(equivalent=3)).split()[-1] == "-"
 
 
+class Verdicts:
+    """What the report reads of a run's verdicts."""
+
+    modules = ["fsm_executor/journal/_index.py"]
+    stale: dict[str, str] = {}
+
+    def of(self, path: str) -> dict[str, str]:
+        return {"a": "killed", "b": "killed", "c": "survived", "d": "equivalent"}
+
+
+def test_the_report_ends_in_the_score_and_says_the_run_time_of_a_run_only() -> None:
+    from mutation.run import report
+
+    ran = report(Verdicts(), [], Counter(), 150.0).splitlines()  # type: ignore[arg-type]
+    assert ran[-2:] == ["run time: 2.5 min",
+                        "mutation score: 66.7 % (2 of 3 killed; 1 equivalent left out)"]
+    # --report runs nothing: no run time to tell.
+    again = report(Verdicts(), [], Counter(), 0.0).splitlines()  # type: ignore[arg-type]
+    assert not [line for line in again if line.startswith("run time")]
+    assert again[-1] == ran[-1] and again[1].split()[0] == "journal/_index.py"
+
+
 def diff(before: str, after: str) -> str:
     return f"--- a.py\n+++ a.py\n@@ -1 +1 @@\n-{before}\n+{after}\n"
 

@@ -43,8 +43,9 @@ class Figures:
     #: The order's fees per currency, where the answer gives them.
     fees: Mapping[str, Decimal] | None = None
     #: Inferred fills are keyed ``KEY:cum:FILLED``: the same figure seen again (after a
-    #: restart, from reconciliation) applies nothing twice.
-    key: str = ""
+    #: restart, from reconciliation) applies nothing twice. The exchange's id of the order,
+    #: else our client order id.
+    key: str = attrs.field(kw_only=True)
 
 
 def fees_of(fills: Iterable[Fill]) -> Fees:
@@ -111,7 +112,7 @@ def reconcile(order: Order, figures: Figures, trades: Sequence[Fill]) -> list[Ev
     inferred_filled = _sum(f.amount for f in inferred)
     accounted = [*real, *new]
     if new:
-        piece = _piece(order, figures, gap, accounted, figures.filled)
+        piece = _piece(figures, gap, accounted)
         replacement = [*new, *([piece] if piece is not None else [])]
         if inferred:
             events.append(Restate(tuple(f.trade_id for f in inferred), replacement))
@@ -119,14 +120,13 @@ def reconcile(order: Order, figures: Figures, trades: Sequence[Fill]) -> list[Ev
             events.extend(replacement)
         return events
     if gap > inferred_filled:
-        piece = _piece(order, figures, LEDGER.subtract(gap, inferred_filled),
-                       [*real, *inferred], figures.filled)
+        piece = _piece(figures, LEDGER.subtract(gap, inferred_filled), [*real, *inferred])
         if piece is not None:
             events.append(piece)
     elif inferred and gap == inferred_filled:
         # Nothing new listed: the order's own cost and fees may still correct the price and
         # fees the inferred fills were given.
-        piece = _piece(order, figures, gap, real, figures.filled)
+        piece = _piece(figures, gap, real)
         if piece is not None and _differs(piece, inferred, figures):
             events.append(Restate(tuple(f.trade_id for f in inferred), [piece]))
     return events
@@ -140,8 +140,7 @@ def _same_trade(known: Fill, listed: Fill) -> bool:
     return known == listed
 
 
-def _piece(order: Order, figures: Figures, amount: Decimal, accounted: Sequence[Fill],
-           cumulative: Decimal) -> Fill | None:
+def _piece(figures: Figures, amount: Decimal, accounted: Sequence[Fill]) -> Fill | None:
     """An inferred fill of ``amount``, charged what the order's figures leave once
     ``accounted`` is taken off (or priced at the fallback, free of fees, without them)."""
     if amount <= 0:
@@ -160,7 +159,7 @@ def _piece(order: Order, figures: Figures, amount: Decimal, accounted: Sequence[
             if rest:
                 fees.append((currency, rest))
     first = fees[0] if fees else (None, _ZERO)
-    return Fill(f"{figures.key or order.client_order_id}:cum:{cumulative}", amount, price,
+    return Fill(f"{figures.key}:cum:{figures.filled}", amount, price,
                 first[1], first[0], None, True, cost, tuple(fees[1:]))
 
 
