@@ -380,3 +380,17 @@ def test_an_inferred_fills_cost_and_further_fees_are_refused_in_their_own_words(
     assert refused(more_fees=None) == ("fees must be a mapping of currency to cost, not "
                                        "None")
     assert Fill("E-1:cum:1", "1", "100", inferred=True, more_fees={}).more_fees == ()
+
+
+def test_a_fills_price_and_fee_are_refused_in_their_own_words() -> None:
+    from fsm_executor import Fill
+
+    def refused(*args: object) -> str:
+        with pytest.raises(InvalidInput) as info:
+            Fill("t1", "1", *args)  # type: ignore[arg-type]
+        return str(info.value)
+
+    assert refused("-1") == "price must be positive, not '-1'"
+    assert refused("0") == "price must be positive, not '0'"
+    assert refused("abc") == "price must be a number, not 'abc'"
+    assert refused("100", "abc", "USDT") == "fee must be a number, not 'abc'"
