@@ -92,8 +92,10 @@ NO_MUTANT = "fsm_executor.no_such_module.*"
 
 def budget_tests(path: Path = MUTANTS / "mutmut-stats.json", seconds: float = TEST_SECONDS
                  ) -> tuple[int, int]:
-    """Keep, for each function, the fastest tests that call it, up to ``seconds`` of them
-    (at least one). mutmut runs every test that calls a mutant's function: the core is
+    """Keep, for each function, the tests that call it up to ``seconds`` of them (at least
+    one): those of its module's own test file first (``own_file``: the tests written for
+    its details, its words and its edges), each group fastest first. mutmut runs every
+    test that calls a mutant's function: the core is
     called by nearly every test, so each survivor cost the whole suite under mutmut (two
     minutes) and a run of the core about twenty hours on 2 cores. The slow tests left out
     are the long property and stateful ones; a mutant only they would kill counts as a
@@ -105,7 +107,9 @@ def budget_tests(path: Path = MUTANTS / "mutmut-stats.json", seconds: float = TE
     for function, tests in stats["tests_by_mangled_function_name"].items():
         chosen: list[str] = []
         total = 0.0
-        for test in sorted(tests, key=lambda t: (duration.get(t, 0.0), t)):
+        own = own_file(function)
+        for test in sorted(tests, key=lambda t: (not t.startswith(own), duration.get(t, 0.0),
+                                                 t)):
             total += duration.get(test, 0.0)
             if chosen and total > seconds:
                 break
@@ -114,6 +118,13 @@ def budget_tests(path: Path = MUTANTS / "mutmut-stats.json", seconds: float = TE
         kept, before = kept + len(chosen), before + len(tests)
     path.write_text(json.dumps(stats, indent=4))
     return kept, before
+
+
+def own_file(function: str) -> str:
+    """``pkg.journal._replay.xǁRebuilderǁfeed`` -> ``tests/test_replay.py::``: where the
+    tests written for the function's module are."""
+    module = function.rpartition(".x")[0]
+    return f"tests/test_{module.rpartition('.')[2].lstrip('_')}.py::"
 
 
 def run_mutmut(modules: list[str], every: bool, jobs: int, again: bool) -> None:

@@ -164,3 +164,27 @@ def test_each_function_keeps_its_fastest_tests_up_to_the_budget_and_one_at_least
     assert kept["tests_by_mangled_function_name"] == {
         "m.x_f": ["t::d", "t::a", "t::b"], "m.x_g": ["t::slow"], "m.x_h": []}
     assert kept["duration_by_test"]["t::slow"] == 9.0 and kept["stats_time"] == 1.0
+
+
+def test_a_functions_own_module_tests_come_first_within_the_budget(tmp_path: Path) -> None:
+    import json
+
+    from mutation.run import budget_tests, own_file
+
+    assert own_file("fsm_executor.journal._replay.xǁRebuilderǁfeed") == (
+        "tests/test_replay.py::")
+    assert own_file("fsm_executor.core._decide.x_observe") == "tests/test_decide.py::"
+    stats = tmp_path / "mutmut-stats.json"
+    mine, other = "tests/test_decide.py::test_words", "tests/test_driver.py::test_fast"
+    stats.write_text(json.dumps({
+        "duration_by_test": {mine: 4.5, other: 0.1, "tests/test_decide.py::test_b": 0.5},
+        "tests_by_mangled_function_name": {
+            "fsm_executor.core._decide.x_observe": [other, mine,
+                                                    "tests/test_decide.py::test_b"]},
+    }))
+    budget_tests(stats, seconds=5.0)
+    kept = json.loads(stats.read_text())["tests_by_mangled_function_name"]
+    # The module's own tests, fastest first, before a faster test of another module
+    # (which the budget then leaves out).
+    assert kept == {"fsm_executor.core._decide.x_observe": [
+        "tests/test_decide.py::test_b", mine]}
