@@ -257,3 +257,30 @@ def test_journals_of_version_0_1_with_its_resubmit_and_abandon_still_replay_and_
             book.apply("new1", Resubmit())  # nothing writes the old moves any more
         with pytest.raises(InvalidTransition):
             book.apply("new1", Abandon("x"))
+
+
+def test_a_payload_that_is_not_one_json_object_is_named_with_its_row_in_jsons_own_words(
+) -> None:
+    import json
+
+    from fsm_executor.journal._journal import dumps
+    from fsm_executor.journal._replay import Rebuilder
+
+    try:
+        json.loads("not json")
+    except json.JSONDecodeError as exc:
+        said = repr(exc)  # what json itself says of it
+    created = dumps(spec("o1").to_payload())
+    rebuilder = Rebuilder()
+    for payload, why in [
+        ("not json", said),
+        ("[1]", "not one JSON object"),
+        (created + " x", "not one JSON object"),  # more after the object
+        (b"{}", "TypeError('first argument must be a string, not bytes')"),  # a BLOB
+    ]:
+        assert rebuilder.feed((1, "o1", "create", "", "created", payload, 0.0)) == (
+            f"payload of 'create' for order 'o1' is malformed: {why}")
+    assert rebuilder.feed((1, "o1", "create", "", "created", created, 0.0)) is None
+    for payload, why in [("nope", said), ("[]", "not one JSON object")]:
+        assert rebuilder.feed((2, "o1", "submit", "created", "pending_submit", payload,
+                               0.0)) == f"payload of 'submit' for order 'o1' is malformed: {why}"
