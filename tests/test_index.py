@@ -65,6 +65,26 @@ def test_the_index_holds_each_order_as_its_rows_leave_it(book: OrderBook,
     assert index_rows(journal_path)[0] == ("o1", "sig-1", "BTC/USDT", 0, 1, 10)
 
 
+def test_an_index_row_appended_with_its_orders_rows_spans_them_from_create_to_last(
+        journal_path: Path) -> None:
+    # The journal's own API takes an order's rows and its index row in one commit (as an
+    # import of history would): the span runs from its create row to the last of them.
+    with Journal.open(journal_path) as journal:
+        journal.append([("o0", "create", "", "created", spec("o0").to_payload(), "live")],
+                       1.0, [("o0", None, "BTC/USDT", 1)])
+        journal.append([
+            ("o1", "create", "", "created", spec("o1").to_payload(), "live"),
+            ("o1", "submit", "created", "pending_submit", {}, "live"),
+            ("o0", "submit", "created", "pending_submit", {}, "live"),
+            ("o1", "acknowledge", "pending_submit", "submitted",
+             {"exchange_order_id": "E1"}, "live"),
+            ("o1", "cancel", "submitted", "cancelled", {"reason": "gone"}, "live"),
+        ], 2.0, [("o1", None, "BTC/USDT", 0)])
+    assert index_rows(journal_path) == [("o0", None, "BTC/USDT", 1, 1, None),
+                                        ("o1", None, "BTC/USDT", 0, 2, 6)]
+    assert audit(journal_path).ok
+
+
 def test_opening_rebuilds_the_open_orders_only_and_finds_finished_ones_in_the_file(
         book: OrderBook, journal_path: Path, clock: FakeClock) -> None:
     finished_and_open(book)
