@@ -281,6 +281,24 @@ def test_average_price_and_fees_per_currency(book: OrderBook) -> None:
     assert order.cost == Decimal("410")
 
 
+@pytest.mark.parametrize("index", ["kept", "rebuilt"])
+def test_an_orders_decision_counts_survive_a_reopening_whether_or_not_the_index_is_rebuilt(
+        journal_path: Path, clock: FakeClock, index: str) -> None:
+    with OrderBook.open(journal_path, clock=clock) as book:
+        book.create(spec("o1"))
+        book.apply("o1", Submit())
+        book.apply("o1", LoseAnswer("answer lost"))
+        for n in (1, 2):
+            book.apply("o1", Note("not_found", f"lookup {n}"))
+        before = book.memory("o1")
+    assert (before.sends, before.not_found) == (1, 2)
+    if index == "rebuilt":
+        as_schema_1(journal_path)  # no index: the rows are all read again
+    with OrderBook.open(journal_path, clock=clock) as book:
+        assert (book.index_rebuilt is None) == (index == "kept")
+        assert book.memory("o1") == before
+
+
 def test_reopening_the_book_from_the_file_gives_the_same_orders(
     journal_path: Path, clock: FakeClock
 ) -> None:
