@@ -80,8 +80,12 @@ def test_an_archived_signal_is_still_known_and_the_journal_goes_on(
     with OrderBook.open(path, clock=clock) as book:
         assert book.index_rebuilt is None
         assert [o.client_order_id for o in book.unfinished()] == ["o5"]
-        with pytest.raises(OrderArchived):
+        with pytest.raises(OrderArchived) as archived:
             book.by_signal("s0")  # known: a bot running s0 again places nothing
+        assert archived.value.order_id == "o0"
+        with pytest.raises(OrderArchived) as archived:
+            book.get("o1")
+        assert archived.value.order_id == "o1"
         assert "o0" in book
         book.apply("o5", Fill("t5", "1", "100"))
         order(book, clock, 8)
