@@ -123,8 +123,12 @@ def budget_tests(path: Path = MUTANTS / "mutmut-stats.json", seconds: float = TE
 def own_file(function: str) -> str:
     """``pkg.journal._replay.xǁRebuilderǁfeed`` -> ``tests/test_replay.py::``: where the
     tests written for the function's module are."""
-    module = function.rpartition(".x")[0]
-    return f"tests/test_{module.rpartition('.')[2].lstrip('_')}.py::"
+    return f"{test_file(function.rpartition('.x')[0])}::"
+
+
+def test_file(module: str) -> str:
+    """``fsm_executor.journal._replay`` -> ``tests/test_replay.py``: its own tests' file."""
+    return f"tests/test_{module.rpartition('.')[2].lstrip('_')}.py"
 
 
 def run_mutmut(modules: list[str], every: bool, jobs: int, again: bool) -> None:
@@ -209,7 +213,7 @@ def collected_functions(config: Config) -> set[str]:
 
 def own_tests(path: str) -> list[str]:
     """``fsm_executor/core/_machine.py`` -> ``["tests/test_machine.py"]``, if it exists."""
-    own = f"tests/test_{Path(path).stem.lstrip('_')}.py"
+    own = test_file(module_name(path))
     return [own] if (ROOT / own).is_file() else []
 
 
