@@ -56,13 +56,18 @@ def fees_of(fills: Iterable[Fill]) -> Fees:
 def totals(fills: Iterable[Fill]) -> tuple[Decimal, Decimal, Fees]:
     """What ``fills`` add up to: their amount, their cost, and ``fees_of`` them, in one
     pass (audit sums every order's fills)."""
-    add = LEDGER.add
+    # ``Fill.value`` and ``Fill.fees`` spelled out: a third of the time, on every order.
+    add, multiply = LEDGER.add, LEDGER.multiply
     amount = cost = _ZERO
     fees: Fees = {}
     for fill in fills:
-        amount = add(amount, fill.amount)
-        cost = add(cost, fill.value)
-        for currency, fee in fill.fees():
+        fill_amount, fill_cost = fill.amount, fill.cost
+        amount = add(amount, fill_amount)
+        cost = add(cost, multiply(fill_amount, fill.price) if fill_cost is None else fill_cost)
+        fee, currency = fill.fee_cost, fill.fee_currency
+        if fee and currency:
+            fees[currency] = add(fees.get(currency, _ZERO), fee)
+        for currency, fee in fill.more_fees:
             fees[currency] = add(fees.get(currency, _ZERO), fee)
     return amount, cost, fees
 

@@ -25,7 +25,7 @@ from ..core._lifecycle import Step, apply, plan
 from ..core._memory import REMEMBERED, Memory, remember
 from ..core._model import Order, OrderSpec
 from ..core._states import CREATE, LEGACY, TERMINAL, State
-from ._index import IndexRow, StoredRow, is_open, row_of, stored
+from ._index import IndexRow, StoredRow, is_open, row_of, stored, stored_of
 from ._journal import Durability, Journal
 from ._replay import rebuild_all
 
@@ -58,7 +58,7 @@ class OrderBook:
         if self.index_rebuilt is None:
             rebuilt = rebuild_all(self._index.open_rows(), name, remember=True, spans=True)
             assert rebuilt.spans is not None
-            finished = [stored(row_of(o), *rebuilt.spans[cid])
+            finished = [stored_of(o, *rebuilt.spans[cid])
                         for cid, o in rebuilt.orders.items() if not is_open(o)]
             if finished:
                 journal.settle_index(finished)
@@ -68,7 +68,7 @@ class OrderBook:
             rebuilt = rebuild_all(journal.raw_rows(), name, remember=True, spans=True)
             spans = rebuilt.spans
             assert spans is not None
-            self._index.rebuild(stored(row_of(o), *spans[cid])
+            self._index.rebuild(stored_of(o, *spans[cid])
                                 for cid, o in rebuilt.orders.items())
         assert rebuilt is not None
         #: The open orders, oldest first.

@@ -27,6 +27,7 @@ from zlib import crc32 as _crc32
 
 from ..core._ledger import unsettled
 from ..core._model import Order
+from ..core._states import TERMINAL
 
 #: The derived tables and indexes, created with the journal (or by the migration to schema 2).
 SCHEMA: Final = (
@@ -54,7 +55,7 @@ _RAW: Final = "seq, order_id, trigger, source, dest, payload, ts"
 def is_open(order: Order) -> bool:
     """Whether the order book holds the order: not terminal yet, or ended with fills still
     inferred from its figures (its trades are listed again)."""
-    return not order.is_terminal or unsettled(order)
+    return order.state not in TERMINAL or unsettled(order)
 
 
 def row_of(order: Order) -> IndexRow:
@@ -64,6 +65,14 @@ def row_of(order: Order) -> IndexRow:
 def stored(row: IndexRow, first_seq: int, last_seq: int) -> StoredRow:
     """``row`` with where its order's rows lie: the last one only once it is finished."""
     return (*row, first_seq, None if row[3] else last_seq)
+
+
+def stored_of(order: Order, first_seq: int, last_seq: int) -> StoredRow:
+    """``stored(row_of(order), first_seq, last_seq)``, built at once (audit's tally takes
+    one per order)."""
+    open_ = int(is_open(order))
+    return (order.client_order_id, order.signal_id, order.symbol, open_, first_seq,
+            None if open_ else last_seq)
 
 
 def fingerprint(row: StoredRow) -> int:

@@ -16,7 +16,7 @@ import attrs
 from ..core._ledger import totals
 from ..core._model import Order
 from ..core._states import OPEN, State
-from ._index import DIGEST_MODULUS, OrdersIndex, StoredRow, fingerprint, row_of, stored
+from ._index import DIGEST_MODULUS, OrdersIndex, StoredRow, fingerprint, stored_of
 
 _ZERO: Final = Decimal(0)
 
@@ -81,11 +81,11 @@ class Tally:
             earlier, earlier_span = before
             states[earlier.state] -= 1
             if self.check:
-                self.digest -= fingerprint(stored(row_of(earlier), *earlier_span))
+                self.digest -= fingerprint(stored_of(earlier, *earlier_span))
         states[order.state] = states.get(order.state, 0) + 1
         if not self.check:
             return
-        row = stored(row_of(order), *span)
+        row = stored_of(order, span[0], span[1])
         self.digest = (self.digest + fingerprint(row)) % DIGEST_MODULUS
         problems = invariants(order)
         if problems:
