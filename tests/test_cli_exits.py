@@ -6,6 +6,8 @@ nothing; a status brought about here that the table does not claim fails too."""
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import os
 import re
 import signal
@@ -60,7 +62,7 @@ def commands(p: argparse.ArgumentParser, prefix: str = "") -> Iterator[str]:
 def test_the_exit_table_has_a_row_per_command_and_a_column_per_named_status() -> None:
     columns, claims = exit_table()
     named = sorted(v for k, v in vars(_exits).items() if k.startswith("EXIT_"))
-    assert columns == named == [0, 1, 2, 3, 4, 130]
+    assert columns == named == [0, 1, 2, 3, 4, 130, 141]
     assert sorted(claims) == sorted(commands(parser()))
 
 
@@ -155,6 +157,36 @@ def served(tmp: Path, stop: signal.Signals) -> int:
     return server.returncode
 
 
+class _ReaderGone(io.StringIO):
+    """A standard output whose pipe's reader has gone: every write is EPIPE."""
+
+    def write(self, _text: str) -> int:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def reader_gone(monkeypatch: pytest.MonkeyPatch, *argv: str | Path) -> int:
+    """``argv`` (made first: a journal to read is written before), its output into a pipe
+    whose reader has gone."""
+    monkeypatch.setattr(sys, "stdout", _ReaderGone())
+    return cli(*argv)
+
+
+def served_to_no_reader(tmp: Path) -> int:
+    """``venue serve`` in a process of its own, its output a pipe closed before it starts."""
+    env = {**os.environ, "FSM_EXECUTOR_API_KEY": "k", "FSM_EXECUTOR_API_SECRET": "s"}
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        server = subprocess.run([sys.executable, "-m", "fsm_executor.cli._cli", "venue",
+                                 "serve", "--venue-state", str(tmp / "venue.db")],
+                                stdout=write, stderr=subprocess.PIPE, text=True, env=env,
+                                timeout=60, check=False)
+    finally:
+        os.close(write)
+    assert "Traceback" not in server.stderr and "Broken" not in server.stderr, server.stderr
+    return server.returncode
+
+
 def no_keys(monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.delenv("FSM_EXECUTOR_API_KEY", raising=False)
     return cli("venue", "serve")
@@ -207,6 +239,18 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
     ("venue serve", 0): lambda tmp, _: served(tmp, signal.SIGINT),
     ("venue serve", 2): lambda tmp, mp: no_keys(mp),
     ("venue serve", 130): lambda tmp, mp: interrupted(mp, "venue", "serve"),
+    ("run", 141): lambda tmp, mp: reader_gone(mp, "run", signals(tmp, MARKET), "--journal",
+                                             tmp / "j.db"),
+    ("recover", 141): lambda tmp, mp: reader_gone(mp, "recover", "--journal", journal(tmp)),
+    ("audit", 141): lambda tmp, mp: reader_gone(mp, "audit", journal(tmp)),
+    ("replay", 141): lambda tmp, mp: reader_gone(mp, "replay", journal(tmp)),
+    ("orders", 141): lambda tmp, mp: reader_gone(mp, "orders", journal(tmp)),
+    ("export", 141): lambda tmp, mp: reader_gone(mp, "export", journal(tmp)),
+    ("journal archive", 141): lambda tmp, mp: reader_gone(mp, "journal", "archive",
+                                                          journal(tmp), "--before",
+                                                          "2000-01-01"),
+    ("diagram", 141): lambda tmp, mp: reader_gone(mp, "diagram", "--out", tmp / "d"),
+    ("venue serve", 141): lambda tmp, _: served_to_no_reader(tmp),
 }
 
 

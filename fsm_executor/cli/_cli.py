@@ -1,4 +1,5 @@
-"""The ``fsm-executor`` command line."""
+"""fsm-executor: run trading signals through an exchange's orders, each a state machine
+journaled before its effect; recover what a crash left; read, audit and export a journal."""
 
 # (That docstring is the description ``--help`` prints.) Every command is declared here and
 # its module imported only when it runs (``_command``): reading a journal starts without the
@@ -17,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..core._collector import gc_paused
 from ..core._exceptions import FsmExecutorError, InvalidInput, JournalLocked
-from ._exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_LOOK, EXIT_OK
+from ._exits import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_LOOK,
+    EXIT_OK,
+    EXIT_PIPE_CLOSED,
+)
 
 if TYPE_CHECKING:
     from ..journal._journal import Entry
@@ -321,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the output's reader has gone (``| head``): stop writing
+        return EXIT_PIPE_CLOSED
     return code
 
 

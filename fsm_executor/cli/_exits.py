@@ -22,3 +22,6 @@ EXIT_PRESUMED_ABSENT: Final = 3
 EXIT_LOCKED: Final = 4
 #: Interrupted (Ctrl-C): 128 + SIGINT, as a shell reports it.
 EXIT_INTERRUPTED: Final = 130
+#: The output's reader went away before it was all written (``| head``): the command stops
+#: writing, with no traceback. 128 + SIGPIPE, as a shell reports a program the signal ends.
+EXIT_PIPE_CLOSED: Final = 141

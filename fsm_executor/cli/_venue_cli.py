@@ -8,6 +8,7 @@ real clock; the keys come from the environment, as ``run``'s do, and are never p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -46,7 +47,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with server:
+    # The venue's state is closed however serving ends (its output's reader gone included).
+    with contextlib.closing(venue), server:
         if args.json:  # one line a script reads to learn where to connect
             print(json.dumps({"url": server.url, "host": args.host,
                               "port": int(server.url.rsplit(":", 1)[1])}), flush=True)
@@ -56,6 +58,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"--exchange-url {server.url} (same keys in the environment)",
               file=sys.stderr, flush=True)
         stop.wait()
-    venue.close()
     return 0
 
