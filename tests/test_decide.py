@@ -125,6 +125,20 @@ def test_missing_and_unknown_statuses_are_noted() -> None:
     assert kinds(observe(order(), seen(status="PENDING_NEW"))) == ["unknown_status"]
 
 
+@pytest.mark.parametrize("status", ["open", "canceling", "new", "partially_filled", "NEW",
+                                    "Partially_Filled", "CANCELING"])
+def test_the_status_of_an_order_still_working_is_no_odd_answer(status: str) -> None:
+    # The statuses exchanges give an order partly filled and still working: its fill, and
+    # nothing noted (in any case, as ccxt passes some on from the exchange).
+    assert kinds(observe(order(), seen(status=status, filled="0.25"))) == ["fill"]
+
+
+@pytest.mark.parametrize("status", ["closed", "open", "canceling", "CLOSED", "Canceling"])
+def test_a_full_fill_whose_status_is_done_or_still_working_is_not_noted(status: str) -> None:
+    # "open" and "canceling": the answer was taken as the last trade went through.
+    assert kinds(observe(order(), seen(status=status, filled="1"))) == ["fill"]
+
+
 @pytest.mark.parametrize("status, event", [("canceled", Cancel), ("expired", Expire)])
 def test_terminal_statuses_come_after_the_fills(status: str, event: type) -> None:
     events = observe(order(), seen(status=status, filled="0.25"))

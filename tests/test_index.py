@@ -5,6 +5,7 @@ while holding only the open orders."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -269,6 +270,19 @@ def test_the_index_digest_sqlite_reads_equals_the_fingerprints_of_its_rows(
         assert reader.index.digest() == sum(map(fingerprint, stored)) % DIGEST_MODULUS
         changed = [(*stored[0][:3], 1 - stored[0][3], *stored[0][4:]), *stored[1:]]
         assert reader.index.digest() != sum(map(fingerprint, changed)) % DIGEST_MODULUS
+
+
+def test_a_fingerprint_is_the_crc_32_above_the_adler_32_of_the_rows_text() -> None:
+    # Known answers, as its docstring builds them: fields between unit separators, a record
+    # separator for no signal id, nothing for no last seq. Both sides share the function,
+    # so only a known answer notices it taking fewer bits of either checksum.
+    finished = ("o1", "sig-1", "BTC/USDT", 0, 3, 7)
+    text = b"o1\x1fsig-1\x1fBTC/USDT\x1f0\x1f3\x1f7"
+    assert fingerprint(finished) == zlib.crc32(text) << 32 | zlib.adler32(text)
+    assert fingerprint(finished) == 0xCF3BFF74_4B9A05BF
+    unsigned = ("o2", None, "ETH/USDT", 1, 9, None)
+    text = b"o2\x1f\x1e\x1fETH/USDT\x1f1\x1f9\x1f"
+    assert fingerprint(unsigned) == zlib.crc32(text) << 32 | zlib.adler32(text)
 
 
 def test_a_rebuild_cut_short_leaves_the_index_as_it_was_and_says_why(

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from journal_tools import execute, rows, spec
+from journal_tools import as_schema_1, execute, rows, spec
 from strategies import EVENTS, order_specs
 from test_properties import REFUSALS
 
@@ -338,8 +338,26 @@ def test_an_edited_row_in_either_half_is_read_the_one_way(
     crossing(journal_path)
     execute(journal_path, [("UPDATE journal SET ts = ts + 1 WHERE seq = ?", (edited,))])
     assert in_halves(journal_path, True, at=4) is None
+    # Edited in the first half: the other process is stopped, not waited for (Here.kill);
+    # in the second, it has answered already.
+    assert here[0].returncode == (-9 if edited == 2 else 0)
     report = audit(journal_path)
     assert [v.seq for v in report.violations] == [edited]
+
+
+@pytest.mark.parametrize("audit_mode", MODES)
+def test_a_split_with_an_empty_half_or_a_journal_without_the_index_is_not_made(
+    journal_path: Path, here: list[Here], audit_mode: bool,
+) -> None:
+    # An empty half splits nothing; without the orders index (schema 1) a reader cannot
+    # bring back an order the other half's rows name: the journal is read the one way.
+    crossing(journal_path)
+    for at in (0, 13):  # the rows are 1-13
+        assert in_halves(journal_path, audit_mode, at=at) is None
+    as_schema_1(journal_path)
+    assert in_halves(journal_path, audit_mode, at=4) is None
+    assert not here  # no other process started
+    assert len(one_reading(journal_path, audit_mode).orders) == 3  # held, none handed over
 
 
 def test_too_many_rows_handed_back_is_read_the_one_way(
@@ -376,6 +394,67 @@ def test_one_core_is_read_the_one_way_and_cores_are_those_this_process_may_use(
     monkeypatch.delattr(os, "sched_getaffinity")  # not Linux
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert _split._cores() == 1
+
+
+def filled_orders(path: Path, count: int, clock: FakeClock | None = None) -> None:
+    """``count`` orders, each created, submitted, acknowledged and filled: 4 rows each."""
+    with OrderBook.open(path, clock=clock or FakeClock()) as book:
+        for i in range(count):
+            cid = f"o{i}"
+            book.create(spec(cid))
+            book.apply(cid, Submit())
+            book.apply(cid, Acknowledge(f"x{i}"))
+            book.apply(cid, Fill(f"t{i}", "1", "100"))
+            if clock is not None:
+                clock.advance(10)
+
+
+def archived_before_row_9(path: Path) -> None:
+    """Six orders, the first two's rows archived: the live file continues row 8."""
+    from fsm_executor.journal._archive import archive
+
+    clock = FakeClock(1000)
+    filled_orders(path, 6, clock)
+    assert archive(path, before=1015, clock=clock).last_seq == 8
+
+
+@pytest.mark.parametrize(("audit_mode", "at"), [(True, 8 + 9 - 4), (False, 8 + 9)])
+def test_the_first_half_is_the_longer_by_the_head_start_and_audit_leaves_the_other_more(
+    journal_path: Path, here: list[Here], monkeypatch: pytest.MonkeyPatch, audit_mode: bool,
+    at: int,
+) -> None:
+    # Rows 9-24 (a live file whose first rows are archived): the middle of its 16 rows and
+    # the head start of 2, (16 + 2) // 2 = 9 rows; audit leaves a quarter of the 16 to the
+    # other process, which does not digest the index.
+    archived_before_row_9(journal_path)
+    monkeypatch.setattr(_split, "SPLIT_MIN", 16)  # a journal of exactly SPLIT_MIN rows splits
+    monkeypatch.setattr(_split, "HEAD_START", 2)
+    monkeypatch.setattr(_split, "AUDIT_LEAD", 0.25)
+    monkeypatch.setattr(_split, "_cores", lambda: 2)
+    with JournalReader(journal_path) as reader, reader.consistent():
+        halves = read_in_halves(reader, audit_mode)
+        assert halves is not None and (halves.creates, halves.tally.count) == (4, 4)
+        monkeypatch.setattr(_split, "SPLIT_MIN", 17)
+        assert read_in_halves(reader, audit_mode) is None
+    assert len(here) == 1 and here[0].args[1:3] == (at, 24)
+
+
+def test_the_first_halfs_progress_counts_for_both_halves_up_to_the_rows_of_the_file(
+    journal_path: Path, here: list[Here],
+) -> None:
+    # 150 orders after the 8 rows archived: rows 9-608. The first half, rows 9-300, is told
+    # batch by batch (256 rows at a time), each count scaled by 600 / 292, up to 600.
+    from fsm_executor.journal._archive import archive
+
+    clock = FakeClock(1000)
+    filled_orders(journal_path, 152, clock)
+    assert archive(journal_path, before=1015, clock=clock).last_seq == 8
+    told: list[tuple[int, int]] = []
+    with JournalReader(journal_path) as reader, reader.consistent():
+        halves = read_in_halves(reader, True, at=300,
+                                progress=lambda done, total: told.append((done, total)))
+    assert halves is not None and halves.rows == 600
+    assert told[0] == (int(256 * 600 / 292), 600) and set(told[1:]) == {(600, 600)}
 
 
 @pytest.fixture

@@ -320,7 +320,7 @@ def observe(order: Order, seen: ExchangeOrder, trades: Sequence[Fill] | None = N
         events.append(Expire(f"expired on the exchange (filled {filled} of {order.amount})"))
     elif status == "rejected":
         events.append(Cancel("the exchange rejected the order after acknowledging it"))
-    elif status == "closed" and filled < order.amount:
+    elif status == "closed":  # short of the amount: a full fill took the branch above
         events.append(Note("closed_short", f"status closed with filled {filled} of "
                            f"{order.amount}; still watched"))
     elif status not in _DONE_STATUSES | {"open", "canceling", "new", "partially_filled"}:
