@@ -250,6 +250,23 @@ def test_a_refused_fill_gets_the_general_paths_words(payload: str) -> None:
     assert expected[0][:3] == [None, None, None]
 
 
+_CREATE = ('"client_order_id":"o1","symbol":"X/Y","side":"buy","type":"limit","amount":"1",'
+           '"price":"100","signal_id":null')
+
+
+@pytest.mark.parametrize("payload", [
+    f" {{{_CREATE}}}", f"{{{_CREATE}}} ", f"\n{{{_CREATE}}}\n",  # orjson takes the spaces
+    "{" + _CREATE.replace('"amount":"1"', '"amount":"-1"') + "}", f"[{{{_CREATE}}}]",
+    "{not json",
+])
+def test_a_refused_create_gets_the_general_paths_words(payload: str) -> None:
+    rows = [(1, "o1", "create", "", "created", payload, 1.0)]
+    with general_path_only():
+        expected = replayed(rows)
+    assert replayed(rows) == expected
+    assert expected[0][0] is not None and expected[1] == exactly({})
+
+
 def test_the_rows_the_book_writes_take_the_fast_path() -> None:
     order_id = "fsmx-1"
     create = json.dumps(OrderSpec(order_id, "BTC/USDT", "buy", "limit", "0.5", None,

@@ -353,6 +353,11 @@ class Journal:
         self.close()
 
 
+#: Rows fetched at a time by ``_select``: a list of 4,096 rows costs ~0.15 µs a row more,
+#: by its memory alone.
+BATCH: Final = 256
+
+
 def _select(conn: sqlite3.Connection, name: str, sql: str,
             progress: Callable[[int], None] | None = None, *,
             params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -360,8 +365,8 @@ def _select(conn: sqlite3.Connection, name: str, sql: str,
     CorruptJournal, never a bare sqlite3 error. ``progress``: called with the count of rows
     fetched so far, batch by batch.
 
-    Chained in C, with no generator frame resumed per row (replay reads millions). Batches
-    of 256: a list of 4,096 rows costs ~0.15 µs a row more, by its memory alone.
+    Chained in C, with no generator frame resumed per row (replay reads millions), in
+    batches of ``BATCH``.
     """
     try:
         cursor = conn.execute(sql, params)
@@ -371,7 +376,7 @@ def _select(conn: sqlite3.Connection, name: str, sql: str,
 
     def batch() -> list[tuple[Any, ...]]:
         try:
-            rows = cursor.fetchmany(256)
+            rows = cursor.fetchmany(BATCH)
         except sqlite3.DatabaseError as exc:
             raise CorruptJournal(name, f"unreadable: {exc}") from None
         if progress is not None:
