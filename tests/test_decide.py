@@ -211,6 +211,19 @@ def test_client_order_ids_are_unique_alphanumeric_prefixed_and_short_enough() ->
     assert all(i.startswith("bot7") and i.isalnum() and len(i) <= 32 for i in ids)
 
 
+def test_a_client_order_id_is_its_prefix_the_milliseconds_and_128_random_bits() -> None:
+    # Nine base-36 digits of the milliseconds, so ids sort by the time they were made; then
+    # what room is left of a 128-bit draw: a seeded generator gives the same ids again.
+    config = ExecutionConfig(client_order_id_prefix="bot7", client_order_id_max_length=32)
+    made = new_client_order_id(config, 1.7e9, random.Random(7))
+    assert made == "bot7" + "0loyw3v28" + "h4g05loq58lkyi07394"
+    assert int(made[4:13], 36) == 1_700_000_000_000
+    later = new_client_order_id(config, 1.7e9 + 0.001, random.Random(7))
+    assert int(later[4:13], 36) == 1_700_000_000_001 and later[13:] == made[13:]
+    draw = random.Random(7).getrandbits(128)
+    assert int(made[13:], 36) == draw % 36**19
+
+
 @pytest.mark.parametrize("side, expected", [(Side.BUY, D("100.09")), (Side.SELL, D("99.91"))])
 def test_limit_prices_round_inside_the_tolerance(side: Side, expected: Decimal) -> None:
     price = limit_price(side, D("100"), D("0.00095"), D("0.01"), lambda p: p)
