@@ -415,6 +415,17 @@ def test_every_order_rebuilt_names_the_file_of_a_row_it_cannot_follow(
     assert str(info.value).startswith(f"{journal_path}: order 'o1': 'fill' recorded as ")
 
 
+def test_opening_names_the_file_of_an_open_orders_row_it_cannot_follow(
+        journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        open_order(book, "o1")  # rows 1-3, still open
+    execute(journal_path, [("UPDATE journal SET dest = 'filled' WHERE seq = 3", ())])
+    with pytest.raises(CorruptJournal) as info:
+        OrderBook.open(journal_path)
+    assert info.value.path == str(journal_path) and info.value.seq == 3
+    assert str(info.value).startswith(f"{journal_path}: order 'o1': 'acknowledge' recorded as ")
+
+
 def test_orders_are_snapshots_as_get_gives_them_finished_or_not(book: OrderBook) -> None:
     open_order(book, "o1")
     book.apply("o1", Fill("t1", "1", "100"))  # filled: the book lets it go
