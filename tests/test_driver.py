@@ -330,6 +330,18 @@ def test_a_rate_limited_create_whose_outcome_is_unknown_is_looked_up_after_the_c
     assert loop.driver.stats["unknown_outcomes"] == 1
 
 
+def test_every_create_whose_outcome_is_unknown_is_counted() -> None:
+    lost = failure(Kind.TRANSIENT)
+    loop = Loop(answer=Script(create=[lost, lost],
+                              find=[found("c1", "closed", "1"), found("c2", "closed", "1")],
+                              trades=[None, None]))
+    for cid in ("c1", "c2"):
+        loop.open(spec(cid))
+        assert loop.run(loop.driver.drive(cid, Goal.ENDED)).state is State.FILLED
+        assert loop.triggers(cid)[:2] == ["submit", "lose_answer"]
+    assert loop.driver.stats["unknown_outcomes"] == 2
+
+
 def test_one_orders_rate_limit_holds_the_requests_of_every_order_of_the_exchange() -> None:
     def answer(request: Request, order: object) -> object:
         if request.op is Op.FETCH and request.client_order_id == "a" and not limited:

@@ -20,6 +20,7 @@ from fsm_executor import (
     Order,
     Overfill,
     RequestCancel,
+    Restate,
     State,
     Submit,
 )
@@ -81,6 +82,20 @@ def test_an_overfill_is_refused_with_its_figures() -> None:
 def test_a_fill_outside_an_open_state_is_an_invalid_transition_not_an_overfill() -> None:
     with pytest.raises(InvalidTransition):
         plan(order_in(State.PENDING_SUBMIT), Fill("t1", "5", "100"))
+
+
+@pytest.mark.parametrize("event", [
+    Restate((), (Fill("t1", "0.5", "100"),)),  # a restate outside the states that allow it
+    RequestCancel("too slow"),
+])
+def test_a_refused_trigger_names_the_order_its_state_and_itself(event: object) -> None:
+    with pytest.raises(InvalidTransition) as info:
+        plan(order_in(State.PENDING_SUBMIT), event)  # type: ignore[arg-type]
+    trigger = event.trigger  # type: ignore[attr-defined]
+    assert (info.value.order_id, info.value.state, info.value.trigger) == (
+        "o1", "pending_submit", trigger)
+    assert str(info.value) == (f"order 'o1': trigger {trigger!r} is not allowed in state "
+                               "'pending_submit'")
 
 
 def test_fees_without_currency_or_cost_are_not_counted() -> None:
