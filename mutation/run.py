@@ -126,9 +126,22 @@ def own_file(function: str) -> str:
     return f"{test_file(function.rpartition('.x')[0])}::"
 
 
+#: Modules whose own tests are in a file of another name (the module's, where there is one:
+#: tests/test_mutation_tools.py holds every module of the core to a file that exists).
+TESTS_OF = {
+    "fsm_executor.core._asking": "tests/test_driver.py",
+    "fsm_executor.core._reconcile": "tests/test_recovery.py",
+    "fsm_executor.core._memory": "tests/test_decision_memory.py",
+    "fsm_executor.core._values": "tests/test_model.py",
+    "fsm_executor.core._fill": "tests/test_model.py",
+    "fsm_executor.journal._file": "tests/test_journal.py",
+    "fsm_executor.journal._pass": "tests/test_audit.py",
+}
+
+
 def test_file(module: str) -> str:
     """``fsm_executor.journal._replay`` -> ``tests/test_replay.py``: its own tests' file."""
-    return f"tests/test_{module.rpartition('.')[2].lstrip('_')}.py"
+    return TESTS_OF.get(module) or f"tests/test_{module.rpartition('.')[2].lstrip('_')}.py"
 
 
 def run_mutmut(modules: list[str], every: bool, jobs: int, again: bool) -> None:

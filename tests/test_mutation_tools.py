@@ -166,6 +166,19 @@ def test_each_function_keeps_its_fastest_tests_up_to_the_budget_and_one_at_least
     assert kept["duration_by_test"]["t::slow"] == 9.0 and kept["stats_time"] == 1.0
 
 
+def test_every_module_mutated_has_its_own_tests_file() -> None:
+    # The budget runs a module's own tests first: a name that is no file would leave its
+    # mutants to the fastest tests of other modules (as journal/_file.py's were).
+    from mutation._common import load_config, module_name
+    from mutation.run import ROOT, test_file
+
+    modules = load_config().modules
+    assert len(modules) == 27
+    for path in modules:
+        assert (ROOT / test_file(module_name(path))).is_file(), path
+    assert test_file("fsm_executor.journal._file") == "tests/test_journal.py"
+
+
 def test_a_functions_own_module_tests_come_first_within_the_budget(tmp_path: Path) -> None:
     import json
 
