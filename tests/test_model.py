@@ -62,7 +62,7 @@ def test_order_amount_must_be_a_finite_positive_number(value: object) -> None:
     with pytest.raises(InvalidInput) as info:
         spec(amount=value)
     assert_invalid_input(info)
-    assert "amount" in str(info.value)
+    assert str(info.value).startswith("amount ")  # the figure named first, in its words
 
 
 @pytest.mark.parametrize("value", [v for v in BAD_FIGURES if v is not None], ids=repr)
@@ -70,7 +70,7 @@ def test_order_price_must_be_a_finite_positive_number(value: object) -> None:
     with pytest.raises(InvalidInput) as info:
         spec(price=value)
     assert_invalid_input(info)
-    assert "price" in str(info.value)
+    assert str(info.value).startswith("price ")
 
 
 @pytest.mark.parametrize("value", BAD_FIGURES, ids=repr)
@@ -78,6 +78,7 @@ def test_fill_amount_must_be_a_finite_positive_number(value: object) -> None:
     with pytest.raises(InvalidInput) as info:
         Fill("t1", value, "100")
     assert_invalid_input(info)
+    assert str(info.value).startswith("amount ")
 
 
 @pytest.mark.parametrize("value", BAD_FIGURES, ids=repr)
@@ -85,6 +86,7 @@ def test_fill_price_must_be_a_finite_positive_number(value: object) -> None:
     with pytest.raises(InvalidInput) as info:
         Fill("t1", "1", value)
     assert_invalid_input(info)
+    assert str(info.value).startswith("price ")
 
 
 @pytest.mark.parametrize("value", [*NOT_FINITE, *NOT_A_NUMBER], ids=repr)
