@@ -29,7 +29,7 @@ from fsm_executor import (
 )
 from fsm_executor.core._answers import ExchangeOrder
 from fsm_executor.core._decide import observe
-from fsm_executor.core._ledger import Figures, fees_of, reconcile, settle
+from fsm_executor.core._ledger import Figures, fees_of, reconcile, settle, totals
 from fsm_executor.core._model import Order
 from fsm_executor.exchange._ccxt_shapes import fills_from_ccxt
 from fsm_executor.journal._tally import invariants as _invariants
@@ -472,3 +472,15 @@ def test_an_ended_orders_filled_is_what_it_ended_with_a_restate_may_not_raise_it
         book.apply("c1", Restate(["E1:cum:0.4"], [trade("t1", "0.5", "100")]))
     assert refused.value.order_id == "c1"
     assert refused.value.why == "the order is cancelled: filled must stay 0.4, not become 0.5"
+
+
+def test_totals_take_an_inferred_fills_own_cost_and_sum_every_fee_per_currency() -> None:
+    # An inferred fill carries the order's exact cost (its price is an estimate) and its
+    # further fees; a currency charged by two fills, or twice by one, is summed.
+    inferred = Fill("c1:cum:0.3", "0.3", "33.3333", "0.01", "USDT", inferred=True,
+                    cost="10", more_fees={"BNB": "0.002", "USDT": "0.02"})
+    trade = Fill("t1", "0.2", "30", "0.003", "BNB", more_fees={"BNB": "0.001"})
+    amount, cost, fees = totals([inferred, trade])
+    assert (amount, cost) == (Decimal("0.5"), Decimal("16.0"))  # 10 + 0.2 x 30
+    assert fees == {"USDT": Decimal("0.03"), "BNB": Decimal("0.006")}
+
