@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import fills
 
 from fsm_executor import (
     Acknowledge,
@@ -31,6 +34,7 @@ from fsm_executor.core._answers import ExchangeOrder
 from fsm_executor.core._decide import observe
 from fsm_executor.core._ledger import Figures, fees_of, reconcile, settle, totals
 from fsm_executor.core._model import Order
+from fsm_executor.core._values import LEDGER
 from fsm_executor.exchange._ccxt_shapes import fills_from_ccxt
 from fsm_executor.journal._tally import invariants as _invariants
 
@@ -484,3 +488,14 @@ def test_totals_take_an_inferred_fills_own_cost_and_sum_every_fee_per_currency()
     assert (amount, cost) == (Decimal("0.5"), Decimal("16.0"))  # 10 + 0.2 x 30
     assert fees == {"USDT": Decimal("0.03"), "BNB": Decimal("0.006")}
 
+
+
+@given(st.lists(fills, max_size=6))
+def test_totals_are_what_each_fills_value_and_fees_add_up_to(listed: list[Fill]) -> None:
+    # totals spells out Fill.value and Fill.fees for audit's speed: it must stay their sum.
+    amount, cost, fees = Decimal(0), Decimal(0), {}
+    for fill in listed:
+        amount, cost = LEDGER.add(amount, fill.amount), LEDGER.add(cost, fill.value)
+        for currency, fee in fill.fees():
+            fees[currency] = LEDGER.add(fees.get(currency, Decimal(0)), fee)
+    assert totals(listed) == (amount, cost, fees)
