@@ -1,6 +1,6 @@
 """``make mutate``: mutmut over the core, the table mutation check, and one report.
 
-    python -m mutation.run [--jobs N] [--again] [--no-tables] [--report] [PATH ...]
+    python -m mutation.run [--jobs N] [--again | --recheck | --report] [--no-tables] [PATH ...]
 
 PATHs (``fsm_executor/core/_machine.py`` ...) restrict the run to those modules, among
 ``[tool.mutmut] only_mutate`` in pyproject.toml (the core); the tables of the modules run
@@ -22,9 +22,12 @@ excluded with mutmut's pragma, which would leave the compilers untested. Instead
 functions hit while the tests are collected are recorded by mutmut's own trampoline, and
 each of their mutants that mutmut reports survived (or without tests) is run again in a
 fresh interpreter, where the package is imported with the mutant active, against every
-selected test (those that call the function first). That verdict replaces mutmut's. So
-are the mutants of the functions that run only in a child process a test starts
-(``IN_CHILDREN``), against the tests that start it.
+selected test (``recheck_files``: its module's own first, then those that call it). That
+verdict replaces mutmut's. So are the mutants of the functions that run only in a child
+process a test starts (``IN_CHILDREN``), against the tests that start it. A mutant the
+equivalent list rightly names is not run again: it is left out of the score either way.
+``--recheck`` does only this, then the tables and the report, over the last run's verdicts
+(a run stopped once mutmut ended).
 """
 
 from __future__ import annotations
@@ -240,13 +243,16 @@ def recheck_fresh(config: Config, modules: list[str], jobs: int) -> Counter[str]
     stats = json.loads((MUTANTS / "mutmut-stats.json").read_text())
     tests_of: dict[str, list[str]] = stats["tests_by_mangled_function_name"]
     suite_seconds = sum(stats["duration_by_test"].values())
+    verdicts = Verdicts(modules)
     todo: list[tuple[str, str]] = []
     for path in modules:
-        for mutant, code in meta(path).items():
+        # A rightly listed equivalent (or SQL case) is left out of the score whatever its
+        # verdict: running it again, through every test since none fails, would buy nothing.
+        for mutant, state in verdicts.of(path).items():
             function = function_of(mutant)
             unseen = (function in hits or function.endswith(".x___getattr__")
                       or function in IN_CHILDREN)
-            if unseen and status(code) in ("survived", "no tests"):
+            if unseen and state in ("survived", "no tests"):
                 todo.append((path, mutant))
     if not todo:
         return Counter()
@@ -255,16 +261,7 @@ def recheck_fresh(config: Config, modules: list[str], jobs: int) -> Counter[str]
 
     def check(item: tuple[str, str]) -> tuple[str, str, Verdict]:
         path, mutant = item
-        function = function_of(mutant)
-        if function in IN_CHILDREN:
-            files = list(IN_CHILDREN[function])
-        else:
-            # It ran at import, or once for every test after (what it built is kept):
-            # mutmut saw it called by one test at most. The tests named after its module
-            # first, then the files of the tests that called it; else every file.
-            own = own_tests(path)
-            called = {t.split("::")[0] for t in tests_of.get(function, [])} - set(own)
-            files = own + sorted(called) or config.test_files()
+        files = recheck_files(function_of(mutant), path, tests_of, config.test_files())
         verdict = run_pytest([*files, *config.options], MUTANTS,
                              child_env(MUTANT_UNDER_TEST=mutant),
                              timeout=3 * suite_seconds + 60)
@@ -279,6 +276,23 @@ def recheck_fresh(config: Config, modules: list[str], jobs: int) -> Counter[str]
             data.save()
             counts[verdict.status] += 1
     return counts
+
+
+def recheck_files(function: str, path: str, tests_of: dict[str, list[str]],
+                  every: list[str]) -> list[str]:
+    """The test files a mutant of ``function`` (in the module at ``path``) runs in a fresh
+    interpreter, in order; pytest stops at the first failure, so a kill costs the files up to
+    it and a survivor all of them. A function run only in a child process: the files of the
+    tests that start it. Any other (run at import, or once for every test after, what it
+    built kept): mutmut saw it called by one test at most, so every file of the selection
+    (``every``): its module's own first, then those of the tests mutmut saw calling it, then
+    the rest, in case a test far away is the one that notices (the state table's ``_t``
+    mutants show in the committed diagram, not in the table's own tests)."""
+    if function in IN_CHILDREN:
+        return list(IN_CHILDREN[function])
+    own = own_tests(path)
+    called = sorted({t.split("::")[0] for t in tests_of.get(function, [])} - set(own))
+    return [*own, *called, *(f for f in every if f not in own and f not in called)]
 
 
 #: Functions that run only in a child process a test starts (the second half of a long
@@ -406,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", action="store_true",
                         help="keep the last run's killed mutants; test the others again "
                              "(a run cut short goes on; new tests meet the survivors)")
+    parser.add_argument("--recheck", action="store_true",
+                        help="skip mutmut: run again in fresh interpreters the last run's "
+                             "mutants it cannot see, then the tables and the report (after "
+                             "a run stopped once mutmut ended)")
     parser.add_argument("--report", action="store_true",
                         help="only the report of the last run's verdicts, with the "
                              "equivalent list as it is now (no mutant run, no tables)")
@@ -420,8 +438,9 @@ def main(argv: list[str] | None = None) -> int:
         print(report(verdicts, [], Counter(), 0.0))
         return 1 if verdicts.stale else 0
     start = time.monotonic()
-    run_mutmut(modules, every=modules == list(config.modules), jobs=args.jobs,
-               again=args.again)
+    if not args.recheck:
+        run_mutmut(modules, every=modules == list(config.modules), jobs=args.jobs,
+                   again=args.again)
     fresh = recheck_fresh(config, modules, args.jobs)
     chosen = [] if args.no_tables else [t for t in tables.TABLES if t.path in modules]
     checks = tables.check(config, chosen, args.jobs)

@@ -366,6 +366,23 @@ def test_a_bad_durability_is_invalid_input_and_creates_nothing(
     assert not journal_path.exists()
 
 
+def test_last_ts_is_the_latest_time_of_a_row_while_open_and_never_moves_back(
+        journal_path: Path) -> None:
+    # What simulated time resumes from (cli/_run.py's behind): a clock set back must not
+    # take it along.
+    with Journal.open(journal_path) as journal:
+        assert journal.last_ts == 0.0
+        journal.append([ROW], 10.0)
+        assert journal.last_ts == 10.0
+        submit = ("o1", "submit", "created", "pending_submit", {}, "live")
+        journal.append([submit], 7.0)
+        assert journal.last_ts == 10.0
+        journal.append([submit], 12.5)
+        assert journal.last_ts == 12.5
+    with Journal.open(journal_path) as journal:
+        assert journal.last_ts == 12.5
+
+
 def test_head_is_seq_colon_hash_of_the_last_row(journal_path: Path) -> None:
     with Journal.open(journal_path) as journal:
         assert journal.head == f"0:{genesis_hash(journal.journal_id)}"

@@ -201,3 +201,27 @@ def test_a_functions_own_module_tests_come_first_within_the_budget(tmp_path: Pat
     # (which the budget then leaves out).
     assert kept == {"fsm_executor.core._decide.x_observe": [
         "tests/test_decide.py::test_b", mine]}
+
+
+def test_a_mutant_mutmut_cannot_see_runs_every_test_file_its_own_and_its_callers_first(
+) -> None:
+    from mutation.run import IN_CHILDREN, recheck_files
+
+    every = ["tests/test_a.py", "tests/test_diagram.py", "tests/test_driver.py",
+             "tests/test_states.py", "tests/test_z.py"]
+    tests_of = {"fsm_executor.core._states.x__t": ["tests/test_z.py::test_one",
+                                                   "tests/test_states.py::test_two",
+                                                   "tests/test_z.py::test_three"]}
+    # A table compiler's mutant shows far from its module (the committed diagram): every
+    # file runs, each once, the module's own first, then its callers'.
+    assert recheck_files("fsm_executor.core._states.x__t", "fsm_executor/core/_states.py",
+                         tests_of, every) == [
+        "tests/test_states.py", "tests/test_z.py", "tests/test_a.py", "tests/test_diagram.py",
+        "tests/test_driver.py"]
+    # None seen calling it, and a module without its own file: every file, as they come.
+    assert recheck_files("fsm_executor.core._errors.x_g", "fsm_executor/core/_nothing.py",
+                         {}, every) == every
+    # A function run only in a child process: the tests that start the child.
+    child = next(iter(IN_CHILDREN))
+    assert recheck_files(child, "fsm_executor/journal/_split.py", {}, every) == list(
+        IN_CHILDREN[child])
