@@ -321,3 +321,26 @@ def test_a_recovery_spends_its_own_budget_whatever_the_attempts_before_it_saw(
         report = executor.recover()
     assert "after 4 attempts" in str(report.in_doubt[0])
     assert venue.cancels == 1 + CONFIG["max_retries"]
+
+
+def test_each_counted_row_counts_once_and_a_refused_create_is_a_send_at_its_time() -> None:
+    from fsm_executor.core._memory import (
+        CANCEL_SENT,
+        CANCEL_UNSEEN,
+        CREATE_REFUSED,
+        NOT_FOUND,
+        remember,
+    )
+
+    memory = Memory()
+    remember(memory, "submit", Submit(), 10.0)
+    for kind in (NOT_FOUND, NOT_FOUND, CANCEL_SENT, CANCEL_UNSEEN):
+        remember(memory, "note", Note(kind), 11.0)
+    remember(memory, "note", Note("odd_answer"), 11.5)  # another note counts nothing
+    assert (memory.sends, memory.not_found, memory.cancels, memory.cancels_unseen) == (
+        1, 2, 1, 1)
+    # The exchange refused the create: it was sent, at that row's time; not-found answers
+    # before it say nothing of what follows.
+    remember(memory, "note", Note(CREATE_REFUSED), 12.0)
+    assert (memory.sends, memory.sent_at, memory.first_sent_at, memory.not_found) == (
+        2, 12.0, 10.0, 0)
