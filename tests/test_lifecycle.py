@@ -108,6 +108,23 @@ def test_fees_without_currency_or_cost_are_not_counted() -> None:
     assert order.filled == 2
 
 
+def test_fees_of_every_fill_are_summed_per_currency_and_a_fee_of_nothing_names_none(
+) -> None:
+    # What audit's ledger sums from the fills (Fill.fees): the order's fees must agree.
+    order = order_in(State.SUBMITTED, amount="3")
+    fills = (Fill("t1", "1", "100", "0.5", "USDT"),
+             # An order-level figure: no fee in BNB, a further one in USDT.
+             Fill("t2", "1", "100", "0", "BNB", inferred=True, cost="100",
+                  more_fees=[("USDT", "0.1")]),
+             Fill("t3", "1", "100", "0.25", "USDT"))
+    for fill in fills:
+        step = plan(order, fill)
+        assert step is not None
+        apply(order, step, 2.0)
+    assert order.fees == {"USDT": Decimal("0.85")}
+    assert dict(fee for fill in fills for fee in fill.fees()).keys() == order.fees.keys()
+
+
 def test_only_ending_triggers_record_a_reason() -> None:
     order = order_in(State.PENDING_SUBMIT)
     for event in (LoseAnswer("timeout"),):
