@@ -166,6 +166,22 @@ def test_each_function_keeps_its_fastest_tests_up_to_the_budget_and_one_at_least
     assert kept["duration_by_test"]["t::slow"] == 9.0 and kept["stats_time"] == 1.0
 
 
+def test_the_budget_counts_each_tests_own_cost_beyond_what_mutmut_measured(
+        tmp_path: Path) -> None:
+    import json
+
+    from mutation.run import PER_TEST, budget_tests
+
+    # A function every test calls, each test too quick for mutmut to measure: the budget
+    # still ends (pytest's cost per test is real).
+    tests = [f"t::{i:04}" for i in range(1000)]
+    stats = tmp_path / "mutmut-stats.json"
+    stats.write_text(json.dumps({"duration_by_test": dict.fromkeys(tests, 0.0),
+                                 "tests_by_mangled_function_name": {"m.x_f": tests}}))
+    kept, before = budget_tests(stats, seconds=200.5 * PER_TEST)
+    assert (kept, before) == (200, 1000)
+
+
 def test_every_module_mutated_has_its_own_tests_file() -> None:
     # The budget runs a module's own tests first: a name that is no file would leave its
     # mutants to the fastest tests of other modules (as journal/_file.py's were).
@@ -190,7 +206,7 @@ def test_a_functions_own_module_tests_come_first_within_the_budget(tmp_path: Pat
     stats = tmp_path / "mutmut-stats.json"
     mine, other = "tests/test_decide.py::test_words", "tests/test_driver.py::test_fast"
     stats.write_text(json.dumps({
-        "duration_by_test": {mine: 4.5, other: 0.1, "tests/test_decide.py::test_b": 0.5},
+        "duration_by_test": {mine: 4.4, other: 0.1, "tests/test_decide.py::test_b": 0.5},
         "tests_by_mangled_function_name": {
             "fsm_executor.core._decide.x_observe": [other, mine,
                                                     "tests/test_decide.py::test_b"]},
