@@ -111,12 +111,15 @@ def make_future_journal(path: Path) -> None:
     execute(path, ["UPDATE meta SET value = '99' WHERE key = 'schema_version'"])
 
 
-FOREIGN_FILES: list[tuple[Callable[[Path], None], type[Exception]]] = [
-    (make_text_file, NotAJournal),
-    (make_empty_file, NotAJournal),
-    (make_foreign_sqlite, NotAJournal),
-    (make_foreign_sqlite_with_meta, NotAJournal),
-    (make_future_journal, UnsupportedSchema),
+NOT_SQLITE = "not a SQLite file, so not an fsm-executor journal"
+NOT_OURS = "a SQLite file but not an fsm-executor journal"
+FOREIGN_FILES: list[tuple[Callable[[Path], None], type[Exception], str]] = [
+    (make_text_file, NotAJournal, NOT_SQLITE),
+    (make_empty_file, NotAJournal, NOT_SQLITE),
+    (make_foreign_sqlite, NotAJournal, NOT_OURS),
+    (make_foreign_sqlite_with_meta, NotAJournal, NOT_OURS),
+    (make_future_journal, UnsupportedSchema,
+     "journal schema version 99 is not supported by this version"),
 ]
 OPENERS: list[Callable[[Path], object]] = [
     lambda p: Journal.open(p), lambda p: OrderBook.open(p), JournalReader, replay, audit,
@@ -125,10 +128,10 @@ OPENERS: list[Callable[[Path], object]] = [
 
 @pytest.mark.parametrize("opener", OPENERS, ids=["Journal", "OrderBook", "Reader", "replay",
                                                  "audit"])
-@pytest.mark.parametrize(("make", "error"), FOREIGN_FILES,
+@pytest.mark.parametrize(("make", "error", "why"), FOREIGN_FILES,
                          ids=["text", "empty", "foreign-sqlite", "foreign-meta", "schema-99"])
 def test_a_file_that_is_not_our_journal_is_refused_untouched(
-    journal_path: Path, make: Callable[[Path], None], error: type[Exception],
+    journal_path: Path, make: Callable[[Path], None], error: type[Exception], why: str,
     opener: Callable[[Path], object],
 ) -> None:
     make(journal_path)
@@ -137,8 +140,21 @@ def test_a_file_that_is_not_our_journal_is_refused_untouched(
         opener(journal_path)
     assert type(info.value) is error
     assert info.value.path == str(journal_path)  # type: ignore[attr-defined]
+    assert str(info.value) == f"{journal_path}: {why}"
     assert sha256(journal_path) == digest
     assert os.stat(journal_path).st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("opener", OPENERS[2:], ids=["Reader", "replay", "audit"])
+def test_a_reader_given_no_file_or_a_directory_says_which(
+        tmp_path: Path, opener: Callable[[Path], object]) -> None:
+    # (A writer creates a missing journal.)
+    for path, why in ((tmp_path / "missing.db", "no such file"),
+                      (tmp_path, "not a regular file")):
+        with pytest.raises(NotAJournal) as info:
+            opener(path)
+        assert (info.value.path, str(info.value)) == (str(path), f"{path}: {why}")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_refusing_a_foreign_wal_database_leaves_nothing_beside_it(tmp_path: Path) -> None:
@@ -162,8 +178,10 @@ def test_unsupported_schema_names_the_version(journal_path: Path) -> None:
 def test_a_garbled_schema_version_is_a_corrupt_journal(journal_path: Path) -> None:
     Journal.open(journal_path).close()
     execute(journal_path, ["UPDATE meta SET value = 'one' WHERE key = 'schema_version'"])
-    with pytest.raises(CorruptJournal):
+    with pytest.raises(CorruptJournal) as info:
         Journal.open(journal_path)
+    assert (info.value.path, str(info.value)) == (
+        str(journal_path), f"{journal_path}: its schema version is missing or garbled")
 
 
 @pytest.mark.parametrize("opener", OPENERS, ids=["Journal", "OrderBook", "Reader", "replay",
@@ -173,9 +191,11 @@ def test_a_journal_without_a_schema_version_is_corrupt(
 ) -> None:
     Journal.open(journal_path).close()
     execute(journal_path, ["DELETE FROM meta WHERE key = 'schema_version'"])
-    with pytest.raises(CorruptJournal, match="schema version is missing") as info:
+    with pytest.raises(CorruptJournal) as info:
         opener(journal_path)
     assert type(info.value) is CorruptJournal
+    assert (info.value.path, str(info.value)) == (
+        str(journal_path), f"{journal_path}: its schema version is missing or garbled")
 
 
 def a_journal_of_three_rows(path: Path) -> None:
