@@ -418,7 +418,8 @@ def write_survivors(verdicts: Verdicts, checks: list[tables.Outcome]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0].replace("``", ""))  # plain words, not reST
     parser.add_argument("modules", nargs="*", metavar="PATH")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--no-tables", action="store_true",
