@@ -258,22 +258,16 @@ class OrderBook:
         now = self.clock.now()
         rows = [(s.order_id, s.trigger, s.source.value, s.dest.value, s.payload(), origin)
                 for _, steps in planned for s in steps]
-        index: list[IndexRow] = []
         for order, steps in planned:
             row = _index_change(order, steps)
-            if row is None:
-                continue
-            if row[3]:
-                index.append(row)
-            else:
+            if row is not None:
                 # Finished: its row is deferred, to be written with the next ones (a page or
                 # two per commit saved); lost with the process, opening catches it up.
                 last = self.journal.seq + max(i for i, r in enumerate(rows, 1)
                                               if r[0] == row[0])
                 self._deferred[row[0]] = stored(row, 0, last)
-        settled = (self._take_deferred()
-                   if index or len(self._deferred) >= _DEFERRED else [])
-        self.journal.append(rows, now, index, settled)
+        settled = self._take_deferred() if len(self._deferred) >= _DEFERRED else []
+        self.journal.append(rows, now, (), settled)
         for order, steps in planned:
             self._applied(order, steps, now)
 
@@ -317,13 +311,15 @@ def _written(step: Step) -> None:
 
 
 def _index_change(order: Order, steps: Sequence[Step]) -> IndexRow | None:
-    """The order's index row after ``steps``, when they change it: they finish it, or are
-    rows of a finished order (its last row moves on). Only an order ending or ended is
-    looked at: the others' rows keep the index as it is."""
+    """The order's index row after ``steps`` when they finish it, or are rows of a finished
+    order (its last row moves on). Only an order ending or ended is looked at: the others'
+    rows keep the index as it is, and so do an ended order's rows that leave it open (its
+    fills still inferred): no step reopens a finished order, since only inferred fills keep
+    it open and the one move that adds fills to an ended order (restate) replaces one."""
     if not (order.is_terminal or any(s.dest in TERMINAL for s in steps)):
         return None
     after = order.snapshot()
     for step in steps:
         apply(after, step, 0.0)
     row = row_of(after)
-    return row if not row[3] or row != row_of(order) else None
+    return None if row[3] else row
