@@ -55,7 +55,7 @@ def load(path: Path = LIST) -> dict[str, Entry]:
 
 #: A keyword that only SQL text holds, upper-case as the core writes it.
 _SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|ORDER BY|GROUP BY|BEGIN|COMMIT|"
-                  r"ROLLBACK|CREATE|PRAGMA|VALUES|LIMIT|COALESCE)\b")
+                  r"ROLLBACK|CREATE|PRAGMA|VALUES|LIMIT|COALESCE|NOT NULL|PRIMARY KEY)\b")
 #: A single-quoted SQL value ('' inside is a quote).
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
 

@@ -3,6 +3,7 @@ the exchange's ground truth, the journal's contents, and replay to the same stat
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -79,6 +80,29 @@ def test_a_clean_limit_order_fills_and_is_journaled_before_each_effect(
     truth = venue.orders_for_client_id(order.client_order_id)[0]
     assert Decimal(str(truth["filled"])) == order.filled
     assert_consistent(executor, venue, order, journal_path)
+
+
+def test_the_sync_executor_serves_signals_from_threads_other_than_its_own(
+        venue: PaperExchange, journal_path: Path, clock: ScheduledClock) -> None:
+    # A bot hands signals over from a worker thread; the executor (and its journal's
+    # connection) was made in the main one.
+    done: list[Order | BaseException] = []
+
+    def work(executor: TradeExecutor, signal_id: str) -> None:
+        try:
+            done.append(executor.execute_signal(buy(signal_id)))
+        except BaseException as exc:  # handed over to the test's thread
+            done.append(exc)
+
+    with TradeExecutor(venue, journal_path, CONFIG, clock=clock, seed=1) as executor:
+        for signal_id in ("s1", "s2"):
+            worker = threading.Thread(target=work, args=(executor, signal_id))
+            worker.start()
+            worker.join()
+        assert [getattr(o, "state", o) for o in done] == [State.FILLED, State.FILLED]
+        for order in done:
+            assert isinstance(order, Order)
+            assert_consistent(executor, venue, order, journal_path)
 
 
 def test_on_binance_a_create_lost_before_arrival_is_presumed_absent_and_never_resent(

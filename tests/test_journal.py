@@ -7,6 +7,7 @@ import os
 import re
 import sqlite3
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,6 +82,51 @@ def test_journal_records_its_format_and_schema_version(journal_path: Path) -> No
     assert meta["created_at"] == "123.5"
     assert query(journal_path, "SELECT version, applied_at FROM migrations") == [(2, 123.5)]
     assert query(journal_path, "PRAGMA application_id") == [(APPLICATION_ID,)]
+
+
+def test_a_journal_opened_without_a_time_records_the_system_clocks(journal_path: Path) -> None:
+    before = time.time()
+    Journal.open(journal_path).close()
+    after = time.time()
+    created = float(dict(query(journal_path, "SELECT key, value FROM meta"))["created_at"])
+    [(applied,)] = query(journal_path, "SELECT applied_at FROM migrations")
+    assert before <= created == applied <= after
+
+
+def test_a_journal_another_process_creates_meanwhile_is_opened_not_clobbered(
+        journal_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A process that takes no lock links its journal into place between this writer's
+    # look for the file and its own creation: the file there is then checked and opened.
+    from fsm_executor.journal import _journal
+
+    create = _journal.create
+    theirs: list[str] = []
+
+    def raced(path: Path, now: float) -> None:
+        create(path, now)  # theirs, first
+        theirs.append(check_identity(path)["journal_id"])
+        create(path, now)  # ours: the link fails, the file stays theirs
+
+    monkeypatch.setattr(_journal, "create", raced)
+    with Journal.open(journal_path, now=1.0) as journal:
+        assert journal.journal_id == theirs[0]
+        journal.append([ROW], 2.0)
+    assert [r[1] for r in rows(journal_path)] == ["o1"]
+
+
+def test_a_file_sqlite_cannot_open_is_not_a_journal_and_is_named(
+        journal_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite's own refusal stood in: as root (CI's containers), no file mode keeps it out.
+    Journal.open(journal_path).close()
+
+    def refuse(*args: object, **kwargs: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    with pytest.raises(NotAJournal, match="cannot be opened: unable to open database file"
+                       ) as info:
+        check_identity(journal_path)
+    assert info.value.path == str(journal_path)
 
 
 def test_every_journal_has_its_own_id(tmp_path: Path) -> None:
@@ -247,6 +293,12 @@ def test_a_meta_page_a_killed_checkpoint_left_half_written_is_read_through_the_w
     copy.with_name(copy.name + "-shm").unlink(missing_ok=True)
     with pytest.raises(CorruptJournal, match="unreadable"):
         check_identity(copy)
+    # Nor with a log that lacks the page (one holding no frame): read through it, the page
+    # is damage still, said as such.
+    copy.with_name(copy.name + "-wal").write_bytes(b"\0" * 4096)
+    with pytest.raises(CorruptJournal, match="^.* unreadable: ") as info:
+        check_identity(copy)
+    assert info.value.path == str(copy)
 
 
 @pytest.mark.parametrize("opener", [lambda p: Journal.open(p), lambda p: OrderBook.open(p),
@@ -379,9 +431,10 @@ def test_durability_sets_sqlite_synchronous(
 def test_a_bad_durability_is_invalid_input_and_creates_nothing(
     journal_path: Path, durability: object
 ) -> None:
-    with pytest.raises(InvalidInput):
+    said = f"durability must be 'normal' or 'full', not {durability!r}"
+    with pytest.raises(InvalidInput, match=f"^{re.escape(said)}$"):
         Journal.open(journal_path, durability=durability)  # type: ignore[arg-type]
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match=f"^{re.escape(said)}$"):
         OrderBook.open(journal_path, durability=durability)  # type: ignore[arg-type]
     assert not journal_path.exists()
 

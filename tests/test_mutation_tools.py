@@ -117,6 +117,9 @@ def diff(before: str, after: str) -> str:
     ("        \"SELECT seq FROM journal WHERE trigger = 'create' AND seq > ?\"",
      "        \"select seq from journal where trigger = 'create' and seq > ?\""),
     ('        conn.execute("COMMIT")', '        conn.execute("commit")'),
+    # A CREATE TABLE's column definitions, a line of their own.
+    ('        " ts REAL NOT NULL, hash TEXT NOT NULL)"',
+     '        " ts real not null, hash text not null)"'),
 ])
 def test_a_mutant_that_only_changes_the_case_of_sql_is_equivalent(
         before: str, after: str) -> None:
@@ -129,6 +132,7 @@ def test_a_mutant_that_only_changes_the_case_of_sql_is_equivalent(
      "        \"SELECT SEQ FROM JOURNAL WHERE TRIGGER = 'CREATE'\""),
     # Not SQL: an exchange's side.
     ('    side = "buy" if x else "sell"', '    side = "BUY" if x else "sell"'),
+    ('    why = "amount is not null"', '    why = "AMOUNT IS NOT NULL"'),  # lower-case: words
     ('        conn.execute("ROLLBACK")', '        conn.execute("XXROLLBACKXX")'),
     ('        conn.execute("ROLLBACK")', '        conn.execute(None)'),
     ('    n = self._one("SELECT count(*) FROM orders")',

@@ -285,3 +285,33 @@ def test_a_payload_that_is_not_one_json_object_is_named_with_its_row_in_jsons_ow
     for payload, why in [("nope", said), ("[]", "not one JSON object")]:
         assert rebuilder.feed((2, "o1", "submit", "created", "pending_submit", payload,
                                0.0)) == f"payload of 'submit' for order 'o1' is malformed: {why}"
+
+
+def test_a_reader_keeps_neither_decision_counts_nor_spans_unless_asked(
+) -> None:
+    # What only a writer (counts) or an index rebuild (spans) reads: a replay of a year of
+    # history holds neither.
+    from fsm_executor.journal._journal import dumps
+    from fsm_executor.journal._replay import Rebuilder
+
+    rows = [(4, "o1", "create", "", "created", dumps(spec("o1").to_payload()), 0.0),
+            (5, "o1", "submit", "created", "pending_submit", "{}", 1.0)]
+    plain, asked = Rebuilder(), Rebuilder(remember=True, spans=True)
+    for row in rows:
+        assert plain.feed(row) is None and asked.feed(row) is None
+    assert plain.orders["o1"] == asked.orders["o1"]
+    assert (plain.memories, plain.spans) == ({}, None)
+    assert asked.memories["o1"].sends == 1
+    assert asked.spans == {"o1": [4, 5]}
+
+
+def test_a_row_of_an_order_held_elsewhere_goes_to_foreign_not_called_never_created(
+) -> None:
+    # The second half of a split reading (_split.py): the first half holds the order.
+    from fsm_executor.journal._replay import Rebuilder
+
+    row = (7, "o1", "submit", "created", "pending_submit", "{}", 1.0)
+    seen: list[int] = []
+    assert Rebuilder(foreign=seen.append).feed(row) is None
+    assert seen == [7]
+    assert Rebuilder().feed(row) == "'submit' for order 'o1', which was never created"

@@ -97,7 +97,6 @@ def migrate(conn: sqlite3.Connection, meta: dict[str, str], now: float) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    meta["schema_version"] = str(SCHEMA_VERSION)
 
 
 def create(path: Path, clock_now: float,

@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
@@ -213,8 +214,9 @@ class Journal:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, durability: Durability = "normal",
-             now: float = 0.0) -> Journal:
-        """Open ``path`` for appending, creating it if it does not exist.
+             now: float | None = None) -> Journal:
+        """Open ``path`` for appending, creating it if it does not exist. ``now``: the time
+        recorded as the file's creation (or its migration's), the system clock's if None.
 
         One writer per journal: while it is open, opening it again for writing, in this
         process or another, raises JournalLocked (readers are not affected). A file that is
@@ -223,6 +225,8 @@ class Journal:
         if durability not in _SYNCHRONOUS:
             raise InvalidInput(f"durability must be 'normal' or 'full', not {durability!r}")
         p = Path(path)
+        if now is None:
+            now = time.time()
         # Locked before anything is created or read: a second writer touches nothing.
         from ._lock import WriterLock  # here: a reader never takes it
 
