@@ -80,6 +80,8 @@ COPIES = (
     "--deselect=tests/test_diagram.py::test_committed_diagram_is_what_the_table_generates",
     "--deselect=tests/test_diagram.py::test_diagram_check_passes_on_the_committed_files",
     "--deselect=tests/test_profiles.py::test_the_readme_shows_the_profiles_as_they_are",
+    "--deselect=tests/test_cli_exits.py::"
+    "test_the_program_exits_with_mains_status_its_objects_frozen_for_the_exit[diagram-check]",
 )
 #: What a copy of the repository needs for the tests to run.
 COPIED = ("fsm_executor", "tests", "pyproject.toml", "README.md", "docs", "diagrams",

@@ -358,7 +358,8 @@ def test_the_collector_is_paused_while_a_command_is_imported_and_resumed_to_run_
         gc.enable()
 
 
-@pytest.mark.parametrize(("argv", "status"), [(["diagram", "--check"], 0), (["audti"], 2)])
+@pytest.mark.parametrize(("argv", "status"), [(["diagram", "--check"], 0), (["audti"], 2)],
+                         ids=["diagram-check", "typo"])
 def test_the_program_exits_with_mains_status_its_objects_frozen_for_the_exit(
         argv: list[str], status: int) -> None:
     # Frozen, the interpreter's last collection skips them (start-up); in a child process,

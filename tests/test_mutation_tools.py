@@ -245,3 +245,20 @@ def test_a_mutant_mutmut_cannot_see_runs_every_test_file_its_own_and_its_callers
     child = next(iter(IN_CHILDREN))
     assert recheck_files(child, "fsm_executor/journal/_split.py", {}, every) == list(
         IN_CHILDREN[child])
+
+
+def test_each_copy_the_table_check_leaves_out_is_a_test_pytest_collects() -> None:
+    # A copy comparison renamed would no longer be left out, and count as evidence.
+    import subprocess
+
+    from mutation.tables import COPIES
+
+    ids = [option.removeprefix("--deselect=") for option in COPIES]
+    done = subprocess.run([sys.executable, "-m", "pytest", "--co", "-q", "-o", "addopts=",
+                           *ids], capture_output=True, text=True, timeout=120, check=False,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stdout + done.stderr
+    collected = [line for line in done.stdout.splitlines() if "::" in line]
+    for node in ids:  # a function names each of its parameter sets
+        assert [c for c in collected if c == node or c.startswith(f"{node}[")], node
+    assert len(collected) >= len(ids)
