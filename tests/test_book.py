@@ -36,6 +36,7 @@ from fsm_executor import (
     audit,
     replay,
 )
+from fsm_executor.core._memory import Memory
 
 
 def test_create_journals_one_row_and_returns_a_created_order(
@@ -409,10 +410,14 @@ def test_every_order_rebuilt_names_the_file_of_a_row_it_cannot_follow(
         open_order(book, "o2")
     execute(journal_path, [("UPDATE journal SET dest = 'cancelled' WHERE seq = 4", ())])
     # Opening rebuilds the open orders only; orders() rebuilds them all.
-    with OrderBook.open(journal_path) as book, pytest.raises(CorruptJournal) as info:
-        list(book.orders())
-    assert info.value.path == str(journal_path) and info.value.seq == 4
-    assert str(info.value).startswith(f"{journal_path}: order 'o1': 'fill' recorded as ")
+    with OrderBook.open(journal_path) as book:
+        with pytest.raises(CorruptJournal) as info:
+            list(book.orders())
+        assert info.value.path == str(journal_path) and info.value.seq == 4
+        assert str(info.value).startswith(f"{journal_path}: order 'o1': 'fill' recorded as ")
+        with pytest.raises(CorruptJournal) as alone:  # read back on its own, as get does
+            book.get("o1")
+        assert (alone.value.path, alone.value.seq) == (str(journal_path), 4)
 
 
 def test_opening_names_the_file_of_an_open_orders_row_it_cannot_follow(
@@ -521,3 +526,75 @@ def test_an_amount_beyond_decimal_arithmetic_is_refused_up_front(book: OrderBook
         return  # refused at the boundary: fine
     book.apply("o1", Fill("t1", "1e1000000", "1"))
     assert book.state_of("o1") is State.FILLED
+
+
+def closed_in_file(path: Path) -> set[str]:
+    """The orders the file's orders index holds finished."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {r[0] for r in conn.execute("SELECT order_id FROM orders WHERE NOT open")}
+    finally:
+        conn.close()
+
+
+def test_finished_orders_index_rows_are_written_with_the_commit_that_defers_the_64th(
+        book: OrderBook, journal_path: Path) -> None:
+    # A finished order's index row waits for the next create or for others (a page or two
+    # saved a commit); the commit that finishes the 64th order writes them all. Orders
+    # without a signal each keep their own; an order ended with a fill still inferred
+    # stays open and waits for nothing.
+    from fsm_executor.journal._book import _DEFERRED
+
+    finished = sorted(f"o{i:02}" for i in range(_DEFERRED))
+    for cid in ["u", *finished]:
+        open_order(book, cid)
+    book.apply("u", Fill("i1", "1", "100", inferred=True))
+    assert book.get("u").is_terminal and book.unsettled()[0].client_order_id == "u"
+    for cid in finished:
+        assert closed_in_file(journal_path) == set()
+        book.apply(cid, Fill(f"t-{cid}", "1", "100"))
+    assert closed_in_file(journal_path) == set(finished)
+    book.close()
+    assert closed_in_file(journal_path) == set(finished)
+    with OrderBook.open(journal_path) as again:
+        assert again.index_caught_up == 0
+        assert [o.client_order_id for o in again.unsettled()] == ["u"]
+
+
+def test_a_finished_orders_decision_counts_are_let_go(book: OrderBook) -> None:
+    open_order(book, "o1")  # a submit: one send counted
+    assert book.memory("o1").sends == 1
+    book.apply("o1", Fill("t1", "1", "100"))
+    assert book.memory("o1") == Memory()
+
+
+def test_a_finished_order_whose_rows_are_archived_says_so(
+        journal_path: Path, clock: FakeClock) -> None:
+    from fsm_executor import OrderArchived
+    from fsm_executor.journal._archive import archive
+
+    with OrderBook.open(journal_path, clock=clock) as book:
+        open_order(book, "o1")
+        book.apply("o1", Fill("t1", "1", "100"))
+        clock.advance(100)
+        open_order(book, "o2")
+    archive(journal_path, before=clock.now() - 50, clock=clock)
+    with OrderBook.open(journal_path, clock=clock) as book:
+        with pytest.raises(OrderArchived) as info:
+            book.get("o1")
+        assert info.value.order_id == "o1"
+        assert book.get("o2").state is State.SUBMITTED
+
+
+def test_a_move_only_old_journals_hold_is_refused_naming_order_state_and_trigger(
+        book: OrderBook) -> None:
+    from fsm_executor import Abandon
+
+    book.create(spec("o1"))
+    book.apply("o1", Submit())
+    book.apply("o1", LoseAnswer("timeout"))
+    for event in (Resubmit(), Abandon("x")):  # what 0.1 wrote; replayed, never written
+        with pytest.raises(InvalidTransition) as info:
+            book.apply("o1", event)
+        assert (info.value.order_id, info.value.state, info.value.trigger) == (
+            "o1", "submit_unknown", event.trigger)
