@@ -4,6 +4,7 @@ payload, the same order or event as the general path, or the general path's own 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,7 +16,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from strategies import mangled, payload_texts, written_payloads
 
-from fsm_executor import Acknowledge, Fill, Order, OrderSpec, Resubmit, Submit
+from fsm_executor import Acknowledge, Fill, InvalidInput, Order, OrderSpec, Resubmit, Submit
 from fsm_executor.core import _canonical
 from fsm_executor.core._values import _POSITIVES, _TEXTS, _TEXTS_KEPT, to_decimal
 from fsm_executor.journal import _replay
@@ -294,3 +295,27 @@ def test_kept_text_conversions_stay_bounded_and_refusals_are_never_kept() -> Non
         assert bad not in _TEXTS
     assert to_decimal("-1") == -1 and "-1" in _TEXTS and "-1" not in _POSITIVES
 
+
+
+def test_amounts_and_prices_no_conversion_kept_yet_are_read_fast_alike() -> None:
+    # The kept conversions spare the converters only: text seen for the first time (after
+    # the cache was emptied, say) gives the same order.
+    payload = OrderSpec("o1", "BTC/USDT", "buy", "limit", "0.125", "61234.5").to_payload()
+    for text in ("0.125", "61234.5"):
+        _TEXTS.pop(text, None)
+        _POSITIVES.pop(text, None)
+    got = _canonical.created(payload, 7.0)
+    assert got is not None
+    assert exactly(got) == exactly(Order.from_payload(payload, 7.0))
+    assert (got.amount, got.price) == (to_decimal("0.125"), to_decimal("61234.5"))
+
+
+@pytest.mark.parametrize("field", ["client_order_id", "symbol"])
+@pytest.mark.parametrize("text", ["", " ", "\t", "BTC\x00USDT"])
+def test_a_blank_or_unprintable_id_or_symbol_is_left_to_the_general_paths_refusal(
+        field: str, text: str) -> None:
+    payload = {**OrderSpec("o1", "BTC/USDT", "buy", "limit", "1", "100").to_payload(),
+               field: text}
+    assert _canonical.created(payload, 7.0) is None
+    with pytest.raises(InvalidInput, match=f"not {re.escape(repr(text))}$"):
+        Order.from_payload(payload, 7.0)
