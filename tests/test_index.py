@@ -144,22 +144,6 @@ def test_a_journal_of_schema_1_gets_its_index_when_a_writer_opens_it(
     assert audit(journal_path).ok
 
 
-def test_a_migration_refused_midway_leaves_the_journal_of_schema_1_as_it_was(
-        book: OrderBook, journal_path: Path) -> None:
-    finished_and_open(book)
-    book.close()
-    as_schema_1(journal_path)
-    # A name the migration's last statement needs, taken by someone's own index.
-    execute(journal_path, ["CREATE INDEX orders_open ON journal (order_id)"])
-    with pytest.raises(CorruptJournal, match="unreadable: index orders_open already exists"):
-        Journal.open(journal_path)
-    with JournalReader(journal_path) as reader:  # none of the migration stayed
-        assert (reader.meta["schema_version"], reader.indexed) == ("1", False)
-        assert "orders" not in reader.db.table_names()
-        assert [r["version"] for r in reader.db["migrations"].rows] == [1]
-    assert [o.client_order_id for o in replay(journal_path).values()] == ["o1", "o2", "o3"]
-
-
 @pytest.mark.parametrize(("tamper", "why", "caught_up"), [
     ("UPDATE orders SET open = 1, last_seq = NULL WHERE order_id = 'o1'", None, 1),
     ("DELETE FROM orders WHERE order_id = 'o3'", "newest order 'o3' is not in the orders", 0),

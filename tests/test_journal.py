@@ -7,12 +7,14 @@ import os
 import re
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from journal_tools import (
+    as_schema_1,
     execute,
     open_order,
     page_holding,
@@ -127,6 +129,41 @@ def test_a_file_sqlite_cannot_open_is_not_a_journal_and_is_named(
                        ) as info:
         check_identity(journal_path)
     assert info.value.path == str(journal_path)
+
+
+def test_a_migration_refused_midway_leaves_the_journal_of_schema_1_as_it_was(
+        journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        for cid in ("o1", "o2", "o3"):
+            open_order(book, cid)
+    as_schema_1(journal_path)
+    # A name the migration's last statement needs, taken by someone's own index.
+    execute(journal_path, ["CREATE INDEX orders_open ON journal (order_id)"])
+    with pytest.raises(CorruptJournal, match="unreadable: index orders_open already exists"):
+        Journal.open(journal_path)
+    with JournalReader(journal_path) as reader:  # none of the migration stayed
+        assert (reader.meta["schema_version"], reader.indexed) == ("1", False)
+        assert "orders" not in reader.db.table_names()
+        assert [r["version"] for r in reader.db["migrations"].rows] == [1]
+    assert [o.client_order_id for o in replay(journal_path).values()] == ["o1", "o2", "o3"]
+
+
+def test_a_writer_opened_in_one_thread_appends_from_another(journal_path: Path) -> None:
+    # The sync executor serves signals from its callers' threads, one at a time.
+    done: list[int | BaseException] = []
+
+    def append(journal: Journal) -> None:
+        try:
+            done.append(journal.append([ROW], 2.0))
+        except BaseException as exc:  # handed over to the test's thread
+            done.append(exc)
+
+    with Journal.open(journal_path, now=1.0) as journal:
+        worker = threading.Thread(target=append, args=(journal,))
+        worker.start()
+        worker.join()
+        assert done == [1]
+    assert [r[1] for r in rows(journal_path)] == ["o1"]
 
 
 def test_every_journal_has_its_own_id(tmp_path: Path) -> None:
