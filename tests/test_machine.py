@@ -200,3 +200,35 @@ def test_every_state_is_reachable_from_created() -> None:
                 reached.add(dest)
                 frontier.append(dest)
     assert reached == set(State)
+
+
+def test_the_machine_is_built_once_and_other_names_are_refused_by_name() -> None:
+    assert _machine.MACHINE is _machine.MACHINE is MACHINE
+    with pytest.raises(AttributeError,
+                       match="^module 'fsm_executor.core._machine' has no attribute 'MACHINES'$"):
+        _machine.MACHINES  # noqa: B018 - the lookup is the test
+
+
+def test_a_rows_unless_predicates_are_compiled_expected_false() -> None:
+    # No row of the table says unless yet; the table's language has it (diagram.py draws it).
+    from fsm_executor.core._states import Transition
+
+    row = Transition("expire", (State.SUBMITTED, State.PENDING_CANCEL), State.EXPIRED,
+                     conditions=("has_fills",), unless=("is_complete",))
+    compiled = _machine._compile((row,))
+    expected = (State.EXPIRED, ((PREDICATES["has_fills"], True),
+                                (PREDICATES["is_complete"], False)))
+    assert compiled == {(State.SUBMITTED, "expire"): (expected,),
+                        (State.PENDING_CANCEL, "expire"): (expected,)}
+
+
+def test_only_a_lone_unconditional_move_to_a_state_is_resolved_ahead() -> None:
+    unconditional = _machine._unconditional
+    guard = ((PREDICATES["has_fills"], True),)
+    assert unconditional(((State.FILLED, ()),)) is State.FILLED
+    assert unconditional(((State.FILLED, guard),)) is None  # a condition to evaluate
+    assert unconditional(((State.FILLED, ()), (State.CANCELLED, ()))) is None
+    assert unconditional(((None, ()),)) is None  # internal: the order is still applied to
+    # The table as resolved: a move without choice is its state, the others their rows.
+    assert _machine._RESOLVED[(State.CREATED, "submit")] is State.PENDING_SUBMIT
+    assert isinstance(_machine._RESOLVED[(State.SUBMITTED, "fill")], tuple)
