@@ -131,6 +131,18 @@ def test_a_file_sqlite_cannot_open_is_not_a_journal_and_is_named(
     assert info.value.path == str(journal_path)
 
 
+def test_a_writer_migrates_a_journal_of_schema_1_in_place(journal_path: Path) -> None:
+    with OrderBook.open(journal_path) as book:
+        open_order(book)
+    as_schema_1(journal_path)
+    Journal.open(journal_path, now=77.5).close()
+    assert dict(query(journal_path, "SELECT key, value FROM meta"))["schema_version"] == "2"
+    assert query(journal_path, "SELECT version, applied_at FROM migrations ORDER BY version"
+                 ) == [(1, 0.0), (2, 77.5)]
+    assert query(journal_path, "SELECT name FROM sqlite_master WHERE name LIKE 'orders%'"
+                 " ORDER BY name") == [("orders",), ("orders_by_signal",), ("orders_open",)]
+
+
 def test_a_migration_refused_midway_leaves_the_journal_of_schema_1_as_it_was(
         journal_path: Path) -> None:
     with OrderBook.open(journal_path) as book:
