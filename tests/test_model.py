@@ -29,7 +29,14 @@ from fsm_executor import (
     State,
     Submit,
 )
-from fsm_executor.core._values import _FLOATS, _FLOATS_KEPT, to_decimal
+from fsm_executor.core._values import (
+    _FLOATS,
+    _FLOATS_KEPT,
+    _POSITIVES,
+    _TEXTS,
+    _TEXTS_KEPT,
+    to_decimal,
+)
 
 NOT_POSITIVE = [-1, "-0.5", Decimal("-3"), 0, "0", 0.0, Decimal("0"), Decimal("-0"), "-0"]
 NOT_FINITE = [
@@ -129,6 +136,9 @@ def test_a_bad_id_or_symbol_is_refused_saying_what_and_why(value: str, message: 
     with pytest.raises(InvalidInput) as info:
         spec(symbol=value)
     assert str(info.value) == message
+    with pytest.raises(InvalidInput) as info:
+        spec(client_order_id=value)
+    assert str(info.value) == message.replace("symbol", "id")
 
 
 def test_a_limit_order_without_a_price_is_journaled_but_never_sent() -> None:
@@ -359,6 +369,49 @@ def test_the_kept_float_conversions_stay_bounded() -> None:
     for i in range(1, _FLOATS_KEPT + 100):
         assert to_decimal(i / 8) == Decimal(i) / 8
     assert len(_FLOATS) <= _FLOATS_KEPT
+
+
+@pytest.mark.parametrize(("kept", "kind"), [(_FLOATS, float), (_TEXTS, str)],
+                         ids=["floats", "texts"])
+def test_the_kept_conversions_hold_up_to_their_bound_then_start_again(
+        kept: dict[Any, Decimal], kind: type) -> None:
+    kept.clear()
+    _POSITIVES.clear()
+    for i in range(1, _TEXTS_KEPT + 1):
+        to_decimal(kind(i / 4))
+    assert len(kept) == _TEXTS_KEPT == _FLOATS_KEPT  # each kept
+    to_decimal(kind(0.125))
+    assert list(kept) == [kind(0.125)]  # full: emptied, then the new one kept
+
+
+@pytest.mark.parametrize("value", [
+    "1e24", "1e-24", "-1e24", "0." + "1" * 58,  # the largest, the smallest, 60 characters
+    10**24, Decimal("1E-24"), Decimal("0." + "1" * 58), 1e24, 1e-24,
+], ids=repr)
+def test_figures_at_the_bounds_are_accepted(value: object) -> None:
+    assert to_decimal(value) == Decimal(str(value))
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("1e25", "amount is out of range: '1e25'"),
+    ("1e-25", "amount is out of range: '1e-25'"),
+    (10**25, "amount is out of range: 10000000000000000000000000"),
+    (Decimal("1E-25"), "amount is out of range: Decimal('1E-25')"),
+    ("0." + "1" * 59, "amount has too many digits: '0.111111111111111111'..."),
+    (Decimal("0." + "1" * 59), f"amount has too many digits: Decimal('0.{'1' * 59}')"),
+    ("abc", "amount must be a number, not 'abc'"),
+    (True, "amount must be a number, not True"),
+    ([1], "amount must be a number, not [1]"),
+], ids=repr)
+def test_figures_past_the_bounds_are_refused_in_words(value: object, message: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        to_decimal(value, "amount")
+    assert str(info.value) == message
+
+
+def test_a_figure_named_nothing_is_called_a_value() -> None:
+    with pytest.raises(InvalidInput, match="^value must be a number, not 'abc'$"):
+        to_decimal("abc")
 
 
 def test_a_fill_charged_nothing_lists_no_fee_whatever_currency_it_names() -> None:

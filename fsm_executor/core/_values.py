@@ -95,11 +95,8 @@ def _number(value: object, what: str) -> Decimal:
         raise InvalidInput(f"{what} must be a number, not {value!r}")
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, int | str | float):
-        try:
-            result = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise InvalidInput(f"{what} must be a number, not {value!r}") from None
+    elif isinstance(value, int | float):  # (to_decimal reads text itself)
+        result = Decimal(str(value))  # every int and float has a text Decimal reads
     else:
         raise InvalidInput(f"{what} must be a number, not {value!r}")
     if not result.is_finite():
