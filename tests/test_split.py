@@ -488,6 +488,17 @@ def test_audit_of_a_long_journal_reads_its_second_half_in_another_process(
     assert report.ok and report.rows == 13 and report.by_state == {"filled": 3}
 
 
+def test_the_other_process_checks_a_recorded_head_in_its_half(
+    journal_path: Path, split_early: list[subprocess.Popen[bytes]],
+) -> None:
+    crossing(journal_path)
+    real = {seq: hash_ for seq, *_, hash_ in rows(journal_path)}
+    assert audit(journal_path, expected_head=f"11:{real[11]}").ok
+    assert not audit(journal_path, expected_head=f"11:{'0' * 64}").ok
+    # Each half read in a real process to its end: the mismatch was the other's to find.
+    assert [p.returncode for p in split_early] == [0, 0]
+
+
 def test_replay_of_a_long_journal_counts_as_one_reading(
     journal_path: Path, split_early: list[subprocess.Popen[bytes]],
     capsys: pytest.CaptureFixture[str],
